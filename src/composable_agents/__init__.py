@@ -1,0 +1,93 @@
+"""composable-agents: typed-first, composable, durable LLM agent dataflows.
+
+Users write ``Arrow[I, O]`` values composed with ``>>``, ``&`` and ``|`` (or
+the ``@flow`` sugar, or the combinator kernel); everything compiles to one
+frozen, content-hashed IR; ``deploy()`` checks it before anything runs; the
+same deterministic interpreter runs it locally and durably on Temporal.
+
+The pure core imports no optional dependency; ``HAVE_TEMPORAL`` says whether
+the Temporal layer can load.
+"""
+
+from __future__ import annotations
+
+import importlib.util as _importlib_util
+
+# Submodules whose names collide with public functions (``deploy``) are
+# imported first, so a later ``import composable_agents.deploy`` finds them in
+# ``sys.modules`` and never rebinds the package attribute to the module.
+from composable_agents import deploy as _deploy_module  # noqa: F401
+from composable_agents.authoring.arrow import Arrow, Branching, Dataflow, Feedback, Pipeline, Staged
+from composable_agents.authoring.kernel import (
+    alt,
+    app,
+    arr,
+    call,
+    each,
+    fanout,
+    ident,
+    iter_up_to,
+    mcp,
+    native,
+    par,
+    seq,
+    stage,
+    sub,
+)
+from composable_agents.authoring.leaves import Reasoner, pure, think, tool
+from composable_agents.compiler.deploy import Deployment, deploy
+from composable_agents.compiler.diagnostics import Diagnostic, explain, set_source_capture
+from composable_agents.core.ir import Ann, ContextPolicy, Contract
+from composable_agents.core.kinds import ContextScope, Effect, Idempotency, Shape
+from composable_agents.core.pures import register_pure
+from composable_agents.execution.policy import AgentConfig, ExecutionPolicy
+from composable_agents.execution.result import Result
+
+HAVE_TEMPORAL: bool = _importlib_util.find_spec("temporalio") is not None
+"""Whether ``temporalio`` is importable (the ``temporal`` extra is installed)."""
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "HAVE_TEMPORAL",
+    "AgentConfig",
+    "Ann",
+    "Arrow",
+    "Branching",
+    "ContextPolicy",
+    "ContextScope",
+    "Contract",
+    "Dataflow",
+    "Deployment",
+    "Diagnostic",
+    "Effect",
+    "ExecutionPolicy",
+    "Feedback",
+    "Idempotency",
+    "Pipeline",
+    "Reasoner",
+    "Result",
+    "Shape",
+    "Staged",
+    "alt",
+    "app",
+    "arr",
+    "call",
+    "deploy",
+    "each",
+    "explain",
+    "fanout",
+    "ident",
+    "iter_up_to",
+    "mcp",
+    "native",
+    "par",
+    "pure",
+    "register_pure",
+    "seq",
+    "set_source_capture",
+    "stage",
+    "sub",
+    "think",
+    "tool",
+]

@@ -1,0 +1,1 @@
+"""The typed authoring layer: arrows, leaves, the kernel and ``@flow``."""

@@ -1,0 +1,430 @@
+"""``Arrow[I, O]``: the one currency of every authoring surface.
+
+An arrow is an immutable value wrapping an IR node plus its static boundary
+types (``in_type``/``out_type``, used by ``any_edges`` and reports) and an
+optional durable name. Arrows compare and hash by content (the node digest and
+the name). Composition never mutates an operand.
+
+The shape-typed subclasses form a chain, most specific first::
+
+    Pipeline <: Dataflow <: Branching <: Feedback <: Staged <: Arrow
+
+``wrap(node)`` picks the class naming the node's runtime ``surface_shape``, so
+``isinstance(x, Pipeline)`` holds exactly for Pipeline-shaped flows (agent
+shaped flows are plain ``Arrow``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+
+from composable_agents.core.ir import Node
+from composable_agents.core.kinds import Shape
+from composable_agents.core.shapes import closed_shape, surface_shape
+from composable_agents.errors import CompositionError
+
+if TYPE_CHECKING:
+    from composable_agents.core.canonical import JsonObject
+    from composable_agents.core.pures import Registry
+
+__all__ = [
+    "Arrow",
+    "Staged",
+    "Feedback",
+    "Branching",
+    "Dataflow",
+    "Pipeline",
+    "Edge",
+    "wrap",
+    "as_node",
+    "SHAPE_CLASSES",
+]
+
+I = TypeVar("I", contravariant=True)
+O = TypeVar("O", covariant=True)
+A = TypeVar("A", bound="Arrow[Any, Any]")
+
+
+class Edge:
+    """One composition edge: ``left`` feeds ``right`` (names and boundary types)."""
+
+    __slots__ = ("left_name", "left_type", "right_name", "right_type", "operator")
+
+    def __init__(
+        self, left_name: str, left_type: object, right_name: str, right_type: object, operator: str
+    ) -> None:
+        self.left_name = left_name
+        self.left_type = left_type
+        self.right_name = right_name
+        self.right_type = right_type
+        self.operator = operator
+
+    def __repr__(self) -> str:
+        return (
+            f"Edge({self.left_name!r}: {_type_name(self.left_type)} {self.operator} "
+            f"{self.right_name!r}: {_type_name(self.right_type)})"
+        )
+
+
+def _type_name(tp: object) -> str:
+    if tp is Any:
+        return "Any"
+    return getattr(tp, "__name__", None) or repr(tp)
+
+
+class _EdgeLog:
+    """A persistent log of edges: O(1) to combine, flattened on demand.
+
+    A plain tuple would make a chain of N ``>>`` cost O(N^2).
+    """
+
+    __slots__ = ("parts", "edge")
+
+    def __init__(self, parts: tuple[_EdgeLog | None, ...], edge: Edge | None) -> None:
+        self.parts = parts
+        self.edge = edge
+
+    def __iter__(self) -> Iterator[Edge]:
+        out: list[Edge] = []
+        stack: list[_EdgeLog] = [self]
+        while stack:
+            log = stack.pop()
+            if log.edge is not None:
+                out.append(log.edge)
+            stack.extend(p for p in reversed(log.parts) if p is not None)
+        out.reverse()
+        return iter(out)
+
+
+class Arrow(Generic[I, O]):
+    """An immutable, typed flow from ``I`` to ``O``.
+
+    ``.to_ir()`` is the IR node, ``.to_json()`` its normal form with ids.
+    Compose with ``>>`` (sequence), ``&`` (fan-out) and ``|`` (choice on the
+    input's structural type).
+    """
+
+    __slots__ = ("_node", "_in", "_out", "_ref", "_label", "_edges", "_ends", "__weakref__")
+
+    _node: Node
+    _in: object
+    _out: object
+    _ref: str | None
+    _label: str | None
+    _edges: _EdgeLog | None
+    _ends: tuple[str, str] | None
+
+    def __init__(
+        self,
+        node: Node,
+        *,
+        in_type: object = Any,
+        out_type: object = Any,
+        ref: str | None = None,
+        label: str | None = None,
+        edges: _EdgeLog | None = None,
+        ends: tuple[str, str] | None = None,
+    ) -> None:
+        if not isinstance(node, Node):
+            msg = f"`node` must be an IR Node, got {node!r}"
+            raise CompositionError(msg)
+        object.__setattr__(self, "_node", node)
+        object.__setattr__(self, "_in", in_type)
+        object.__setattr__(self, "_out", out_type)
+        object.__setattr__(self, "_ref", ref)
+        object.__setattr__(self, "_label", label)
+        object.__setattr__(self, "_edges", edges)
+        object.__setattr__(self, "_ends", ends)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        msg = f"{type(self).__name__} is immutable; build a new arrow instead of setting {name!r}"
+        raise AttributeError(msg)
+
+    # -- the IR -------------------------------------------------------------
+
+    def to_ir(self) -> Node:
+        """The wrapped IR node."""
+        return self._node
+
+    def to_json(self) -> JsonObject:
+        """The node's normal form as JSON with positional ids."""
+        return self._node.to_json()
+
+    @property
+    def in_type(self) -> object:
+        """The static input type (``Any`` when unknown)."""
+        return self._in
+
+    @property
+    def out_type(self) -> object:
+        """The static output type (``Any`` when unknown)."""
+        return self._out
+
+    @property
+    def label(self) -> str:
+        """A short human name: the durable ref, a leaf's name, or the local name."""
+        return self._ref or self._label or self.local_name
+
+    def _head(self) -> str:
+        """The name of the step that first receives this arrow's input (O(1))."""
+        if self._ends is not None:
+            return self._ends[0]
+        return self._ref or self._label or f"<{self._node.OP}>"
+
+    def _tail(self) -> str:
+        """The name of the step whose output leaves this arrow (O(1))."""
+        if self._ends is not None:
+            return self._ends[1]
+        return self._ref or self._label or f"<{self._node.OP}>"
+
+    @property
+    def edges(self) -> tuple[Edge, ...]:
+        """Every composition edge recorded while building this arrow, in order."""
+        return tuple(self._edges) if self._edges is not None else ()
+
+    # -- identity -----------------------------------------------------------
+
+    @property
+    def digest(self) -> str:
+        """``sha256:`` content hash of the normal form."""
+        return self._node.digest()
+
+    @property
+    def local_name(self) -> str:
+        """A derived name for an anonymous arrow: ``anon.`` + 12 hex of its digest."""
+        return "anon." + self._node.digest()[7:19]
+
+    @property
+    def ref(self) -> str | None:
+        """The durable name given by ``.named(...)``, or ``None``."""
+        return self._ref
+
+    def named(self: A, ref: str, *, registry: Registry | None = None) -> A:
+        """A copy with the durable name ``ref``, registered so ``sub(ref)`` finds it.
+
+        Names are affine: composing a named arrow into anything larger yields an
+        anonymous arrow.
+        """
+        if not isinstance(ref, str) or not ref or ref != ref.strip():
+            msg = f"`ref` must be a non-empty string without surrounding spaces, got {ref!r}"
+            raise CompositionError(msg)
+        clone = self._rebuild(ref=ref)
+        from composable_agents.core.pures import DEFAULT_REGISTRY
+
+        (registry or DEFAULT_REGISTRY).register_flow(ref, clone)
+        return clone
+
+    def _rebuild(self: A, **changes: Any) -> A:
+        fields: dict[str, Any] = {
+            "in_type": self._in,
+            "out_type": self._out,
+            "ref": self._ref,
+            "label": self._label,
+            "edges": self._edges,
+            "ends": self._ends,
+        }
+        fields.update(changes)
+        clone = object.__new__(type(self))
+        Arrow.__init__(clone, self._node, **fields)
+        self._copy_extra(clone)
+        return clone
+
+    def _copy_extra(self, clone: Arrow[Any, Any]) -> None:
+        """Copy subclass-specific slots onto ``clone`` (leaves override this)."""
+
+    # -- composition --------------------------------------------------------
+
+    def __rshift__(self, other: Arrow[Any, Any]) -> Arrow[Any, Any]:
+        """``self >> other``: run ``self``, feed its output to ``other``."""
+        right = _operand(other, ">>")
+        from composable_agents.core.ir import Seq
+
+        edge = Edge(self._tail(), self._out, right._head(), right._in, ">>")
+        return wrap(
+            Seq(steps=(self._node, right._node)),
+            in_type=self._in,
+            out_type=right._out,
+            edges=_EdgeLog((self._edges, right._edges), edge),
+            ends=(self._head(), right._tail()),
+        )
+
+    def __and__(self, other: Arrow[Any, Any]) -> Arrow[Any, Any]:
+        """``self & other``: run both on the same input; the value is ``[a, b]``."""
+        right = _operand(other, "&")
+        from composable_agents.core.ir import Par
+
+        return wrap(
+            Par(branches=(self._node, right._node)),
+            in_type=_meet(self._in, right._in),
+            out_type=tuple[self._out, right._out],  # type: ignore[name-defined]
+            edges=_join_logs(self._edges, right._edges),
+        )
+
+    def __or__(self, other: Arrow[Any, Any]) -> Arrow[Any, Any]:
+        """``self | other``: route the input to ``self`` if it matches ``self``'s input type, else to ``other``."""
+        right = _operand(other, "|")
+        from composable_agents.core.ir import Alt, PureRef
+        from composable_agents.core.schema import is_any, schema_of
+
+        if is_any(self._in):
+            msg = (
+                f"cannot build a choice `|` on {self.label!r}: its input type is Any, so there is no "
+                "schema to route on; give the left arm a typed input (e.g. as_type(T) >> arm)"
+            )
+            raise CompositionError(msg)
+        schema = schema_of(self._in)
+        return wrap(
+            Alt(branches=(self._node, right._node), pred=PureRef("std.matches", {"schema": schema})),
+            in_type=_union(self._in, right._in),
+            out_type=_union(self._out, right._out),
+            edges=_join_logs(self._edges, right._edges),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Arrow):
+            return NotImplemented
+        return self._ref == other._ref and self._node == other._node
+
+    def __hash__(self) -> int:
+        return hash((self._ref, self._node.digest()))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.label} {self.surface_shape}>"
+
+    # -- shapes -------------------------------------------------------------
+
+    @property
+    def surface_shape(self) -> Shape:
+        """The shape a parent sees (subs opaque)."""
+        return surface_shape(self._node)
+
+    @property
+    def closed_shape(self) -> Shape:
+        """The shape with subs charged at their contract shapes."""
+        return closed_shape(self._node)
+
+    def narrow(self, cls: type[A]) -> A:
+        """This arrow as ``cls`` after checking its runtime shape fits.
+
+        ``flow.narrow(Pipeline)`` returns a ``Pipeline`` when the flow is
+        Pipeline-shaped and raises :class:`CompositionError` otherwise.
+        """
+        wanted = SHAPE_OF_CLASS.get(cls)
+        if wanted is None:
+            msg = f"`cls` must be one of {', '.join(c.__name__ for c in SHAPE_OF_CLASS)}, got {cls!r}"
+            raise CompositionError(msg)
+        actual = self.surface_shape
+        if actual > wanted:
+            msg = f"cannot narrow a {actual}-shaped arrow {self.label!r} to {cls.__name__}"
+            raise CompositionError(msg)
+        if isinstance(self, cls):
+            return self
+        clone = object.__new__(cls)
+        Arrow.__init__(
+            clone,
+            self._node,
+            in_type=self._in,
+            out_type=self._out,
+            ref=self._ref,
+            label=self._label,
+            edges=self._edges,
+            ends=self._ends,
+        )
+        return clone
+
+
+class Staged(Arrow[I, O]):
+    """An arrow at most Staged-shaped (a planner may emit its structure)."""
+
+    __slots__ = ()
+
+
+class Feedback(Staged[I, O]):
+    """An arrow at most Feedback-shaped (bounded loops allowed)."""
+
+    __slots__ = ()
+
+
+class Branching(Feedback[I, O]):
+    """An arrow at most Branching-shaped (choices allowed, no loops)."""
+
+    __slots__ = ()
+
+
+class Dataflow(Branching[I, O]):
+    """An arrow at most Dataflow-shaped (fan-out allowed, no choices)."""
+
+    __slots__ = ()
+
+
+class Pipeline(Dataflow[I, O]):
+    """A straight-line arrow: fully analyzable."""
+
+    __slots__ = ()
+
+
+SHAPE_CLASSES: Final[dict[Shape, type[Arrow[Any, Any]]]] = {
+    Shape.PIPELINE: Pipeline,
+    Shape.DATAFLOW: Dataflow,
+    Shape.BRANCHING: Branching,
+    Shape.FEEDBACK: Feedback,
+    Shape.STAGED: Staged,
+    Shape.AGENT: Arrow,
+}
+SHAPE_OF_CLASS: Final[dict[type[Arrow[Any, Any]], Shape]] = {cls: s for s, cls in SHAPE_CLASSES.items()}
+
+
+def _operand(value: object, operator: str) -> Arrow[Any, Any]:
+    if isinstance(value, Arrow):
+        return value
+    msg = f"the right operand of `{operator}` must be an Arrow, got {type(value).__name__}: {value!r}"
+    raise CompositionError(msg)
+
+
+def _join_logs(left: _EdgeLog | None, right: _EdgeLog | None) -> _EdgeLog | None:
+    if left is None:
+        return right
+    if right is None:
+        return left
+    return _EdgeLog((left, right), None)
+
+
+def _meet(left: object, right: object) -> object:
+    if left is Any:
+        return right
+    return left
+
+
+def _union(left: object, right: object) -> object:
+    if left is Any or right is Any:
+        return Any
+    if left == right:
+        return left
+    import typing
+
+    return typing.Union[left, right]  # type: ignore[valid-type]  # noqa: UP007
+
+
+def as_node(value: Arrow[Any, Any] | Node, *, what: str = "argument") -> Node:
+    """The IR node of an arrow (or a node itself); :class:`CompositionError` otherwise."""
+    if isinstance(value, Arrow):
+        return value.to_ir()
+    if isinstance(value, Node):
+        return value
+    msg = f"{what} must be an Arrow, got {type(value).__name__}: {value!r}"
+    raise CompositionError(msg)
+
+
+def wrap(
+    node: Node,
+    *,
+    in_type: object = Any,
+    out_type: object = Any,
+    label: str | None = None,
+    edges: _EdgeLog | None = None,
+    ends: tuple[str, str] | None = None,
+) -> Arrow[Any, Any]:
+    """An arrow of the shape class naming ``node``'s surface shape."""
+    cls = SHAPE_CLASSES[surface_shape(node)]
+    return cls(node, in_type=in_type, out_type=out_type, label=label, edges=edges, ends=ends)

@@ -1,0 +1,358 @@
+"""The combinator kernel: structural constructors that build IR directly.
+
+Every function returns an :class:`Arrow` of the shape class naming the node's
+surface shape; leaves built from names have ``Any`` ends. Kernel functions
+take arrows, and names where the seed does: ``arr("pure.name")``,
+``call("tool_key")``, ``think("reasoner_name")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from composable_agents.authoring.arrow import Arrow, Pipeline, as_node, wrap
+from composable_agents.authoring.leaves import Pure, Reasoner, Tool, think
+from composable_agents.core.canonical import Json
+from composable_agents.core.ir import (
+    Alt,
+    Ann,
+    App,
+    Arr,
+    CallStep,
+    ContextPolicy,
+    Contract,
+    Each,
+    EvalPlan,
+    Ident,
+    IterUpTo,
+    Node,
+    Par,
+    Prim,
+    PureRef,
+    Seq,
+    SubStep,
+)
+from composable_agents.core.kinds import Shape
+from composable_agents.errors import CompositionError
+
+__all__ = [
+    "seq",
+    "par",
+    "fanout",
+    "each",
+    "alt",
+    "iter_up_to",
+    "ident",
+    "arr",
+    "native",
+    "mcp",
+    "call",
+    "think",
+    "sub",
+    "stage",
+    "app",
+    "ToolRef",
+    "pure_ref",
+]
+
+PureLike = str | Pure[Any, Any] | PureRef
+
+
+def pure_ref(pure: PureLike, args: Mapping[str, Json] | None = None, *, what: str = "pure") -> PureRef:
+    """A :class:`PureRef` from a pure name, a ``@pure`` arrow or a ``PureRef``."""
+    if isinstance(pure, PureRef):
+        if args:
+            return PureRef(pure.name, {**(pure.args or {}), **args})
+        return pure
+    if isinstance(pure, Pure):
+        return PureRef(pure.pure_name, dict(args) if args else None)
+    if isinstance(pure, str) and pure:
+        return PureRef(pure, dict(args) if args else None)
+    msg = f"`{what}` must be a pure name, a @pure function or a PureRef, got {pure!r}"
+    raise CompositionError(msg)
+
+
+def _nodes(arrows: Sequence[Arrow[Any, Any]], what: str) -> tuple[Node, ...]:
+    if len(arrows) == 1 and isinstance(arrows[0], list | tuple):
+        arrows = tuple(arrows[0])
+    return tuple(as_node(a, what=what) for a in arrows)
+
+
+def seq(*steps: Arrow[Any, Any]) -> Arrow[Any, Any]:
+    """Run ``steps`` in order, threading each output into the next input (``Pipeline`` floor)."""
+    nodes = _nodes(steps, "a seq step")
+    if not nodes:
+        return wrap(Ident())
+    first = steps[0] if isinstance(steps[0], Arrow) else None
+    last = steps[-1] if isinstance(steps[-1], Arrow) else None
+    return wrap(
+        Seq(steps=nodes),
+        in_type=first.in_type if first is not None else Any,
+        out_type=last.out_type if last is not None else Any,
+    )
+
+
+def par(*branches: Arrow[Any, Any]) -> Arrow[Any, Any]:
+    """Run ``branches`` concurrently on the same input; the value is the list of results."""
+    nodes = _nodes(branches, "a par branch")
+    if not nodes:
+        msg = "par() needs at least one branch"
+        raise CompositionError(msg)
+    return wrap(Par(branches=nodes))
+
+
+def fanout(*branches: Arrow[Any, Any]) -> Arrow[Any, Any]:
+    """Alias of :func:`par` (the seed's name for n-ary fan-out)."""
+    return par(*branches)
+
+
+def each(
+    body: Arrow[Any, Any],
+    *args: Any,
+    max_parallel: int | None = None,
+    reducer: PureLike | None = None,
+    **captures: Any,
+) -> Any:
+    """Run ``body`` once per item of the input list, results in input order.
+
+    ``max_parallel`` bounds each wave; ``reducer`` (a pure) folds the list.
+    Inside a ``@flow`` body, ``each(body, items, **captures)`` appends a step.
+    """
+    if args or captures:
+        from composable_agents.authoring.leaves import _traced
+
+        traced = _traced(each, (body, *args), {"max_parallel": max_parallel, "reducer": reducer, **captures})
+        if traced is NotImplemented:
+            msg = "each(body, items, ...) appends a step only inside a @flow body; use each(body) to build a node"
+            raise CompositionError(msg)
+        return traced
+    if max_parallel is not None and (type(max_parallel) is not int or max_parallel < 1):
+        msg = f"`max_parallel` must be a positive integer, got {max_parallel!r}"
+        raise CompositionError(msg)
+    red = pure_ref(reducer, what="reducer") if reducer is not None else None
+    return wrap(Each(body=as_node(body, what="each body"), max_parallel=max_parallel, reducer=red))
+
+
+def alt(
+    pred: PureLike,
+    if_true: Arrow[Any, Any] | None = None,
+    if_false: Arrow[Any, Any] | None = None,
+    *,
+    cases: Mapping[Any, Arrow[Any, Any]] | None = None,
+    default: Arrow[Any, Any] | None = None,
+    args: Mapping[str, Json] | None = None,
+) -> Arrow[Any, Any]:
+    """Choose a branch with a registered pure.
+
+    Binary: ``alt(pred, if_true, if_false)`` — ``pred(value)`` must be a bool.
+    Switch: ``alt(selector, cases={v: arm, ...}, default=arm)`` — the arm whose
+    case equals ``selector(value)`` runs, else ``default`` (identity if omitted).
+    """
+    if cases is not None:
+        if if_true is not None or if_false is not None:
+            msg = "alt(selector, cases=..., default=...) takes no positional branches"
+            raise CompositionError(msg)
+        keys = list(cases)
+        arms = [as_node(cases[k], what=f"case {k!r}") for k in keys]
+        arms.append(as_node(default, what="default") if default is not None else Ident())
+        return wrap(Alt(branches=tuple(arms), selector=pure_ref(pred, args, what="selector"), cases=tuple(keys)))
+    if if_true is None or if_false is None:
+        msg = "alt(pred, if_true, if_false) needs both branches (or use cases=... for a switch)"
+        raise CompositionError(msg)
+    return wrap(
+        Alt(
+            branches=(as_node(if_true, what="if_true"), as_node(if_false, what="if_false")),
+            pred=pure_ref(pred, args, what="pred"),
+        )
+    )
+
+
+def iter_up_to(max_rounds: int, body: Arrow[Any, Any], until: PureLike | None = None) -> Arrow[Any, Any]:
+    """Feed ``body``'s output back in up to ``max_rounds`` times, or until ``until(value)``."""
+    if type(max_rounds) is not int or max_rounds < 1:
+        msg = f"`max_rounds` must be a positive integer, got {max_rounds!r}"
+        raise CompositionError(msg)
+    stop = pure_ref(until, what="until") if until is not None else None
+    return wrap(IterUpTo(body=as_node(body, what="iter body"), max_rounds=max_rounds, until=stop))
+
+
+def ident() -> Pipeline[Any, Any]:
+    """The identity arrow (vanishes inside a ``seq``)."""
+    return Pipeline(Ident())
+
+
+def arr(pure: PureLike, **args: Json) -> Pipeline[Any, Any]:
+    """Apply a registered pure (by name or ``@pure`` arrow) with static keyword ``args``."""
+    ref = pure_ref(pure, args or None)
+    in_type: object = Any
+    out_type: object = Any
+    if isinstance(pure, Pure):
+        in_type, out_type = pure.in_type, pure.out_type
+    return Pipeline(Arr(pure=ref.name, args=ref.args), in_type=in_type, out_type=out_type, label=ref.name)
+
+
+class ToolRef(Pipeline[Any, Any]):
+    """A reference to a tool by key (``native(name)`` / ``mcp(server, tool)``), usable as a call step."""
+
+    __slots__ = ("_key", "_server", "_tool")
+
+    _key: str
+    _server: str | None
+    _tool: str
+
+    @property
+    def key(self) -> str:
+        """The tool key: ``name`` for native tools, ``server/tool`` for MCP tools."""
+        return self._key
+
+    @property
+    def server(self) -> str | None:
+        """The MCP server name, or ``None`` for a native tool."""
+        return self._server
+
+    @property
+    def tool(self) -> str:
+        """The tool's name on its server (the key for native tools)."""
+        return self._tool
+
+    def _copy_extra(self, clone: Any) -> None:
+        object.__setattr__(clone, "_key", self._key)
+        object.__setattr__(clone, "_server", self._server)
+        object.__setattr__(clone, "_tool", self._tool)
+
+
+def _tool_ref(key: str, server: str | None, tool_name: str, ann: Ann | None, ctx: ContextPolicy | None) -> ToolRef:
+    ref = ToolRef(Prim(step=CallStep(key), ann=ann, ctx=ctx), label=key)
+    object.__setattr__(ref, "_key", key)
+    object.__setattr__(ref, "_server", server)
+    object.__setattr__(ref, "_tool", tool_name)
+    return ref
+
+
+def native(name: str, *, ann: Ann | None = None, ctx: ContextPolicy | None = None) -> ToolRef:
+    """A reference to the native tool ``name`` (also a call step)."""
+    if not isinstance(name, str) or not name or "/" in name:
+        msg = f"`name` must be a non-empty tool name without '/', got {name!r}"
+        raise CompositionError(msg)
+    return _tool_ref(name, None, name, ann, ctx)
+
+
+def mcp(server: str, tool: str, *, ann: Ann | None = None, ctx: ContextPolicy | None = None) -> ToolRef:
+    """A reference to the MCP tool ``tool`` on ``server`` (key ``server/tool``; also a call step)."""
+    for label, value in (("server", server), ("tool", tool)):
+        if not isinstance(value, str) or not value or "/" in value:
+            msg = f"`{label}` must be a non-empty name without '/', got {value!r}"
+            raise CompositionError(msg)
+    return _tool_ref(f"{server}/{tool}", server, tool, ann, ctx)
+
+
+def call(
+    ref: str | ToolRef | Tool[Any, Any],
+    *,
+    ann: Ann | None = None,
+    ctx: ContextPolicy | None = None,
+    name: str | None = None,
+) -> Pipeline[Any, Any]:
+    """A tool-call step from a tool ref, a ``@tool`` arrow or a bare key."""
+    if isinstance(ref, Tool):
+        key, in_type, out_type = ref.key, ref.in_type, ref.out_type
+        base = ref.to_ir()
+        ann = (base.ann or Ann()).merged(ann) if base.ann is not None or ann is not None else None
+    elif isinstance(ref, ToolRef):
+        key, in_type, out_type = ref.key, Any, Any
+        base = ref.to_ir()
+        if base.ann is not None:
+            ann = base.ann.merged(ann)
+        ctx = ctx or base.ctx
+    elif isinstance(ref, str) and ref:
+        key, in_type, out_type = ref, Any, Any
+    else:
+        msg = f"`ref` must be a tool key, native(...)/mcp(...) or a @tool, got {ref!r}"
+        raise CompositionError(msg)
+    return Pipeline(Prim(step=CallStep(key), ann=ann, ctx=ctx, name=name), in_type=in_type, out_type=out_type, label=key)
+
+
+def sub(ref: str | Arrow[Any, Any], contract: Contract | None = None, *, ann: Ann | None = None) -> Pipeline[Any, Any]:
+    """An opaque child flow by durable name (the parent sees a ``Pipeline``).
+
+    ``contract`` declares the child's closed shape (default ``Pipeline``). A
+    named arrow may be passed instead of its name.
+    """
+    in_type: object = Any
+    out_type: object = Any
+    if isinstance(ref, Arrow):
+        if ref.ref is None:
+            msg = f"sub() needs a named flow: call .named('name.v1') on {ref.label!r} first"
+            raise CompositionError(msg)
+        in_type, out_type = ref.in_type, ref.out_type
+        key = ref.ref
+        if contract is None:
+            contract = Contract.of(ref.closed_shape)
+    elif isinstance(ref, str) and ref:
+        key = ref
+    else:
+        msg = f"`ref` must be a flow name or a named Arrow, got {ref!r}"
+        raise CompositionError(msg)
+    step = SubStep(key, contract or Contract.of(Shape.PIPELINE))
+    return Pipeline(Prim(step=step, ann=ann), in_type=in_type, out_type=out_type, label=key)
+
+
+def _reasoner_name(value: Reasoner[Any, Any] | str, what: str) -> str:
+    if isinstance(value, Reasoner):
+        from composable_agents.core.pures import DEFAULT_REGISTRY
+
+        DEFAULT_REGISTRY.register_reasoner(value)
+        return value.name
+    if isinstance(value, str) and value:
+        return value
+    msg = f"`{what}` must be a Reasoner or a reasoner name, got {value!r}"
+    raise CompositionError(msg)
+
+
+def stage(planner: Reasoner[Any, Any] | str, *, ann: Ann | None = None) -> Arrow[Any, Any]:
+    """A staged step: the ``planner`` reasoner emits a plan (IR JSON) that is admitted and run."""
+    return wrap(EvalPlan(planner=_reasoner_name(planner, "planner"), ann=ann))
+
+
+def app(
+    controller: Reasoner[Any, Any] | str,
+    *,
+    tools: Sequence[str | ToolRef | Tool[Any, Any]] = (),
+    subflows: Sequence[str | Arrow[Any, Any]] = (),
+    budget: Mapping[str, Json] | None = None,
+    max_rounds: int | None = None,
+) -> Arrow[Any, Any]:
+    """The bounded agent loop: each round ``controller`` picks finish, escalate, one call or one sub."""
+    keys: list[str] = []
+    for t in tools:
+        if isinstance(t, Tool | ToolRef):
+            keys.append(t.key)
+        elif isinstance(t, str) and t:
+            keys.append(t)
+        else:
+            msg = f"app tools must be tool keys, refs or @tools, got {t!r}"
+            raise CompositionError(msg)
+    refs: list[str] = []
+    for f in subflows:
+        if isinstance(f, Arrow):
+            if f.ref is None:
+                msg = f"app subflows must be named: call .named(...) on {f.label!r}"
+                raise CompositionError(msg)
+            refs.append(f.ref)
+        elif isinstance(f, str) and f:
+            refs.append(f)
+        else:
+            msg = f"app subflows must be flow names or named arrows, got {f!r}"
+            raise CompositionError(msg)
+    if max_rounds is not None and (type(max_rounds) is not int or max_rounds < 1):
+        msg = f"`max_rounds` must be a positive integer, got {max_rounds!r}"
+        raise CompositionError(msg)
+    node = App(
+        controller=_reasoner_name(controller, "controller"),
+        tools=tuple(keys),
+        subflows=tuple(refs),
+        budget=dict(budget) if budget is not None else None,
+        max_rounds=max_rounds,
+    )
+    return wrap(node)

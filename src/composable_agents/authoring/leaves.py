@@ -1,0 +1,501 @@
+"""Typed leaves: ``@tool``, ``@pure``, ``Reasoner`` and ``think``.
+
+A decorated tool or pure is an arrow *and* a plain callable: composing it
+builds IR, calling it with ordinary values runs the function (guarded by
+beartype, so a wrong argument type raises at the call), so unit tests of tool
+bodies stay plain Python. Inside a ``@flow`` body a call with a handle appends
+a step instead (see :mod:`composable_agents.authoring.flow`).
+
+Tool input packing: a tool with one positional parameter receives the flowing
+value itself; a tool with several receives a record ``{param: value}`` that
+the runtime unpacks into keyword arguments; keyword-only ``idempotency_key``
+and ``principal`` parameters are filled by the runtime and are not part of the
+input schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Generic, TypeVar, overload
+
+from composable_agents.authoring.arrow import Pipeline
+from composable_agents.core.canonical import JsonObject, content_hash
+from composable_agents.core.ir import Ann, Arr, CallStep, ContextPolicy, Prim, ThinkStep
+from composable_agents.core.kinds import Effect, Idempotency
+from composable_agents.core.pures import DEFAULT_REGISTRY, PureDef, Registry, source_hash
+from composable_agents.errors import CompositionError
+
+__all__ = [
+    "ToolContract",
+    "ToolDef",
+    "Tool",
+    "Pure",
+    "Reasoner",
+    "Think",
+    "tool",
+    "pure",
+    "think",
+    "RUNTIME_PARAMS",
+    "TRACE_HOOKS",
+]
+
+I = TypeVar("I")
+O = TypeVar("O")
+P = TypeVar("P")
+R = TypeVar("R")
+
+RUNTIME_PARAMS: Final = frozenset({"idempotency_key", "principal"})
+"""Keyword-only parameters the runtime fills; never part of a tool's input."""
+
+TRACE_HOOKS: list[Callable[[object, tuple[Any, ...], dict[str, Any]], Any]] = []
+"""Hooks asked first when a leaf is called: a ``@flow`` tracer returns a step
+handle for calls that involve its handles, or ``NotImplemented`` to decline."""
+
+
+def _traced(leaf: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    for hook in TRACE_HOOKS:
+        result = hook(leaf, args, kwargs)
+        if result is not NotImplemented:
+            return result
+    return NotImplemented
+
+
+def _schema(tp: object) -> JsonObject:
+    from composable_agents.core.schema import schema_of
+
+    return dict(schema_of(tp) or {})
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContract:
+    """What a tool promises: effect, idempotency, schemas, and whether it needs approval."""
+
+    effect: Effect = Effect.WRITE
+    idempotency: Idempotency = Idempotency.NONE
+    input_schema: JsonObject = field(default_factory=dict)
+    output_schema: JsonObject = field(default_factory=dict)
+    approval: bool = False
+
+    def to_json(self) -> JsonObject:
+        """The wire form used in manifests and definition hashes."""
+        out: JsonObject = {
+            "effect": str(self.effect),
+            "idempotency": str(self.idempotency),
+            "inputSchema": self.input_schema,
+            "outputSchema": self.output_schema,
+        }
+        if self.approval:
+            out["approval"] = "required"
+        return out
+
+    @property
+    def retry_safe(self) -> bool:
+        """Read-only or asserted idempotent: safe to retry and to race."""
+        return self.effect is Effect.READ or self.idempotency is not Idempotency.NONE
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ToolDef:
+    """A tool definition: its key, contract and (for native tools) the Python body.
+
+    ``params`` are the input parameter names (record fields when more than
+    one); ``single`` is True when the flowing value is passed as the only
+    positional argument.
+    """
+
+    key: str
+    contract: ToolContract
+    fn: Callable[..., Any] | None = None
+    kind: str = "native"
+    params: tuple[str, ...] = ()
+    single: bool = True
+    wants_key: bool = False
+    wants_principal: bool = False
+    is_async: bool = False
+    body_hash: str | None = None
+    in_type: object = Any
+    out_type: object = Any
+    server: str | None = None
+    server_version: str | None = None
+    default_ann: Ann | None = None
+
+    def definition_json(self) -> JsonObject:
+        """Everything that identifies this tool's definition (hashed at freeze)."""
+        out: JsonObject = {"key": self.key, "kind": self.kind, "contract": self.contract.to_json()}
+        if self.body_hash is not None:
+            out["body"] = self.body_hash
+        if self.server is not None:
+            out["server"] = self.server
+        if self.server_version is not None:
+            out["serverVersion"] = self.server_version
+        return out
+
+    def definition_hash(self) -> str:
+        """``sha256:`` over :meth:`definition_json`."""
+        return content_hash(self.definition_json())
+
+
+def _inspect_tool(fn: Callable[..., Any]) -> tuple[tuple[str, ...], bool, bool, dict[str, object], object]:
+    sig = inspect.signature(fn)
+    try:
+        hints = inspect.get_annotations(fn, eval_str=True)
+    except Exception:  # unresolvable annotations make the boundary untyped
+        hints = {}
+    params: list[str] = []
+    wants_key = wants_principal = False
+    for p in sig.parameters.values():
+        if p.name in RUNTIME_PARAMS and p.kind is p.KEYWORD_ONLY:
+            wants_key = wants_key or p.name == "idempotency_key"
+            wants_principal = wants_principal or p.name == "principal"
+            continue
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            msg = f"tool {fn.__name__!r}: *args/**kwargs parameters cannot be typed as an input record"
+            raise CompositionError(msg)
+        params.append(p.name)
+    types = {name: hints.get(name, Any) for name in params}
+    return tuple(params), wants_key, wants_principal, types, hints.get("return", Any)
+
+
+def _record_schema(fn: Callable[..., Any], params: tuple[str, ...], types: dict[str, object]) -> JsonObject:
+    sig = inspect.signature(fn)
+    props = {name: _schema(types[name]) for name in params}
+    required = [n for n in params if sig.parameters[n].default is inspect.Parameter.empty]
+    return {"type": "object", "properties": props, "required": required}
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    try:
+        from beartype import beartype
+
+        return beartype(fn)
+    except Exception:  # beartype declines some annotations; the raw body still runs
+        return fn
+
+
+class Tool(Pipeline[I, O]):
+    """A registered tool as an arrow (``Pipeline[I, O]``) that is also callable.
+
+    ``tool_fn(x)`` outside a flow runs the body; composing it calls the tool
+    as a step; ``.key`` and ``.definition`` describe it.
+    """
+
+    __slots__ = ("_def", "_guarded")
+
+    _def: ToolDef
+    _guarded: Callable[..., Any] | None
+
+    @property
+    def key(self) -> str:
+        """The tool key (``name=`` or the function's name; ``server/tool`` for MCP)."""
+        return self._def.key
+
+    @property
+    def definition(self) -> ToolDef:
+        """The tool definition (contract, body, parameters)."""
+        return self._def
+
+    @property
+    def contract(self) -> ToolContract:
+        """The tool's contract."""
+        return self._def.contract
+
+    def _copy_extra(self, clone: Any) -> None:
+        object.__setattr__(clone, "_def", self._def)
+        object.__setattr__(clone, "_guarded", self._guarded)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        traced = _traced(self, args, kwargs)
+        if traced is not NotImplemented:
+            return traced
+        if self._guarded is None:
+            msg = f"tool {self.key!r} has no local body (it is an {self._def.kind} tool)"
+            raise CompositionError(msg)
+        return self._guarded(*args, **kwargs)
+
+    def with_ann(self, ann: Ann) -> Tool[I, O]:
+        """The same tool step with ``ann`` merged into its annotations."""
+        node = self.to_ir()
+        assert isinstance(node, Prim)
+        merged = (node.ann or Ann()).merged(ann)
+        clone = object.__new__(type(self))
+        Pipeline.__init__(clone, Prim(step=node.step, ann=merged, ctx=node.ctx, name=node.name),
+                          in_type=self.in_type, out_type=self.out_type, label=self._label)
+        self._copy_extra(clone)
+        return clone
+
+
+def _make_tool(
+    fn: Callable[..., Any],
+    *,
+    name: str | None,
+    effect: Effect | str,
+    idempotent: bool,
+    idempotency: Idempotency | str | None,
+    approval: bool,
+    ann: Ann | None,
+    registry: Registry,
+) -> Tool[Any, Any]:
+    key = name or fn.__name__
+    if not key or "/" in key or key.startswith("__"):
+        msg = f"tool name {key!r} must be non-empty, without '/', and not start with '__' (reserved)"
+        raise CompositionError(msg)
+    params, wants_key, wants_principal, types, out_type = _inspect_tool(fn)
+    if idempotency is None:
+        idem = Idempotency.NATIVE if idempotent else Idempotency.NONE
+    else:
+        idem = Idempotency(idempotency)
+    single = len(params) == 1
+    if single:
+        in_type = types[params[0]]
+        in_schema = _schema(in_type)
+    elif not params:
+        in_type = type(None)
+        in_schema = {}
+    else:
+        in_type = Mapping[str, Any]
+        in_schema = _record_schema(fn, params, types)
+    eff = Effect(effect)
+    contract = ToolContract(
+        effect=eff,
+        idempotency=idem,
+        input_schema=in_schema,
+        output_schema=_schema(out_type),
+        approval=approval or eff is Effect.DANGEROUS,
+    )
+    definition = ToolDef(
+        key=key,
+        contract=contract,
+        fn=fn,
+        params=params,
+        single=single,
+        wants_key=wants_key,
+        wants_principal=wants_principal,
+        is_async=inspect.iscoroutinefunction(fn),
+        body_hash=source_hash(fn),
+        in_type=in_type,
+        out_type=out_type,
+        default_ann=ann,
+    )
+    registry.register_tool(definition)
+    node = Prim(step=CallStep(key), ann=ann)
+    arrow: Tool[Any, Any] = Tool(node, in_type=in_type, out_type=out_type, label=key)
+    object.__setattr__(arrow, "_def", definition)
+    object.__setattr__(arrow, "_guarded", _guard(fn))
+    return arrow
+
+
+@overload
+def tool(fn: Callable[..., Any], /) -> Tool[Any, Any]: ...
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    effect: Effect | str = ...,
+    idempotent: bool = ...,
+    idempotency: Idempotency | str | None = ...,
+    approval: bool = ...,
+    ann: Ann | None = ...,
+    registry: Registry | None = ...,
+) -> Callable[[Callable[..., Any]], Tool[Any, Any]]: ...
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    effect: Effect | str = Effect.WRITE,
+    idempotent: bool = False,
+    idempotency: Idempotency | str | None = None,
+    approval: bool = False,
+    ann: Ann | None = None,
+    registry: Registry | None = None,
+) -> Tool[Any, Any] | Callable[[Callable[..., Any]], Tool[Any, Any]]:
+    """Declare a Python function as a tool and register it.
+
+    ``effect`` is ``read``/``write``/``external``/``dangerous`` (default
+    ``write``: unknown tools are assumed to change the world);
+    ``idempotent=True`` asserts ``native`` idempotency; ``approval=True`` (or a
+    ``dangerous`` effect) requires a human gate before every call.
+    """
+
+    def decorate(f: Callable[..., Any]) -> Tool[Any, Any]:
+        return _make_tool(
+            f,
+            name=name,
+            effect=effect,
+            idempotent=idempotent,
+            idempotency=idempotency,
+            approval=approval,
+            ann=ann,
+            registry=registry or DEFAULT_REGISTRY,
+        )
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate
+
+
+class Pure(Pipeline[I, O]):
+    """A registered pure as an arrow; calling it with values runs the function."""
+
+    __slots__ = ("_pdef", "_guarded")
+
+    _pdef: PureDef
+    _guarded: Callable[..., Any]
+
+    @property
+    def pure_name(self) -> str:
+        """The registered name."""
+        return self._pdef.name
+
+    @property
+    def definition(self) -> PureDef:
+        """The registered definition (body and source hash)."""
+        return self._pdef
+
+    def _copy_extra(self, clone: Any) -> None:
+        object.__setattr__(clone, "_pdef", self._pdef)
+        object.__setattr__(clone, "_guarded", self._guarded)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        traced = _traced(self, args, kwargs)
+        if traced is not NotImplemented:
+            return traced
+        return self._guarded(*args, **kwargs)
+
+
+def _make_pure(fn: Callable[..., Any], name: str, registry: Registry) -> Pure[Any, Any]:
+    definition = registry.register_pure(name, fn)
+    arrow: Pure[Any, Any] = Pure(
+        Arr(pure=name), in_type=definition.in_type, out_type=definition.out_type, label=name
+    )
+    object.__setattr__(arrow, "_pdef", definition)
+    object.__setattr__(arrow, "_guarded", _guard(fn))
+    return arrow
+
+
+@overload
+def pure(name: Callable[..., Any], /) -> Pure[Any, Any]: ...
+@overload
+def pure(name: str | None = None, /, *, registry: Registry | None = None) -> Callable[[Callable[..., Any]], Pure[Any, Any]]: ...
+def pure(
+    name: str | Callable[..., Any] | None = None, /, *, registry: Registry | None = None
+) -> Pure[Any, Any] | Callable[[Callable[..., Any]], Pure[Any, Any]]:
+    """Register a deterministic function as the pure ``name`` (``@pure("name")``).
+
+    The body must be a function of its input (and static keyword args) only:
+    it runs inside durable workflows and is pinned by its source hash.
+    """
+    if callable(name):
+        return _make_pure(name, name.__name__, registry or DEFAULT_REGISTRY)
+
+    def decorate(fn: Callable[..., Any]) -> Pure[Any, Any]:
+        return _make_pure(fn, name or fn.__name__, registry or DEFAULT_REGISTRY)
+
+    return decorate
+
+
+@dataclass(frozen=True, slots=True)
+class Reasoner(Generic[P, R]):
+    """An LLM step definition: model, system prompt, and typed prompt/reply.
+
+    ``reply`` (a type) makes the reply checked at run time; ``prompt`` types
+    the input (without it the input is ``Any``).
+    """
+
+    name: str
+    model: str
+    system: str = ""
+    reply: type[R] | Any = None
+    prompt: type[P] | Any = None
+    tools: tuple[str, ...] = ()
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            msg = f"`name` must be a non-empty string, got {self.name!r}"
+            raise CompositionError(msg)
+        object.__setattr__(self, "tools", tuple(self.tools))
+
+    def definition_json(self) -> JsonObject:
+        """The frozen definition (what ``llm(reasoner, value)`` receives)."""
+        out: JsonObject = {"name": self.name, "model": self.model, "system": self.system}
+        if self.reply is not None:
+            out["reply"] = _schema(self.reply)
+        if self.prompt is not None:
+            out["prompt"] = _schema(self.prompt)
+        if self.tools:
+            out["tools"] = list(self.tools)
+        if self.temperature is not None:
+            out["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            out["maxTokens"] = self.max_tokens
+        return out
+
+    def definition_hash(self) -> str:
+        """``sha256:`` over :meth:`definition_json`."""
+        return content_hash(self.definition_json())
+
+
+class Think(Pipeline[P, R]):
+    """A reasoner step as an arrow (``think(reasoner)``)."""
+
+    __slots__ = ("_reasoner",)
+
+    _reasoner: str
+
+    @property
+    def reasoner_name(self) -> str:
+        """The reasoner's name."""
+        return self._reasoner
+
+    def _copy_extra(self, clone: Any) -> None:
+        object.__setattr__(clone, "_reasoner", self._reasoner)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        traced = _traced(self, args, kwargs)
+        if traced is not NotImplemented:
+            return traced
+        msg = f"think({self._reasoner!r}) is a flow step; it runs only inside a deployment"
+        raise CompositionError(msg)
+
+
+def think(
+    reasoner: Reasoner[Any, Any] | str,
+    *args: Any,
+    ann: Ann | None = None,
+    ctx: ContextPolicy | None = None,
+    name: str | None = None,
+    registry: Registry | None = None,
+    **opts: Any,
+) -> Any:
+    """A reasoner step: ``think(r)`` builds the leaf; in a ``@flow``, ``think(r, handle)`` appends it."""
+    if isinstance(reasoner, Reasoner):
+        (registry or DEFAULT_REGISTRY).register_reasoner(reasoner)
+        rname = reasoner.name
+        in_type: object = reasoner.prompt if reasoner.prompt is not None else Any
+        out_type: object = reasoner.reply if reasoner.reply is not None else Any
+    elif isinstance(reasoner, str) and reasoner:
+        rname, in_type, out_type = reasoner, Any, Any
+    else:
+        msg = f"`reasoner` must be a Reasoner or a reasoner name, got {reasoner!r}"
+        raise CompositionError(msg)
+    leaf: Think[Any, Any] = Think(
+        Prim(step=ThinkStep(rname), ann=ann, ctx=ctx, name=name), in_type=in_type, out_type=out_type, label=rname
+    )
+    object.__setattr__(leaf, "_reasoner", rname)
+    if args or opts:
+        traced = _traced(leaf, args, opts)
+        if traced is NotImplemented:
+            msg = "think(reasoner, value, ...) appends a step only inside a @flow body; use think(reasoner) to build a leaf"
+            raise CompositionError(msg)
+        return traced
+    return leaf
+
+
+def run_sync_tool(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a sync tool body off the event loop (a worker thread)."""
+    return asyncio.to_thread(fn, *args, **kwargs)

@@ -1,0 +1,1 @@
+"""The compiler passes: freeze, validate, capabilities, admission, diagnostics, deploy."""

@@ -1,0 +1,451 @@
+"""``deploy()``: freeze, check, and return the runnable ``Deployment`` artifact.
+
+The pipeline is a sequence of passes, each returning diagnostics (all of
+them): freeze (bind calls, pin pures, close over named sub-flows), validate,
+then the policy gates. Strict mode raises :class:`ValidationError` holding
+every blocking diagnostic; ``strict=False`` returns a deployment that carries
+them and refuses to run; ``mode="dev"`` warns and returns a locally runnable
+deployment whose would-block diagnostics sit in ``prod_gap``.
+
+The ``artifact_hash`` covers the frozen flow, the manifest, the pinned pure
+hashes, reasoner definitions, the execution policy, the capabilities and
+:data:`IR_FORMAT_VERSION` — not the package version, so releases do not move
+golden hashes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import warnings
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from composable_agents.authoring.arrow import Arrow, as_node
+from composable_agents.authoring.leaves import Reasoner, Tool, ToolDef
+from composable_agents.compiler.diagnostics import Diagnostic, blocking, explain
+from composable_agents.compiler.freeze import Frozen, freeze
+from composable_agents.core.canonical import Json, JsonObject, content_hash
+from composable_agents.core.ir import IR_FORMAT_VERSION, Node
+from composable_agents.core.kinds import Shape
+from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
+from composable_agents.core.shapes import closed_shape, surface_shape
+from composable_agents.errors import ComposableAgentsError, MissingFakeError, ValidationError
+from composable_agents.execution.env import InMemoryEnv
+from composable_agents.execution.interpreter import Catalog, Program, RunState
+from composable_agents.execution.policy import ExecutionPolicy
+from composable_agents.execution.projection import Recorder
+from composable_agents.execution.result import Result
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["deploy", "Deployment", "DevModeWarning", "validate_frozen"]
+
+I = TypeVar("I")
+O = TypeVar("O")
+
+Mode = Literal["strict", "dev"]
+
+
+class DevModeWarning(UserWarning):
+    """Emitted by ``deploy(..., mode="dev")``: the deployment would not pass strict checks."""
+
+
+def validate_frozen(frozen: Frozen) -> list[Diagnostic]:
+    """Resolution diagnostics of a frozen flow (unknown tools, reasoners, pures, sub-flows)."""
+    out: list[Diagnostic] = []
+    for nid, key in frozen.unresolved_tools:
+        out.append(
+            Diagnostic(
+                code="UNRESOLVED_CALL",
+                node_id=nid,
+                message=f"tool {key!r} does not exist in this deployment",
+                hint="Pass the tool in deploy(tools=[...]) or the snapshot, or fix the tool key.",
+            )
+        )
+    for nid, name in frozen.unresolved_reasoners:
+        out.append(
+            Diagnostic(
+                code="UNRESOLVED_REASONER",
+                node_id=nid,
+                message=f"reasoner {name!r} does not exist in this deployment",
+                hint="Pass the Reasoner in deploy(reasoners=[...]) or register it on the registry.",
+            )
+        )
+    for nid, name in frozen.unknown_pures:
+        out.append(
+            Diagnostic(
+                code="UNKNOWN_PURE",
+                node_id=nid,
+                message=f"pure {name!r} is not registered",
+                hint="Decorate the function with @pure(name) (or register_pure) before deploying.",
+            )
+        )
+    for nid, ref in frozen.unresolved_subflows:
+        out.append(
+            Diagnostic(
+                code="UNRESOLVED_SUBFLOW",
+                node_id=nid,
+                message=f"sub-flow {ref!r} is not a named flow",
+                hint=f"Name the child flow with .named({ref!r}) before deploying the parent.",
+            )
+        )
+    return out
+
+
+def _tool_defs(tools: Iterable[Tool[Any, Any] | ToolDef], snapshot: Any) -> list[ToolDef] | None:
+    defs: list[ToolDef] = []
+    for t in tools:
+        if isinstance(t, Tool):
+            defs.append(t.definition)
+        elif isinstance(t, ToolDef):
+            defs.append(t)
+        else:
+            msg = f"deploy(tools=...) takes @tool functions or ToolDefs, got {t!r}"
+            raise TypeError(msg)
+    if snapshot is not None:
+        listed = snapshot.tools() if hasattr(snapshot, "tools") else snapshot
+        if isinstance(listed, Mapping):
+            listed = listed.values()
+        defs.extend(listed)
+    return defs or None
+
+
+class Deployment(Generic[I, O]):
+    """A frozen, checked flow: the unit that runs locally and on Temporal."""
+
+    def __init__(
+        self,
+        *,
+        flow: Arrow[I, O] | Node,
+        frozen: Frozen,
+        diagnostics: Sequence[Diagnostic],
+        mode: Mode,
+        strict: bool,
+        policy: ExecutionPolicy,
+        capabilities: JsonObject | None,
+        registry: Registry,
+        refreeze: Callable[[], Deployment[I, O]] | None = None,
+    ) -> None:
+        self.source = flow
+        self.frozen = frozen
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        self.mode: Mode = mode
+        self.strict = strict
+        self.policy = policy
+        self.capabilities_json: JsonObject | None = capabilities
+        self.registry = registry
+        self._refreeze = refreeze
+        self.in_type: object = flow.in_type if isinstance(flow, Arrow) else Any
+        self.out_type: object = flow.out_type if isinstance(flow, Arrow) else Any
+        self.name: str | None = flow.ref if isinstance(flow, Arrow) else None
+        self.flow_json: JsonObject = frozen.node.to_json()
+        self.manifest_json: JsonObject = frozen.manifest_json()
+        self.artifact_hash: str = content_hash(
+            {
+                "format": IR_FORMAT_VERSION,
+                "flow": self.flow_json,
+                "manifest": self.manifest_json,
+                "policy": policy.to_json(),
+                "capabilities": capabilities,
+            },
+            checked=True,
+        )
+        self._program: Program | None = None
+
+    # -- facts ----------------------------------------------------------------
+
+    @property
+    def surface_shape(self) -> Shape:
+        """The frozen flow's surface shape."""
+        return surface_shape(self.frozen.node)
+
+    @property
+    def closed_shape(self) -> Shape:
+        """The frozen flow's closed shape (subs charged at their contracts)."""
+        return closed_shape(self.frozen.node)
+
+    @property
+    def blocking(self) -> tuple[Diagnostic, ...]:
+        """Diagnostics that block production use."""
+        return tuple(blocking(self.diagnostics))
+
+    @property
+    def prod_gap(self) -> tuple[Diagnostic, ...]:
+        """In dev mode: what a strict deploy would block (empty otherwise)."""
+        return self.blocking if self.mode == "dev" else ()
+
+    def prod_gap_summary(self) -> str:
+        """``prod_gap`` grouped by code, one line per code, for people."""
+        gap = self.prod_gap
+        if not gap:
+            return "No production gap: a strict deploy would pass."
+        groups: dict[str, list[Diagnostic]] = {}
+        for d in gap:
+            groups.setdefault(d.code, []).append(d)
+        lines = [f"A strict deploy would block on {len(gap)} diagnostic(s):"]
+        for code in sorted(groups):
+            items = groups[code]
+            where = ", ".join(d.node_id for d in items[:5]) + (", ..." if len(items) > 5 else "")
+            lines.append(f"- {code} x{len(items)} at {where}: {items[0].message}")
+            if items[0].hint:
+                lines.append(f"    fix: {items[0].hint}")
+        return "\n".join(lines)
+
+    def explain(self) -> str:
+        """Every diagnostic rendered with ``fix:`` lines."""
+        return explain(self.diagnostics)
+
+    def refresh(self) -> Deployment[I, O]:
+        """Re-freeze against the current tool definitions (``freeze_timing="per_run"``)."""
+        if self._refreeze is None:
+            msg = "refresh() needs deploy(..., freeze_timing='per_run')"
+            raise ValueError(msg)
+        return self._refreeze()
+
+    # -- local execution --------------------------------------------------------
+
+    def catalog(self) -> Catalog:
+        """What the interpreter may reach for this deployment."""
+        return Catalog(
+            registry=self.registry,
+            tools=dict(self.frozen.tools),
+            reasoners=dict(self.frozen.reasoners),
+            subflows=dict(self.frozen.subflows),
+            execution_hashes=dict(self.frozen.execution_hashes),
+        )
+
+    @property
+    def program(self) -> Program:
+        """The compiled program (prepared once per deployment)."""
+        if self._program is None:
+            self._program = Program(self.frozen.node, self.catalog())
+        return self._program
+
+    def _check_runnable(self) -> None:
+        if self.mode == "strict" and self.blocking:
+            msg = "this deployment has blocking diagnostics and refuses to run:\n" + explain(self.blocking)
+            raise ValidationError(self.blocking, msg)
+
+    def _encode_input(self, value: Any) -> Json:
+        from composable_agents.core.schema import is_any, to_json_value
+
+        if is_any(self.in_type):
+            return value
+        return to_json_value(value, self.in_type)
+
+    def _result(self, value: Json, state: RunState, recorder: Recorder | None) -> Result[O]:
+        from composable_agents.core.schema import from_json_value, is_any
+
+        projection = recorder.projection() if recorder is not None else Result.__dataclass_fields__["projection"].default_factory()  # type: ignore[misc]
+        decoded = None if is_any(self.out_type) else from_json_value(value, self.out_type)
+        return Result(
+            status="ok",
+            raw_value=value,
+            projection=projection,
+            cost=projection.total_cost,
+            run_id=state.run_id,
+            decoded=decoded,
+        )
+
+    def _failure(self, exc: BaseException, state: RunState, recorder: Recorder | None) -> Result[O]:
+        projection = recorder.projection() if recorder is not None else Result.__dataclass_fields__["projection"].default_factory()  # type: ignore[misc]
+        detail: JsonObject = {"error": type(exc).__name__, "message": str(exc)}
+        for attr in ("node_id", "activation", "step", "path"):
+            value = getattr(exc, attr, None)
+            if isinstance(value, str):
+                detail[attr] = value
+        return Result(
+            status="failed",
+            detail=detail,
+            projection=projection,
+            cost=projection.total_cost,
+            run_id=state.run_id,
+            error=exc,
+        )
+
+    def _prepare_run(
+        self,
+        reasoners: Mapping[str, Callable[..., Any]] | None,
+        tools: Mapping[str, Callable[..., Any]] | None,
+        principal: Json,
+        policy: ExecutionPolicy | None,
+        run_id: str,
+        sync_in_thread: bool,
+        seed: int | None,
+        project: bool,
+    ) -> tuple[Program, RunState, Recorder | None]:
+        self._check_runnable()
+        program = self.program
+        fakes = dict(reasoners or {})
+        missing = sorted(program.reasoners - set(fakes))
+        if missing:
+            listed = ", ".join(repr(m) for m in missing)
+            msg = f"no fake for reasoner(s) {listed}: pass dry_run(..., reasoners={{name: fn}}) for each"
+            raise MissingFakeError(msg)
+        env = InMemoryEnv(tools=dict(tools or {}), reasoners=fakes, seed=seed, sync_in_thread=sync_in_thread)
+        pol = policy or self.policy
+        recorder = Recorder() if project else None
+        state = RunState(
+            env, catalog=program.catalog, run_id=run_id, principal=principal, check=pol.check_types, recorder=recorder
+        )
+        return program, state, recorder
+
+    def dry_run(
+        self,
+        value: I,
+        *,
+        reasoners: Mapping[str, Callable[..., Any]] | None = None,
+        tools: Mapping[str, Callable[..., Any]] | None = None,
+        gates: Any = None,
+        principal: Json = None,
+        policy: ExecutionPolicy | None = None,
+        run_id: str = "dry-run",
+        seed: int | None = None,
+        projection: bool = True,
+    ) -> Result[O]:
+        """Run locally with in-memory effects; fakes replace reasoners (and optionally tools)."""
+        del gates
+        program, state, recorder = self._prepare_run(
+            reasoners, tools, principal, policy, run_id, False, seed, projection
+        )
+        payload = self._encode_input(value)
+        if program.is_sync:
+            try:
+                out = program.run_sync(payload, state)
+            except ComposableAgentsError as exc:
+                return self._failure(exc, state, recorder)
+            except Exception as exc:
+                return self._failure(exc, state, recorder)
+            return self._result(out, state, recorder)
+        return _run_coroutine(self._drive(program, payload, state, recorder))
+
+    async def arun(
+        self,
+        value: I,
+        *,
+        reasoners: Mapping[str, Callable[..., Any]] | None = None,
+        tools: Mapping[str, Callable[..., Any]] | None = None,
+        gates: Any = None,
+        principal: Json = None,
+        policy: ExecutionPolicy | None = None,
+        run_id: str = "run",
+        seed: int | None = None,
+        projection: bool = True,
+    ) -> Result[O]:
+        """The async twin of :meth:`dry_run` (sync tool bodies run in worker threads)."""
+        del gates
+        program, state, recorder = self._prepare_run(
+            reasoners, tools, principal, policy, run_id, True, seed, projection
+        )
+        return await self._drive(program, self._encode_input(value), state, recorder)
+
+    async def _drive(self, program: Program, payload: Json, state: RunState, recorder: Recorder | None) -> Result[O]:
+        try:
+            out = await program.run(payload, state)
+        except Exception as exc:
+            return self._failure(exc, state, recorder)
+        return self._result(out, state, recorder)
+
+    def __repr__(self) -> str:
+        return f"<Deployment {self.name or self.artifact_hash[:19]} {self.surface_shape} mode={self.mode}>"
+
+
+T = TypeVar("T")
+
+
+def _run_coroutine(coro: Awaitable[T]) -> T:
+    """Run ``coro`` to completion from sync code, even when a loop is already running here."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)  # type: ignore[arg-type]
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="composable-agents-dry-run")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
+
+
+def deploy(
+    flow: Arrow[I, O] | Node,
+    snapshot: Any = None,
+    *,
+    tools: Iterable[Tool[Any, Any] | ToolDef] = (),
+    reasoners: Iterable[Reasoner[Any, Any]] = (),
+    capabilities: Any = None,
+    mode: Mode = "strict",
+    strict: bool = True,
+    freeze_timing: Literal["deploy_time", "per_run"] = "deploy_time",
+    policy: ExecutionPolicy | None = None,
+    registry: Registry | None = None,
+) -> Deployment[I, O]:
+    """Freeze and check ``flow``; return its :class:`Deployment`.
+
+    ``tools``/``snapshot`` say which tools exist (omitted: every registered
+    ``@tool``); ``reasoners`` likewise. ``mode="strict"`` with ``strict=True``
+    raises :class:`ValidationError` listing every blocking diagnostic.
+    """
+    if mode not in ("strict", "dev"):
+        msg = f"`mode` must be 'strict' or 'dev', got {mode!r}"
+        raise ValueError(msg)
+    if freeze_timing not in ("deploy_time", "per_run"):
+        msg = f"`freeze_timing` must be 'deploy_time' or 'per_run', got {freeze_timing!r}"
+        raise ValueError(msg)
+    reg = registry or DEFAULT_REGISTRY
+    node = as_node(flow, what="deploy(flow)")
+    tool_defs = _tool_defs(tools, snapshot)
+    reasoner_list = list(reasoners) or None
+    frozen = freeze(node, tools=tool_defs, reasoners=reasoner_list, registry=reg)
+    diagnostics = validate_frozen(frozen)
+    from composable_agents.compiler import passes
+
+    diagnostics.extend(passes.run_all(frozen, capabilities=capabilities))
+    caps_json = passes.capabilities_json(capabilities)
+    pol = policy or ExecutionPolicy()
+
+    def again() -> Deployment[I, O]:
+        return deploy(
+            flow,
+            snapshot,
+            tools=tools,
+            reasoners=reasoners,
+            capabilities=capabilities,
+            mode=mode,
+            strict=strict,
+            freeze_timing=freeze_timing,
+            policy=policy,
+            registry=registry,
+        )
+
+    block = blocking(diagnostics)
+    if block and mode == "strict" and strict:
+        raise ValidationError(block)
+    if block and mode == "dev":
+        warnings.warn(
+            f"dev-mode deployment: a strict deploy would block on {len(block)} diagnostic(s); "
+            "see deployment.prod_gap_summary()",
+            DevModeWarning,
+            stacklevel=2,
+        )
+    return Deployment(
+        flow=flow,
+        frozen=frozen,
+        diagnostics=diagnostics,
+        mode=mode,
+        strict=strict,
+        policy=pol,
+        capabilities=caps_json,
+        registry=reg,
+        refreeze=again if freeze_timing == "per_run" else None,
+    )

@@ -1,0 +1,257 @@
+"""Freeze: bind every call to a frozen tool definition and pin every pure.
+
+Freezing turns an authored tree into the artifact's flow: the normal form,
+with each ``call`` step carrying its **execution hash** (``bind``), and a
+manifest recording, per tool, the definition (contract, body hash, server
+version), the definition hash and the execution hash; per reasoner, its
+definition; per pure, its source hash; and the frozen closure of named
+sub-flows. Worker endpoints are configuration, never part of identity.
+
+The execution hash covers the definition hash, the contract, whether the
+contract was asserted by a capability grant, and the retry class — exactly
+what changes the meaning of a call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from composable_agents.core.canonical import JsonObject, content_hash
+from composable_agents.core.codec import normalize, walk
+from composable_agents.core.ir import RESERVED_TOOLS, Alt, Arr, CallStep, Each, IterUpTo, Node, Par, Prim, SubStep, ThinkStep
+from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
+from composable_agents.errors import FreezeError
+
+if TYPE_CHECKING:
+    from composable_agents.authoring.leaves import Reasoner, ToolDef
+
+__all__ = ["Frozen", "freeze", "execution_hash", "retry_class", "pure_names"]
+
+
+def retry_class(tool: ToolDef) -> str:
+    """``read`` (free retries), ``idempotent`` (keyed retries) or ``once``."""
+    contract = tool.contract
+    if contract.effect == "read":
+        return "read"
+    if contract.idempotency != "none":
+        return "idempotent"
+    return "once"
+
+
+def execution_hash(tool: ToolDef, *, asserted: bool = False) -> str:
+    """``sha256:`` over the definition hash, contract, asserted flag and retry class."""
+    return content_hash(
+        {
+            "definition": tool.definition_hash(),
+            "contract": tool.contract.to_json(),
+            "asserted": asserted,
+            "retry": retry_class(tool),
+        }
+    )
+
+
+def pure_names(node: Node) -> list[str]:
+    """Every pure a (normalized) tree references, in first-use order."""
+    seen: dict[str, None] = {}
+    for _nid, current, _parent in walk(node):
+        if isinstance(current, Arr):
+            seen.setdefault(current.pure, None)
+        refs = []
+        if isinstance(current, Par | Each) and current.reducer is not None:
+            refs.append(current.reducer)
+        if isinstance(current, Alt):
+            refs.extend(r for r in (current.pred, current.selector) if r is not None)
+        if isinstance(current, IterUpTo) and current.until is not None:
+            refs.append(current.until)
+        for ref in refs:
+            seen.setdefault(ref.name, None)
+    return list(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class Frozen:
+    """A frozen flow and everything it reaches."""
+
+    node: Node
+    tools: Mapping[str, ToolDef]
+    execution_hashes: Mapping[str, str]
+    reasoners: Mapping[str, Reasoner[Any, Any]]
+    pures: Mapping[str, str]
+    subflows: Mapping[str, Node] = field(default_factory=dict)
+    unresolved_tools: tuple[tuple[str, str], ...] = ()
+    unresolved_reasoners: tuple[tuple[str, str], ...] = ()
+    unknown_pures: tuple[tuple[str, str], ...] = ()
+    unresolved_subflows: tuple[tuple[str, str], ...] = ()
+
+    def manifest_json(self) -> JsonObject:
+        """The frozen manifest: tools, reasoners, pure pins and sub-flows."""
+        tools: JsonObject = {}
+        for key in sorted(self.tools):
+            tool = self.tools[key]
+            tools[key] = {
+                "definition": tool.definition_json(),
+                "definitionHash": tool.definition_hash(),
+                "executionHash": self.execution_hashes[key],
+            }
+        return {
+            "tools": tools,
+            "reasoners": {name: self.reasoners[name].definition_json() for name in sorted(self.reasoners)},
+            "pures": {name: self.pures[name] for name in sorted(self.pures)},
+            "subflows": {ref: self.subflows[ref].to_json() for ref in sorted(self.subflows)},
+        }
+
+
+def _bind(node: Node, hashes: Mapping[str, str]) -> Node:
+    """A copy of the normal form with each call's ``bind`` set (iterative rebuild)."""
+    from composable_agents.core.codec import _rebuild
+
+    memo: dict[int, Node] = {}
+    stack: list[tuple[Node, bool]] = [(node, False)]
+    while stack:
+        current, expanded = stack.pop()
+        key = id(current)
+        if key in memo:
+            continue
+        kids = current.children()
+        if not expanded and kids:
+            stack.append((current, True))
+            stack.extend((k, False) for k in kids if id(k) not in memo)
+            continue
+        if isinstance(current, Prim) and isinstance(current.step, CallStep):
+            step = current.step
+            bound = hashes.get(step.tool)
+            if bound is not None and bound != step.bind:
+                import dataclasses
+
+                memo[key] = dataclasses.replace(current, step=CallStep(step.tool, bound, step.args))
+                continue
+            memo[key] = current
+            continue
+        memo[key] = _rebuild(current, [memo[id(k)] for k in kids]) if kids else current
+    return normalize(memo[id(node)])
+
+
+def freeze(
+    flow: Node,
+    *,
+    tools: Iterable[ToolDef] | None = None,
+    reasoners: Iterable[Reasoner[Any, Any]] | None = None,
+    registry: Registry | None = None,
+    asserted: Iterable[str] = (),
+) -> Frozen:
+    """Freeze ``flow`` against the given tools/reasoners (or the registry's when ``None``).
+
+    Unresolvable calls, reasoners and pures are recorded (as ``(node_id,
+    name)`` pairs) for validation to report; cycles of named sub-flows and
+    duplicate tool keys raise :class:`FreezeError`.
+    """
+    reg = registry or DEFAULT_REGISTRY
+    if tools is None:
+        tool_map: dict[str, ToolDef] = dict(reg.tools)
+    else:
+        tool_map = {}
+        for tool in tools:
+            previous = tool_map.get(tool.key)
+            if previous is not None and previous is not tool:
+                msg = f"two tools have the key {tool.key!r}; give one a different name= "
+                raise FreezeError(msg)
+            tool_map[tool.key] = tool
+    if reasoners is None:
+        reasoner_map: dict[str, Reasoner[Any, Any]] = dict(reg.reasoners)
+    else:
+        reasoner_map = {}
+        for r in reasoners:
+            reasoner_map[r.name] = r
+    asserted_keys = set(asserted)
+
+    used_tools: dict[str, ToolDef] = {}
+    used_reasoners: dict[str, Reasoner[Any, Any]] = {}
+    pins: dict[str, str] = {}
+    subflows: dict[str, Node] = {}
+    missing_tools: list[tuple[str, str]] = []
+    missing_reasoners: list[tuple[str, str]] = []
+    missing_pures: list[tuple[str, str]] = []
+    missing_subs: list[tuple[str, str]] = []
+
+    def scan(root: Node, prefix: str) -> list[tuple[str, str]]:
+        subs: list[tuple[str, str]] = []
+        for nid, current, _parent in walk(root, root_id=prefix):
+            if isinstance(current, Prim):
+                step = current.step
+                if isinstance(step, CallStep):
+                    if step.tool in RESERVED_TOOLS:
+                        continue
+                    found = tool_map.get(step.tool)
+                    if found is None:
+                        missing_tools.append((nid, step.tool))
+                    else:
+                        used_tools[step.tool] = found
+                elif isinstance(step, ThinkStep):
+                    r = reasoner_map.get(step.reasoner)
+                    if r is None:
+                        missing_reasoners.append((nid, step.reasoner))
+                    else:
+                        used_reasoners[step.reasoner] = r
+                elif isinstance(step, SubStep):
+                    subs.append((nid, step.ref))
+            elif type(current).__name__ == "EvalPlan":
+                r = reasoner_map.get(current.planner)  # type: ignore[attr-defined]
+                if r is None:
+                    missing_reasoners.append((nid, current.planner))  # type: ignore[attr-defined]
+                else:
+                    used_reasoners[r.name] = r
+            elif type(current).__name__ == "App":
+                r = reasoner_map.get(current.controller)  # type: ignore[attr-defined]
+                if r is None:
+                    missing_reasoners.append((nid, current.controller))  # type: ignore[attr-defined]
+                else:
+                    used_reasoners[r.name] = r
+                for key in current.tools:  # type: ignore[attr-defined]
+                    found = tool_map.get(key)
+                    if found is None:
+                        missing_tools.append((nid, key))
+                    else:
+                        used_tools[key] = found
+                subs.extend((nid, ref) for ref in current.subflows)  # type: ignore[attr-defined]
+        for name in pure_names(root):
+            if reg.has_pure(name):
+                pins[name] = reg.pure(name).source_hash
+            else:
+                missing_pures.append((prefix, name))
+        return subs
+
+    root = normalize(flow)
+    pending = [(nid, ref, (ref,)) for nid, ref in scan(root, "$")]
+    while pending:
+        nid, ref, path = pending.pop()
+        if ref in subflows:
+            continue
+        child = reg.flows.get(ref)
+        if child is None:
+            missing_subs.append((nid, ref))
+            continue
+        child_node = normalize(child.to_ir())
+        subflows[ref] = child_node
+        for inner_nid, inner in scan(child_node, f"sub:{ref}"):
+            if inner in path:
+                msg = f"named sub-flows form a cycle: {' -> '.join((*path, inner))}"
+                raise FreezeError(msg)
+            pending.append((inner_nid, inner, (*path, inner)))
+
+    hashes = {key: execution_hash(tool, asserted=key in asserted_keys) for key, tool in used_tools.items()}
+    bound_root = _bind(root, hashes)
+    bound_subs = {ref: _bind(node, hashes) for ref, node in subflows.items()}
+    return Frozen(
+        node=bound_root,
+        tools=used_tools,
+        execution_hashes=hashes,
+        reasoners=used_reasoners,
+        pures=pins,
+        subflows=bound_subs,
+        unresolved_tools=tuple(missing_tools),
+        unresolved_reasoners=tuple(missing_reasoners),
+        unknown_pures=tuple(missing_pures),
+        unresolved_subflows=tuple(missing_subs),
+    )

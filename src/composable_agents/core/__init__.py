@@ -1,0 +1,1 @@
+"""The pure core: kinds, IR, canonical codec, shapes, pures and schemas (no optional deps)."""

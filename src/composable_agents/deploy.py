@@ -1,0 +1,5 @@
+"""Shim: the compile pipeline and the ``Deployment`` artifact."""
+
+from composable_agents.compiler.deploy import Deployment, DevModeWarning, deploy
+
+__all__ = ["deploy", "Deployment", "DevModeWarning"]

@@ -1,0 +1,198 @@
+"""The error taxonomy.
+
+Every error the library raises on purpose derives from ``ComposableAgentsError``
+and, where one fits, from a builtin (``TypeError`` for wrong types,
+``ValueError`` for bad values, ``NotImplementedError`` for unsupported ops), so
+callers can catch either. Policy errors — decisions, not accidents — carry
+``non_retryable = True``: the Temporal layer turns them into non-retryable
+application errors instead of retrying a verdict that cannot change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from composable_agents.compiler.diagnostics import Diagnostic
+
+__all__ = [
+    "ComposableAgentsError",
+    "CanonicalJSONError",
+    "IRDecodeError",
+    "CompositionError",
+    "RegistryError",
+    "FreezeError",
+    "ValidationError",
+    "CapabilityDenied",
+    "PlanRejected",
+    "PureDriftError",
+    "PrincipalRequired",
+    "StepTypeError",
+    "UnsupportedOpError",
+    "MissingFakeError",
+    "RunError",
+    "StepFailed",
+    "AllBranchesFailed",
+    "BudgetExceeded",
+    "DefineError",
+    "POLICY_ERRORS",
+]
+
+
+class ComposableAgentsError(Exception):
+    """Base of every error this library raises deliberately."""
+
+    non_retryable: ClassVar[bool] = False
+
+
+class CanonicalJSONError(ComposableAgentsError, TypeError):
+    """A value that must be JSON is not (NaN, a set, a non-``str`` key, ...).
+
+    ``path`` is the JSON path of the offending part (``$.a[2]``).
+    """
+
+    def __init__(self, message: str, *, path: str = "$") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class IRDecodeError(ComposableAgentsError, ValueError):
+    """IR JSON that does not decode to a node; ``path`` locates the fault."""
+
+    non_retryable = True
+
+    def __init__(self, message: str, *, path: str = "$") -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.reason = message
+
+
+class CompositionError(ComposableAgentsError, TypeError):
+    """An arrow or kernel node that cannot be built as asked."""
+
+
+class RegistryError(ComposableAgentsError, ValueError):
+    """A name registered twice with different bodies, or looked up but absent."""
+
+
+class FreezeError(ComposableAgentsError, ValueError):
+    """The flow cannot be frozen (a cycle of sub-flows, nesting too deep, ...)."""
+
+    non_retryable = True
+
+
+class ValidationError(ComposableAgentsError, ValueError):
+    """A strict deploy found blocking diagnostics; ``diagnostics`` holds all of them."""
+
+    non_retryable = True
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], message: str | None = None) -> None:
+        self.diagnostics = tuple(diagnostics)
+        if message is None:
+            from composable_agents.compiler.diagnostics import explain
+
+            message = explain(self.diagnostics)
+        super().__init__(message)
+
+
+class CapabilityDenied(ComposableAgentsError, PermissionError):
+    """A run-time call outside the grant (tool, reasoner, subflow, count, budget)."""
+
+    non_retryable = True
+
+
+class PlanRejected(ComposableAgentsError, ValueError):
+    """A staged plan failed parsing, binding, validation or admission."""
+
+    non_retryable = True
+
+
+class PureDriftError(ComposableAgentsError, RuntimeError):
+    """A pure's source on this worker differs from the hash pinned at deploy."""
+
+    non_retryable = True
+
+
+class PrincipalRequired(ComposableAgentsError, PermissionError):
+    """An effect handler needs a ``principal`` and the run carries none."""
+
+    non_retryable = True
+
+
+class StepTypeError(ComposableAgentsError, TypeError):
+    """A value crossing a typed boundary does not match the boundary's type.
+
+    Carries the step name, the JSON path inside the value, the expected type
+    and a short rendering of the value.
+    """
+
+    non_retryable = True
+
+    def __init__(self, step: str, path: str, expected: str, value_repr: str) -> None:
+        self.step = step
+        self.path = path
+        self.expected = expected
+        self.value_repr = value_repr
+        msg = f"step {step!r}: value at {path} is {value_repr}, expected {expected}"
+        super().__init__(msg)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.step, self.path, self.expected, self.value_repr))
+
+
+class UnsupportedOpError(ComposableAgentsError, NotImplementedError):
+    """The interpreter reached an op this backend does not run (yet)."""
+
+    non_retryable = True
+
+
+class MissingFakeError(ComposableAgentsError, LookupError):
+    """A local run needs fakes (or handlers) for reasoners or tools it lacks."""
+
+    non_retryable = True
+
+
+class StepFailed(ComposableAgentsError, RuntimeError):
+    """A tool or reasoner step raised; ``node_id`` says where, ``cause`` why."""
+
+    def __init__(self, message: str, *, node_id: str, activation: str) -> None:
+        super().__init__(message)
+        self.node_id = node_id
+        self.activation = activation
+
+
+class AllBranchesFailed(ComposableAgentsError, RuntimeError):
+    """Every branch of a race/hedge/quorum failed; ``errors`` in branch order."""
+
+    def __init__(self, message: str, errors: Sequence[BaseException]) -> None:
+        super().__init__(message)
+        self.errors = tuple(errors)
+
+
+class BudgetExceeded(CapabilityDenied):
+    """A spend (cost, tokens, wall time, or a tool's ``maxCalls``) was refused."""
+
+
+class RunError(ComposableAgentsError, RuntimeError):
+    """``Result.value`` was read on a run whose status is not ``"ok"``."""
+
+    def __init__(self, status: str, detail: Any = None) -> None:
+        self.status = status
+        self.detail = detail
+        super().__init__(f"run ended with status {status!r}: {detail!r}")
+
+
+class DefineError(ComposableAgentsError, SyntaxError):
+    """A ``@flow`` body used a handle in a way that cannot be traced."""
+
+
+POLICY_ERRORS: tuple[type[ComposableAgentsError], ...] = (
+    CapabilityDenied,
+    PlanRejected,
+    ValidationError,
+    FreezeError,
+    PureDriftError,
+    PrincipalRequired,
+    StepTypeError,
+)

@@ -1,0 +1,1 @@
+"""Execution: the shared interpreter, the Env seam, projection, results, backends."""

@@ -1,0 +1,681 @@
+"""The one deterministic interpreter of the IR, shared by every backend.
+
+``prepare`` compiles a frozen tree **once** into closures: shapes, pure
+lookups, static args, validators, contracts and retry policies are resolved
+ahead of time, so running a step costs about a microsecond. Subtrees without
+effects (pures, ``ident`` and the structure around them) compile to plain
+synchronous functions and never touch the event loop; only subtrees that
+reach a tool, a reasoner or another effect become coroutines. Loops are
+Python loops, so a 10^5-step ``seq`` needs no recursion.
+
+Every effect goes through the injected :class:`~composable_agents.execution.env.Env`;
+the interpreter reads no clock and draws no randomness, so the same artifact,
+input and effect results give the same value and the same projection under
+any scheduling.
+
+Rejected alternative: a tree-walking ``eval(node, value)`` — re-dispatching on
+the op and re-resolving pures on every step costs two to three orders of
+magnitude more per step and recurses on long sequences.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final
+
+from composable_agents.core.canonical import Json, canonical_dumps
+from composable_agents.core.codec import normalize
+from composable_agents.core.ir import (
+    Alt,
+    Arr,
+    CallStep,
+    Each,
+    IterUpTo,
+    Node,
+    Par,
+    Prim,
+    PureRef,
+    Seq,
+    SubStep,
+    ThinkStep,
+)
+from composable_agents.core.kinds import Merge, Op
+from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
+from composable_agents.core.shapes import surface_shape
+from composable_agents.errors import (
+    ComposableAgentsError,
+    StepFailed,
+    StepTypeError,
+    UnsupportedOpError,
+)
+from composable_agents.execution.env import Env, InMemoryEnv, ReasonerCall, ToolCall
+from composable_agents.execution.projection import NodeMeta, Recorder, activation_id
+
+if TYPE_CHECKING:
+    from composable_agents.authoring.leaves import Reasoner, ToolDef
+
+__all__ = ["Catalog", "Program", "RunState", "prepare", "interpret", "InMemoryEnv", "DEFAULT_READ_ATTEMPTS"]
+
+DEFAULT_READ_ATTEMPTS: Final = 3
+"""Attempts a retry-safe call gets when its ``Ann`` sets none."""
+
+SyncFn = Callable[[Json, tuple[int, ...], "RunState"], Json]
+AsyncFn = Callable[[Json, tuple[int, ...], "RunState"], Awaitable[Json]]
+Compiled = tuple[bool, Any]  # (is_sync, fn)
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """What a program may reach: pures, tool definitions, reasoners and sub-flows.
+
+    ``execution_hashes`` maps tool keys to the execution hash frozen at deploy.
+    """
+
+    registry: Registry = DEFAULT_REGISTRY
+    tools: Mapping[str, ToolDef] = field(default_factory=dict)
+    reasoners: Mapping[str, Reasoner[Any, Any]] = field(default_factory=dict)
+    subflows: Mapping[str, Node] = field(default_factory=dict)
+    execution_hashes: Mapping[str, str] = field(default_factory=dict)
+
+    def tool(self, key: str) -> ToolDef | None:
+        """The tool definition for ``key`` (catalog first, then the registry)."""
+        found = self.tools.get(key)
+        return found if found is not None else self.registry.tools.get(key)
+
+    def reasoner(self, name: str) -> Reasoner[Any, Any] | None:
+        """The reasoner definition for ``name`` (catalog first, then the registry)."""
+        found = self.reasoners.get(name)
+        return found if found is not None else self.registry.reasoners.get(name)
+
+
+class RunState:
+    """Per-run state threaded through compiled steps (never shared between runs)."""
+
+    __slots__ = ("env", "rec", "run_id", "principal", "check", "programs", "catalog")
+
+    def __init__(
+        self,
+        env: Env,
+        *,
+        catalog: Catalog,
+        run_id: str = "run",
+        principal: Json = None,
+        check: bool = True,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.env = env
+        self.rec = recorder
+        self.run_id = run_id
+        self.principal = principal
+        self.check = check
+        self.catalog = catalog
+        self.programs: dict[str, Program] = {}
+
+
+def _fail(meta: NodeMeta, acts: tuple[int, ...], exc: BaseException) -> BaseException:
+    if isinstance(exc, ComposableAgentsError):
+        return exc
+    where = activation_id(meta.node_id, acts)
+    msg = f"step {meta.label!r} at {where} failed: {type(exc).__name__}: {exc}"
+    err = StepFailed(msg, node_id=meta.node_id, activation=where)
+    err.__cause__ = exc
+    return err
+
+
+def _type_error(step: str, validator: Any, value: Json) -> StepTypeError:
+    violation = validator.first_error(value)
+    if violation is None:  # pragma: no cover - is_valid and first_error agree
+        return StepTypeError(step, "$", "a valid value", repr(value)[:80])
+    return StepTypeError(step, violation.path, violation.expected, violation.value_repr)
+
+
+def _as_async(fn: SyncFn) -> AsyncFn:
+    async def run(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+        return fn(v, acts, st)
+
+    return run
+
+
+class Program:
+    """A frozen tree compiled to closures; run it with :meth:`run`."""
+
+    __slots__ = ("node", "catalog", "metas", "is_sync", "_fn", "reasoners", "tools", "subs", "root_id", "_pures")
+
+    def __init__(self, node: Node, catalog: Catalog | None = None, *, root_id: str = "$") -> None:
+        self.node = normalize(node)
+        self.catalog = catalog or Catalog()
+        self.metas: list[NodeMeta] = []
+        self.reasoners: set[str] = set()
+        self.tools: set[str] = set()
+        self.subs: set[str] = set()
+        self.root_id = root_id
+        self._pures: dict[str, tuple[Callable[[Json], Json], Any, Any, Any, Any]] = {}
+        self.is_sync, self._fn = self._compile(self.node, root_id, None, None)
+
+    # -- entry points -------------------------------------------------------
+
+    async def run(self, value: Json, state: RunState) -> Json:
+        """Run the program on ``value`` under ``state``."""
+        if self.is_sync:
+            return self._fn(value, (), state)
+        return await self._fn(value, (), state)
+
+    def run_sync(self, value: Json, state: RunState) -> Json:
+        """Run an effect-free program without an event loop."""
+        if not self.is_sync:
+            msg = "this program has effects; use `await program.run(...)`"
+            raise RuntimeError(msg)
+        return self._fn(value, (), state)
+
+    # -- compilation --------------------------------------------------------
+
+    def _meta(self, node: Node, node_id: str, parent: NodeMeta | None, prev: NodeMeta | None,
+              label: str) -> NodeMeta:
+        cost = node.ann.cost_usd if node.ann is not None else None
+        meta = NodeMeta(
+            index=len(self.metas),
+            node_id=node_id,
+            op=node.OP,
+            shape=surface_shape(node),
+            parent=parent,
+            prev=prev,
+            label=node.name or label,
+            cost_usd=cost,
+        )
+        self.metas.append(meta)
+        return meta
+
+    def _compile(self, node: Node, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+        kind = type(node)
+        if kind is Arr:
+            return self._arr(node, nid, parent, prev)  # type: ignore[arg-type]
+        if kind is Seq:
+            return self._seq(node, nid, parent, prev)  # type: ignore[arg-type]
+        if kind is Prim:
+            return self._prim(node, nid, parent, prev)  # type: ignore[arg-type]
+        if kind is Par:
+            return self._par(node, nid, parent, prev)  # type: ignore[arg-type]
+        if kind is Each:
+            return self._each(node, nid, parent, prev)  # type: ignore[arg-type]
+        if kind is Alt:
+            return self._alt(node, nid, parent, prev)  # type: ignore[arg-type]
+        if kind is IterUpTo:
+            return self._iter(node, nid, parent, prev)  # type: ignore[arg-type]
+        if node.OP is Op.IDENT:
+            return self._ident(node, nid, parent, prev)
+        msg = (
+            f"the {node.OP} op at {nid} is not supported by this interpreter yet "
+            "(race/hedge/quorum, human gates, stage, app and loop arrive with their issues)"
+        )
+        raise UnsupportedOpError(msg)
+
+    def _pure(self, ref: PureRef, label: str) -> tuple[Callable[[Json], Json], Any, Any, Any, Any]:
+        key = ref._key()
+        found = self._pures.get(key)
+        if found is None:
+            found = self._pures[key] = self._pure_uncached(ref, label)
+        return found
+
+    def _pure_uncached(self, ref: PureRef, label: str) -> tuple[Callable[[Json], Json], Any, Any, Any, Any]:
+        pdef = self.catalog.registry.pure(ref.name)
+        fn: Callable[..., Json] = pdef.fn
+        call = partial(fn, **ref.args) if ref.args else fn
+        from composable_agents.core.schema import converter_for, is_any, validator_for
+
+        vin = None if is_any(pdef.in_type) else validator_for(pdef.in_type)
+        vout = None if is_any(pdef.out_type) else validator_for(pdef.out_type)
+        cin = None if is_any(pdef.in_type) else converter_for(pdef.in_type)
+        cout = None if is_any(pdef.out_type) else converter_for(pdef.out_type)
+        del label
+        return call, vin, vout, cin, cout
+
+    def _ident(self, node: Node, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+        meta = self._meta(node, nid, parent, prev, "ident")
+
+        def run(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+            if st.rec is not None:
+                st.rec.add(meta, acts, v, v)
+            return v
+
+        return True, run
+
+    def _arr(self, node: Arr, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+        meta = self._meta(node, nid, parent, prev, node.pure)
+        call, vin, vout, cin, cout = self._pure(PureRef(node.pure, node.args), node.pure)
+        label = meta.label
+        if vin is None and vout is None and cin is None and cout is None:
+
+            def run(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+                try:
+                    out = call(v)
+                except Exception as exc:
+                    raise _fail(meta, acts, exc) from exc
+                rec = st.rec
+                if rec is not None:
+                    rec.add(meta, acts, v, out)
+                return out
+
+            return True, run
+
+        def run_checked(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+            if st.check and vin is not None and not vin.is_valid(v):
+                raise _type_error(label, vin, v)
+            try:
+                out = call(cin.from_json(v) if cin is not None else v)
+            except Exception as exc:
+                raise _fail(meta, acts, exc) from exc
+            if cout is not None:
+                out = cout.to_json(out)
+            if st.check and vout is not None and not vout.is_valid(out):
+                raise _type_error(label, vout, out)
+            rec = st.rec
+            if rec is not None:
+                rec.add(meta, acts, v, out)
+            return out
+
+        return True, run_checked
+
+    def _children(self, node: Node, nid: str, meta: NodeMeta, chain: bool) -> list[Compiled]:
+        out: list[Compiled] = []
+        prev: NodeMeta | None = None
+        for i, kid in enumerate(node.children()):
+            before = len(self.metas)
+            out.append(self._compile(kid, f"{nid}.{i}", meta, prev if chain else None))
+            prev = self.metas[before] if chain else None
+        return out
+
+    def _seq(self, node: Seq, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+        meta = self._meta(node, nid, parent, prev, "seq")
+        parts = self._children(node, nid, meta, chain=True)
+        if all(is_sync for is_sync, _ in parts):
+            fns = tuple(fn for _, fn in parts)
+
+            def run(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+                v0 = v
+                for fn in fns:
+                    v = fn(v, acts, st)
+                if st.rec is not None:
+                    st.rec.add(meta, acts, v0, v)
+                return v
+
+            return True, run
+        # Group runs of sync steps so they cost no awaits.
+        groups: list[tuple[bool, Any]] = []
+        for is_sync, fn in parts:
+            if is_sync and groups and groups[-1][0]:
+                groups[-1][1].append(fn)
+            elif is_sync:
+                groups.append((True, [fn]))
+            else:
+                groups.append((False, fn))
+        plan = tuple((s, tuple(f) if s else f) for s, f in groups)
+
+        async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+            v0 = v
+            for is_sync, item in plan:
+                if is_sync:
+                    for fn in item:
+                        v = fn(v, acts, st)
+                else:
+                    v = await item(v, acts, st)
+            if st.rec is not None:
+                st.rec.add(meta, acts, v0, v)
+            return v
+
+        return False, arun
+
+    def _par(self, node: Par, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+        if node.merge is not Merge.ALL:
+            msg = f"par with merge={node.merge} at {nid} is not supported by this interpreter yet"
+            raise UnsupportedOpError(msg)
+        meta = self._meta(node, nid, parent, prev, "par")
+        parts = self._children(node, nid, meta, chain=False)
+        reducer = self._pure(node.reducer, node.reducer.name)[0] if node.reducer is not None else None
+        if all(is_sync for is_sync, _ in parts):
+            fns = tuple(fn for _, fn in parts)
+
+            def run(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+                out: Json = [fn(v, acts, st) for fn in fns]
+                if reducer is not None:
+                    out = reducer(out)
+                if st.rec is not None:
+                    st.rec.add(meta, acts, v, out)
+                return out
+
+            return True, run
+        afns = tuple(fn if not is_sync else _as_async(fn) for is_sync, fn in parts)
+        sequential = any(
+            kid.ctx is not None and kid.ctx.scope == "whole_session" for kid in node.branches
+        )
+
+        async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+            if sequential:
+                out: Json = [await fn(v, acts, st) for fn in afns]
+            else:
+                out = await st.env.gather([partial(fn, v, acts, st) for fn in afns])
+            if reducer is not None:
+                out = reducer(out)
+            if st.rec is not None:
+                st.rec.add(meta, acts, v, out, {"merge": "all", "degraded": True} if sequential else None)
+            return out
+
+        return False, arun
+
+    def _each(self, node: Each, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+        meta = self._meta(node, nid, parent, prev, "each")
+        ((body_sync, body),) = self._children(node, nid, meta, chain=False)
+        reducer = self._pure(node.reducer, node.reducer.name)[0] if node.reducer is not None else None
+        wave = node.max_parallel
+
+        def need_list(v: Json, acts: tuple[int, ...]) -> list[Json]:
+            if type(v) is list or type(v) is tuple:
+                return v  # type: ignore[return-value]
+            raise StepTypeError(f"each at {activation_id(nid, acts)}", "$", "a list", repr(v)[:80])
+
+        if body_sync:
+
+            def run(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+                items = need_list(v, acts)
+                out: Json = [body(x, (*acts, i), st) for i, x in enumerate(items)]
+                if reducer is not None:
+                    out = reducer(out)
+                if st.rec is not None:
+                    st.rec.add(meta, acts, v, out)
+                return out
+
+            return True, run
+
+        async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+            items = need_list(v, acts)
+            size = wave or len(items) or 1
+            out: list[Json] = []
+            for start in range(0, len(items), size):
+                chunk = items[start : start + size]
+                thunks = [partial(body, x, (*acts, start + j), st) for j, x in enumerate(chunk)]
+                out.extend(await st.env.gather(thunks))
+            result: Json = reducer(out) if reducer is not None else out
+            if st.rec is not None:
+                st.rec.add(meta, acts, v, result)
+            return result
+
+        return False, arun
+
+    def _alt(self, node: Alt, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+        meta = self._meta(node, nid, parent, prev, "alt")
+        parts = self._children(node, nid, meta, chain=False)
+        if node.pred is not None:
+            decide = self._pure(node.pred, node.pred.name)[0]
+
+            def pick(v: Json) -> int:
+                flag = decide(v)
+                if type(flag) is not bool:
+                    msg = f"alt predicate {node.pred.name!r} at {nid} returned {flag!r}, not a boolean"  # type: ignore[union-attr]
+                    raise TypeError(msg)
+                return 0 if flag else 1
+
+        else:
+            assert node.selector is not None and node.cases is not None
+            select = self._pure(node.selector, node.selector.name)[0]
+            index = {canonical_dumps(c): i for i, c in reversed(list(enumerate(node.cases)))}
+            default = len(node.cases)
+
+            def pick(v: Json) -> int:
+                return index.get(canonical_dumps(select(v)), default)
+
+        if all(is_sync for is_sync, _ in parts):
+            fns = tuple(fn for _, fn in parts)
+
+            def run(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+                try:
+                    chosen = pick(v)
+                except Exception as exc:
+                    raise _fail(meta, acts, exc) from exc
+                out = fns[chosen](v, acts, st)
+                if st.rec is not None:
+                    st.rec.add(meta, acts, v, out, {"branch": chosen})
+                return out
+
+            return True, run
+        afns = tuple(fn if not is_sync else _as_async(fn) for is_sync, fn in parts)
+
+        async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+            try:
+                chosen = pick(v)
+            except Exception as exc:
+                raise _fail(meta, acts, exc) from exc
+            out = await afns[chosen](v, acts, st)
+            if st.rec is not None:
+                st.rec.add(meta, acts, v, out, {"branch": chosen})
+            return out
+
+        return False, arun
+
+    def _iter(self, node: IterUpTo, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+        meta = self._meta(node, nid, parent, prev, "iter_up_to")
+        ((body_sync, body),) = self._children(node, nid, meta, chain=False)
+        until = self._pure(node.until, node.until.name)[0] if node.until is not None else None
+        rounds = node.max_rounds
+
+        def stop(v: Json) -> bool:
+            if until is None:
+                return False
+            flag = until(v)
+            if type(flag) is not bool:
+                msg = f"iter_up_to `until` at {nid} returned {flag!r}, not a boolean"
+                raise TypeError(msg)
+            return flag
+
+        if body_sync:
+
+            def run(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+                v0 = v
+                done = 0
+                for r in range(rounds):
+                    v = body(v, (*acts, r), st)
+                    done = r + 1
+                    if stop(v):
+                        break
+                if st.rec is not None:
+                    st.rec.add(meta, acts, v0, v, {"rounds": done})
+                return v
+
+            return True, run
+
+        async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+            v0 = v
+            done = 0
+            for r in range(rounds):
+                v = await body(v, (*acts, r), st)
+                done = r + 1
+                if stop(v):
+                    break
+            if st.rec is not None:
+                st.rec.add(meta, acts, v0, v, {"rounds": done})
+            return v
+
+        return False, arun
+
+    def _prim(self, node: Prim, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+        step = node.step
+        if isinstance(step, CallStep):
+            return self._call(node, step, nid, parent, prev)
+        if isinstance(step, ThinkStep):
+            return self._think(node, step, nid, parent, prev)
+        assert isinstance(step, SubStep)
+        return self._sub(node, step, nid, parent, prev)
+
+    def _call(self, node: Prim, step: CallStep, nid: str, parent: NodeMeta | None,
+              prev: NodeMeta | None) -> Compiled:
+        if step.tool.startswith("__"):
+            msg = f"the reserved tool {step.tool!r} at {nid} is not supported by this interpreter yet"
+            raise UnsupportedOpError(msg)
+        meta = self._meta(node, nid, parent, prev, step.tool)
+        key = step.tool
+        self.tools.add(key)
+        definition = self.catalog.tool(key)
+        ann = node.ann
+        if ann is None and definition is not None:
+            ann = definition.default_ann
+        safe = definition is None or definition.contract.retry_safe
+        if definition is not None and definition.contract.retry_safe is False:
+            safe = False
+        wanted = ann.max_attempts if ann is not None and ann.max_attempts is not None else None
+        attempts = (wanted or DEFAULT_READ_ATTEMPTS) if safe else 1
+        interval = ann.retry_interval_s if ann is not None and ann.retry_interval_s is not None else 1.0
+        backoff = ann.backoff_rate if ann is not None and ann.backoff_rate is not None else 2.0
+        timeout = ann.timeout_s if ann is not None else None
+        exec_hash = step.bind or self.catalog.execution_hashes.get(key)
+        vin = vout = None
+        if definition is not None:
+            from composable_agents.core.schema import compile_schema
+
+            if definition.contract.input_schema:
+                vin = compile_schema(definition.contract.input_schema)
+            if definition.contract.output_schema:
+                vout = compile_schema(definition.contract.output_schema)
+        cost = meta.cost_usd
+
+        async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+            act = activation_id(nid, acts)
+            if st.check and vin is not None and not vin.is_valid(v):
+                raise _type_error(key, vin, v)
+            call = ToolCall(
+                key=key,
+                node_id=nid,
+                activation=act,
+                value=v,
+                idempotency_key=f"{st.run_id}:{act}",
+                definition=definition,
+                execution_hash=exec_hash,
+                max_attempts=attempts,
+                retry_interval_s=interval,
+                backoff_rate=backoff,
+                timeout_s=timeout,
+                principal=st.principal,
+            )
+            try:
+                out = await st.env.call_tool(call)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                raise _fail(meta, acts, exc) from exc
+            if st.check and vout is not None and not vout.is_valid(out):
+                raise _type_error(key, vout, out)
+            if st.rec is not None:
+                st.rec.add(meta, acts, v, out, {"cost": cost} if cost else None)
+            return out
+
+        return False, arun
+
+    def _think(self, node: Prim, step: ThinkStep, nid: str, parent: NodeMeta | None,
+               prev: NodeMeta | None) -> Compiled:
+        meta = self._meta(node, nid, parent, prev, step.reasoner)
+        name = step.reasoner
+        self.reasoners.add(name)
+        definition = self.catalog.reasoner(name)
+        vreply = None
+        if definition is not None and definition.reply is not None:
+            from composable_agents.core.schema import validator_for
+
+            vreply = validator_for(definition.reply)
+        timeout = node.ann.timeout_s if node.ann is not None else None
+        attempts = node.ann.max_attempts if node.ann is not None and node.ann.max_attempts else 1
+
+        async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+            call = ReasonerCall(
+                name=name,
+                node_id=nid,
+                activation=activation_id(nid, acts),
+                value=v,
+                definition=definition,
+                timeout_s=timeout,
+                max_attempts=attempts,
+                principal=st.principal,
+            )
+            try:
+                out = await st.env.invoke_reasoner(call)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                raise _fail(meta, acts, exc) from exc
+            if vreply is not None and not vreply.is_valid(out):
+                raise _type_error(name, vreply, out)
+            if st.rec is not None:
+                st.rec.add(meta, acts, v, out)
+            return out
+
+        return False, arun
+
+    def _sub(self, node: Prim, step: SubStep, nid: str, parent: NodeMeta | None,
+             prev: NodeMeta | None) -> Compiled:
+        meta = self._meta(node, nid, parent, prev, step.ref)
+        ref = step.ref
+        self.subs.add(ref)
+        child_node = self.catalog.subflows.get(ref)
+        if child_node is None:
+            flow = self.catalog.registry.flows.get(ref)
+            child_node = flow.to_ir() if flow is not None else None
+        if child_node is None:
+            msg = f"sub-flow {ref!r} at {nid} is not registered (name it with .named({ref!r}))"
+            raise UnsupportedOpError(msg)
+        child = Program(child_node, self.catalog)
+        self.reasoners |= child.reasoners
+        self.tools |= child.tools
+
+        async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+            act = activation_id(nid, acts)
+            child_state = RunState(
+                st.env,
+                catalog=st.catalog,
+                run_id=f"{st.run_id}/{act}",
+                principal=st.principal,
+                check=st.check,
+                recorder=None,
+            )
+            out = await child.run(v, child_state)
+            if st.rec is not None:
+                st.rec.add(meta, acts, v, out, {"sub": ref})
+            return out
+
+        if child.is_sync:
+            def run(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+                child_state = RunState(st.env, catalog=st.catalog, run_id=st.run_id, check=st.check)
+                out = child.run_sync(v, child_state)
+                if st.rec is not None:
+                    st.rec.add(meta, acts, v, out, {"sub": ref})
+                return out
+
+            return True, run
+        return False, arun
+
+
+def prepare(node: Node, catalog: Catalog | None = None) -> Program:
+    """Compile ``node`` (normalized) into a :class:`Program`."""
+    return Program(node, catalog)
+
+
+async def interpret(
+    node: Node,
+    value: Json,
+    env: Env,
+    *,
+    catalog: Catalog | None = None,
+    run_id: str = "run",
+    principal: Json = None,
+    check_types: bool = True,
+    recorder: Recorder | None = None,
+) -> Json:
+    """Run ``node`` on ``value`` with effects from ``env``; returns the output value."""
+    program = prepare(node, catalog)
+    state = RunState(
+        env,
+        catalog=program.catalog,
+        run_id=run_id,
+        principal=principal,
+        check=check_types,
+        recorder=recorder,
+    )
+    return await program.run(value, state)

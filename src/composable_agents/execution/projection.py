@@ -1,0 +1,230 @@
+"""The projection: a derived, append-only, causally linked log of activations.
+
+One event per activation (a node reached at a loop/item path), recorded on
+the interpreter's hot path as a small tuple and turned into JSON records only
+when read. Each record carries the node id, op, shape, parent, causes,
+references into a value store for input and output, cost, and scheduling
+attributes. Nothing depends on the projection for recovery: it is an
+explanation, rebuilt from history on Temporal.
+
+Memory is bounded: the recorder keeps the most recent ``max_events``
+activations (``dropped`` counts the rest), so a 10^5-step run holds at most
+that many values alive.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from composable_agents.core.canonical import Json, JsonObject
+from composable_agents.core.kinds import Op, Shape
+
+__all__ = ["NodeMeta", "Recorder", "Projection", "activation_id", "DEFAULT_MAX_EVENTS"]
+
+DEFAULT_MAX_EVENTS: Final = 10_000
+"""How many activations an in-memory projection keeps by default."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NodeMeta:
+    """Static facts about one prepared node, shared by all its activations."""
+
+    index: int
+    node_id: str
+    op: Op
+    shape: Shape
+    parent: NodeMeta | None
+    prev: NodeMeta | None
+    label: str
+    cost_usd: float | None = None
+
+
+def activation_id(node_id: str, acts: tuple[int, ...]) -> str:
+    """``node_id`` plus the loop/item indices that reached it: ``$.1.0[3,0]``."""
+    if not acts:
+        return node_id
+    return f"{node_id}[{','.join(map(str, acts))}]"
+
+
+class Recorder:
+    """The hot-path sink: appends ``(meta, acts, input, output, attrs)`` tuples."""
+
+    __slots__ = ("events", "dropped", "max_events")
+
+    def __init__(self, max_events: int = DEFAULT_MAX_EVENTS) -> None:
+        self.max_events = max_events
+        self.events: deque[tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None]] = deque(
+            maxlen=max_events
+        )
+        self.dropped = 0
+
+    def add(
+        self,
+        meta: NodeMeta,
+        acts: tuple[int, ...],
+        value_in: Json,
+        value_out: Json,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record one activation."""
+        events = self.events
+        if len(events) == self.max_events:
+            self.dropped += 1
+        events.append((meta, acts, value_in, value_out, attrs))
+
+    def projection(self) -> Projection:
+        """Freeze what was recorded into a :class:`Projection`."""
+        return Projection(list(self.events), self.dropped)
+
+
+class Projection:
+    """A read-only view of a run's activations, materialized on demand."""
+
+    __slots__ = ("_raw", "dropped", "_events", "_values")
+
+    def __init__(
+        self,
+        raw: list[tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None]],
+        dropped: int = 0,
+    ) -> None:
+        self._raw = raw
+        self.dropped = dropped
+        self._events: list[JsonObject] | None = None
+        self._values: list[Json] | None = None
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def _materialize(self) -> None:
+        values: list[Json] = []
+        refs: dict[int, int] = {}
+
+        def ref(value: Json) -> int:
+            key = id(value)
+            found = refs.get(key)
+            if found is None or values[found] is not value:
+                found = len(values)
+                values.append(value)
+                refs[key] = found
+            return found
+
+        events: list[JsonObject] = []
+        for meta, acts, v_in, v_out, attrs in self._raw:
+            parent = meta.parent
+            causes: list[str] = []
+            if meta.prev is not None:
+                causes.append(activation_id(meta.prev.node_id, acts))
+            elif parent is not None:
+                causes.append(activation_id(parent.node_id, _trim(parent, acts)))
+            event: JsonObject = {
+                "activation": activation_id(meta.node_id, acts),
+                "node": meta.node_id,
+                "op": str(meta.op),
+                "shape": str(meta.shape),
+                "label": meta.label,
+                "parent": activation_id(parent.node_id, _trim(parent, acts)) if parent is not None else None,
+                "causes": causes,
+                "input": ref(v_in),
+                "output": ref(v_out),
+                "cost": meta.cost_usd if meta.cost_usd is not None else 0.0,
+            }
+            if attrs:
+                event.update(attrs)
+            events.append(event)
+        self._events = events
+        self._values = values
+
+    @property
+    def events(self) -> list[JsonObject]:
+        """Every recorded activation as a JSON record (completion order)."""
+        if self._events is None:
+            self._materialize()
+        assert self._events is not None
+        return self._events
+
+    @property
+    def values(self) -> list[Json]:
+        """The value store: ``input``/``output`` fields of events index into it."""
+        if self._values is None:
+            self._materialize()
+        assert self._values is not None
+        return self._values
+
+    def by_activation(self) -> dict[str, JsonObject]:
+        """Events keyed by activation id (the comparison key for determinism)."""
+        return {e["activation"]: e for e in self.events}
+
+    def value_of(self, ref: int) -> Json:
+        """The value stored under ``ref``."""
+        return self.values[ref]
+
+    def cost_by_shape(self) -> dict[str, float]:
+        """Summed cost of leaf activations per shape of their node."""
+        out: dict[str, float] = {}
+        for meta, _acts, _i, _o, attrs in self._raw:
+            cost = (attrs or {}).get("cost", meta.cost_usd)
+            if cost:
+                out[str(meta.shape)] = out.get(str(meta.shape), 0.0) + float(cost)
+        return out
+
+    @property
+    def total_cost(self) -> float:
+        """The summed cost of every recorded activation."""
+        return sum(self.cost_by_shape().values())
+
+    def pending(self) -> list[str]:
+        """Activation ids parked on a gate (none once a local run has ended)."""
+        return [e["activation"] for e in self.events if e.get("pending")]
+
+    def comparable(self) -> dict[str, JsonObject]:
+        """Events keyed by activation with values inlined: what determinism tests compare."""
+        out: dict[str, JsonObject] = {}
+        values = self.values
+        for event in self.events:
+            record = dict(event)
+            record["input"] = values[event["input"]]
+            record["output"] = values[event["output"]]
+            out[event["activation"]] = record
+        return out
+
+    def to_json(self) -> JsonObject:
+        """``{"events": [...], "values": [...], "costByShape": {...}, "dropped": n}``."""
+        return {
+            "events": self.events,
+            "values": self.values,
+            "costByShape": self.cost_by_shape(),
+            "pending": self.pending(),
+            "dropped": self.dropped,
+        }
+
+    def spans(self) -> list[JsonObject]:
+        """OTel-ready span records: stable names ``op:label``, parent links by activation."""
+        return [
+            {
+                "name": f"{e['op']}:{e['label']}",
+                "spanId": e["activation"],
+                "parentSpanId": e["parent"],
+                "attributes": {"ca.node": e["node"], "ca.shape": e["shape"], "ca.cost": e["cost"]},
+            }
+            for e in self.events
+        ]
+
+    @classmethod
+    def merge(cls, parts: Iterable[Projection]) -> Projection:
+        """One projection holding every event of ``parts`` (segments of one run)."""
+        raw: list[tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None]] = []
+        dropped = 0
+        for part in parts:
+            raw.extend(part._raw)
+            dropped += part.dropped
+        return cls(raw, dropped)
+
+
+def _trim(parent: NodeMeta, acts: tuple[int, ...]) -> tuple[int, ...]:
+    # A child of an ``each``/``iter_up_to`` gets one more index than its parent.
+    if parent.op in (Op.EACH, Op.ITER_UP_TO) and acts:
+        return acts[:-1]
+    return acts

@@ -1,0 +1,72 @@
+"""``Result[O]``: what every run returns, locally and on Temporal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final, Generic, Literal, TypeVar
+
+from composable_agents.core.canonical import Json, JsonObject
+from composable_agents.errors import RunError
+from composable_agents.execution.projection import Projection
+
+__all__ = ["Result", "Status", "STATUSES"]
+
+O = TypeVar("O", covariant=True)
+
+Status = Literal[
+    "ok",
+    "rejected",
+    "timeout",
+    "escalated",
+    "over_budget",
+    "max_rounds",
+    "controller_error",
+    "plan_rejected",
+    "failed",
+]
+STATUSES: Final[tuple[str, ...]] = (
+    "ok",
+    "rejected",
+    "timeout",
+    "escalated",
+    "over_budget",
+    "max_rounds",
+    "controller_error",
+    "plan_rejected",
+    "failed",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Result(Generic[O]):
+    """The outcome of a run.
+
+    ``status`` is ``"ok"`` or why the run ended otherwise; ``value`` is the
+    typed output (reading it on any other status raises :class:`RunError`
+    naming the status); ``detail`` is a JSON record explaining a non-ok status;
+    ``projection`` explains every step; ``cost`` sums the run's spend.
+    """
+
+    status: Status
+    raw_value: Json = None
+    detail: JsonObject | None = None
+    projection: Projection = field(default_factory=lambda: Projection([]))
+    cost: float = 0.0
+    run_id: str = ""
+    error: BaseException | None = field(default=None, repr=False, compare=False)
+    decoded: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when ``status == "ok"``."""
+        return self.status == "ok"
+
+    @property
+    def value(self) -> O:
+        """The run's output, typed ``O``; :class:`RunError` unless the status is ``"ok"``."""
+        if self.status != "ok":
+            err = RunError(self.status, self.detail)
+            if self.error is not None:
+                raise err from self.error
+            raise err
+        return self.decoded if self.decoded is not None else self.raw_value  # type: ignore[no-any-return]

@@ -1,0 +1,5 @@
+"""Shim: ``surface_shape`` / ``closed_shape`` (the Sub firewall; see ``core.shapes``)."""
+
+from composable_agents.core.shapes import closed_shape, shape_of, surface_shape
+
+__all__ = ["surface_shape", "closed_shape", "shape_of"]
