@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs into .venv, then mypy --strict on src/ and pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_venv.sh
+
+echo "== mypy --strict (src/)"
+.venv/bin/python -m mypy
+echo "== pytest (tests/ and property_tests/)"
+.venv/bin/python -m pytest -p no:cacheprovider "$@"
