@@ -152,3 +152,13 @@ def test_copy_json_is_deep_and_checked() -> None:
     assert original["a"][0]["b"] == 1
     with pytest.raises(CanonicalJSONError):
         copy_json({"a": float("nan")})
+
+
+def test_integers_too_long_to_encode_raise_a_canonical_error() -> None:
+    # Regression: such ints passed the check and then failed inside the
+    # encoder with a bare ValueError (Python's int-to-text digit limit).
+    with pytest.raises(CanonicalJSONError) as info:
+        canonical_dumps({"a": [10**5000]})
+    assert info.value.path == "$.a[0]"
+    big = 10**4000
+    assert canonical_dumps(big) == str(big)

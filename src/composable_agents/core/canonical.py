@@ -46,6 +46,12 @@ MAX_JSON_DEPTH: Final = 512
 """Deepest nesting of arrays/objects accepted in any canonical value."""
 
 _SCALARS: Final = (str, int, bool, type(None))
+_MAX_INT_BITS: Final = 14_000
+"""Larger ints exceed Python's int-to-text digit limit (4,300), so they cannot be encoded."""
+
+
+def _too_long(value: Any) -> bool:
+    return int(value).bit_length() > _MAX_INT_BITS
 
 
 def _path(parent: str, key: object) -> str:
@@ -66,6 +72,9 @@ def check_json(value: object, *, path: str = "$", max_depth: int = MAX_JSON_DEPT
         item, where, depth = pop()
         kind = type(item)
         if kind in _SCALARS:
+            if kind is int and _too_long(item):
+                msg = f"integer at {where} has too many digits to encode as JSON"
+                raise CanonicalJSONError(msg, path=where)
             continue
         if kind is float:
             if not math.isfinite(item):  # type: ignore[arg-type]
@@ -76,18 +85,21 @@ def check_json(value: object, *, path: str = "$", max_depth: int = MAX_JSON_DEPT
             if depth >= max_depth:
                 msg = f"value nested deeper than {max_depth} levels at {where}"
                 raise CanonicalJSONError(msg, path=where)
-            if kind is dict:
-                for key, sub in item.items():  # type: ignore[attr-defined]
+            if isinstance(item, dict):
+                for key, sub in item.items():
                     if type(key) is not str:
                         msg = f"object key {key!r} at {where} is not a string"
                         raise CanonicalJSONError(msg, path=where)
                     push((sub, _path(where, key), depth + 1))
-            else:
-                for index, sub in enumerate(item):  # type: ignore[call-overload]
+            elif isinstance(item, list | tuple):
+                for index, sub in enumerate(item):
                     push((sub, _path(where, index), depth + 1))
             continue
         if isinstance(item, bool | int | str):
             # Subclasses (IntEnum, StrEnum, ...) encode as their base value.
+            if isinstance(item, int) and _too_long(item):
+                msg = f"integer at {where} has too many digits to encode as JSON"
+                raise CanonicalJSONError(msg, path=where)
             continue
         if isinstance(item, float) and math.isfinite(item):
             continue

@@ -256,7 +256,7 @@ class _Decoder:
 
     def number(self, doc: Mapping[str, Json], key: str, path: str) -> float:
         value = doc[key]
-        if type(value) not in (int, float) or not math.isfinite(value):
+        if type(value) not in (int, float) or not _finite(value):
             raise self.fail(f"{path}.{key}", f"expected a finite number, got {_kind(value)}")
         return float(value) if type(value) is float else value
 
@@ -384,6 +384,14 @@ class _Decoder:
         return _BUILDERS[op](self, doc, path, depth, common)
 
 
+def _finite(value: float) -> bool:
+    # math.isfinite raises OverflowError on an int too large for a float.
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 _COMMON: Final = {"id", "ann", "ctx", "name"}
 
 
@@ -393,7 +401,9 @@ def _kind(value: object) -> str:
     if type(value) is bool:
         return "a boolean"
     if type(value) in (int, float):
-        return f"the number {value!r}"
+        text = repr(value)
+        text = text if len(text) <= 40 else text[:20] + "..."
+        return f"the number {text}"
     if type(value) is str:
         text = value if len(value) <= 40 else value[:37] + "..."
         return f"the string {text!r}"
