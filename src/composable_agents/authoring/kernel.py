@@ -67,16 +67,26 @@ def pure_ref(pure: PureLike, args: Mapping[str, Json] | None = None, *, what: st
         return pure
     if isinstance(pure, Pure):
         return PureRef(pure.pure_name, dict(args) if args else None)
-    if isinstance(pure, str) and pure:
-        return PureRef(pure, dict(args) if args else None)
+    if _is_name(pure):
+        return PureRef(str(pure), dict(args) if args else None)
     msg = f"`{what}` must be a pure name, a @pure function or a PureRef, got {pure!r}"
     raise CompositionError(msg)
 
 
-def _nodes(arrows: Sequence[Arrow[Any, Any]], what: str) -> tuple[Node, ...]:
+def _is_name(value: object) -> bool:
+    """A non-empty string (run-time check of user input typed as ``str``)."""
+    return isinstance(value, str) and bool(value)
+
+
+def _is_count(value: object) -> bool:
+    """A positive ``int`` that is not a ``bool``."""
+    return type(value) is int and value >= 1
+
+
+def _nodes(arrows: Sequence[object], what: str) -> tuple[Node, ...]:
     if len(arrows) == 1 and isinstance(arrows[0], list | tuple):
         arrows = tuple(arrows[0])
-    return tuple(as_node(a, what=what) for a in arrows)
+    return tuple(as_node(a, what=what) for a in arrows)  # type: ignore[arg-type]
 
 
 def seq(*steps: Arrow[Any, Any]) -> Arrow[Any, Any]:
@@ -84,12 +94,11 @@ def seq(*steps: Arrow[Any, Any]) -> Arrow[Any, Any]:
     nodes = _nodes(steps, "a seq step")
     if not nodes:
         return wrap(Ident())
-    first = steps[0] if isinstance(steps[0], Arrow) else None
-    last = steps[-1] if isinstance(steps[-1], Arrow) else None
+    arrows = [s for s in steps if isinstance(s, Arrow)]  # type: ignore[redundant-expr,unused-ignore]
     return wrap(
         Seq(steps=nodes),
-        in_type=first.in_type if first is not None else Any,
-        out_type=last.out_type if last is not None else Any,
+        in_type=arrows[0].in_type if arrows else Any,
+        out_type=arrows[-1].out_type if arrows else Any,
     )
 
 
@@ -127,7 +136,7 @@ def each(
             msg = "each(body, items, ...) appends a step only inside a @flow body; use each(body) to build a node"
             raise CompositionError(msg)
         return traced
-    if max_parallel is not None and (type(max_parallel) is not int or max_parallel < 1):
+    if max_parallel is not None and not _is_count(max_parallel):
         msg = f"`max_parallel` must be a positive integer, got {max_parallel!r}"
         raise CompositionError(msg)
     red = pure_ref(reducer, what="reducer") if reducer is not None else None
@@ -170,7 +179,7 @@ def alt(
 
 def iter_up_to(max_rounds: int, body: Arrow[Any, Any], until: PureLike | None = None) -> Arrow[Any, Any]:
     """Feed ``body``'s output back in up to ``max_rounds`` times, or until ``until(value)``."""
-    if type(max_rounds) is not int or max_rounds < 1:
+    if not _is_count(max_rounds):
         msg = f"`max_rounds` must be a positive integer, got {max_rounds!r}"
         raise CompositionError(msg)
     stop = pure_ref(until, what="until") if until is not None else None
@@ -232,7 +241,7 @@ def _tool_ref(key: str, server: str | None, tool_name: str, ann: Ann | None, ctx
 
 def native(name: str, *, ann: Ann | None = None, ctx: ContextPolicy | None = None) -> ToolRef:
     """A reference to the native tool ``name`` (also a call step)."""
-    if not isinstance(name, str) or not name or "/" in name:
+    if not _is_name(name) or "/" in name:
         msg = f"`name` must be a non-empty tool name without '/', got {name!r}"
         raise CompositionError(msg)
     return _tool_ref(name, None, name, ann, ctx)
@@ -241,7 +250,7 @@ def native(name: str, *, ann: Ann | None = None, ctx: ContextPolicy | None = Non
 def mcp(server: str, tool: str, *, ann: Ann | None = None, ctx: ContextPolicy | None = None) -> ToolRef:
     """A reference to the MCP tool ``tool`` on ``server`` (key ``server/tool``; also a call step)."""
     for label, value in (("server", server), ("tool", tool)):
-        if not isinstance(value, str) or not value or "/" in value:
+        if not _is_name(value) or "/" in value:
             msg = f"`{label}` must be a non-empty name without '/', got {value!r}"
             raise CompositionError(msg)
     return _tool_ref(f"{server}/{tool}", server, tool, ann, ctx)
@@ -265,8 +274,8 @@ def call(
         if base.ann is not None:
             ann = base.ann.merged(ann)
         ctx = ctx or base.ctx
-    elif isinstance(ref, str) and ref:
-        key, in_type, out_type = ref, Any, Any
+    elif _is_name(ref):
+        key, in_type, out_type = str(ref), Any, Any
     else:
         msg = f"`ref` must be a tool key, native(...)/mcp(...) or a @tool, got {ref!r}"
         raise CompositionError(msg)
@@ -289,8 +298,8 @@ def sub(ref: str | Arrow[Any, Any], contract: Contract | None = None, *, ann: An
         key = ref.ref
         if contract is None:
             contract = Contract.of(ref.closed_shape)
-    elif isinstance(ref, str) and ref:
-        key = ref
+    elif _is_name(ref):
+        key = str(ref)
     else:
         msg = f"`ref` must be a flow name or a named Arrow, got {ref!r}"
         raise CompositionError(msg)
@@ -304,8 +313,8 @@ def _reasoner_name(value: Reasoner[Any, Any] | str, what: str) -> str:
 
         DEFAULT_REGISTRY.register_reasoner(value)
         return value.name
-    if isinstance(value, str) and value:
-        return value
+    if _is_name(value):
+        return str(value)
     msg = f"`{what}` must be a Reasoner or a reasoner name, got {value!r}"
     raise CompositionError(msg)
 
@@ -328,8 +337,8 @@ def app(
     for t in tools:
         if isinstance(t, Tool | ToolRef):
             keys.append(t.key)
-        elif isinstance(t, str) and t:
-            keys.append(t)
+        elif _is_name(t):
+            keys.append(str(t))
         else:
             msg = f"app tools must be tool keys, refs or @tools, got {t!r}"
             raise CompositionError(msg)
@@ -340,12 +349,12 @@ def app(
                 msg = f"app subflows must be named: call .named(...) on {f.label!r}"
                 raise CompositionError(msg)
             refs.append(f.ref)
-        elif isinstance(f, str) and f:
-            refs.append(f)
+        elif _is_name(f):
+            refs.append(str(f))
         else:
             msg = f"app subflows must be flow names or named arrows, got {f!r}"
             raise CompositionError(msg)
-    if max_rounds is not None and (type(max_rounds) is not int or max_rounds < 1):
+    if max_rounds is not None and not _is_count(max_rounds):
         msg = f"`max_rounds` must be a positive integer, got {max_rounds!r}"
         raise CompositionError(msg)
     node = App(

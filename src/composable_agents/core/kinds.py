@@ -33,7 +33,7 @@ class Shape(enum.StrEnum):
         """The position of this shape on the lattice (``PIPELINE`` is 0)."""
         return _RANK[self]
 
-    def join(self, *others: Shape) -> Shape:
+    def join(self, *others: Shape) -> Shape:  # type: ignore[override]  # the lattice join, not str.join
         """The least shape that is at least this one and every one of ``others``."""
         best = self
         for other in others:

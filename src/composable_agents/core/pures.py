@@ -47,6 +47,10 @@ def source_hash(fn: Callable[..., Any]) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def _is_name(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
 def _accepts_args(fn: Callable[..., Any]) -> bool:
     try:
         params = list(inspect.signature(fn).parameters.values())
@@ -101,7 +105,7 @@ class Registry:
 
     pures: dict[str, PureDef] = field(default_factory=dict)
     tools: dict[str, ToolDef] = field(default_factory=dict)
-    reasoners: dict[str, Reasoner] = field(default_factory=dict)
+    reasoners: dict[str, Reasoner[Any, Any]] = field(default_factory=dict)
     flows: dict[str, Arrow[Any, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -114,11 +118,11 @@ class Registry:
         std: bool = False,
     ) -> PureDef:
         """Register ``fn`` as the pure ``name`` and return its definition."""
-        if not isinstance(name, str) or not name:
+        if not _is_name(name):
             msg = f"`name` must be a non-empty string, got {name!r}"
             raise RegistryError(msg)
-        if not callable(fn):
-            msg = f"`fn` for pure {name!r} must be callable, got {fn!r}"
+        if not callable(fn):  # type: ignore[redundant-expr,unused-ignore]
+            msg = f"`fn` for pure {name!r} must be callable, got {fn!r}"  # type: ignore[unreachable,unused-ignore]
             raise RegistryError(msg)
         in_type, out_type = _boundary_types(fn)
         definition = PureDef(
@@ -165,7 +169,7 @@ class Registry:
             self.tools[tool.key] = tool
         return tool
 
-    def register_reasoner(self, reasoner: Reasoner) -> Reasoner:
+    def register_reasoner(self, reasoner: Reasoner[Any, Any]) -> Reasoner[Any, Any]:
         """Register a reasoner definition under its name."""
         with self._lock:
             self.reasoners[reasoner.name] = reasoner

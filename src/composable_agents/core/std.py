@@ -9,7 +9,7 @@ name in the message; :func:`std.expect` raises ``StepTypeError``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
@@ -194,7 +194,7 @@ def std_continue_with(value: Json) -> JsonObject:
     return {"__continue__": value}
 
 
-_BODIES: Final = {
+_BODIES: Final[dict[str, Callable[..., Any]]] = {
     "std.merge": std_merge,
     "std.pluck": std_pluck,
     "std.init": std_init,
