@@ -196,3 +196,79 @@ POLICY_ERRORS: tuple[type[ComposableAgentsError], ...] = (
     PrincipalRequired,
     StepTypeError,
 )
+
+
+# -- dynamic shapes: agent loops, staged plans, sessions ---------------------
+
+
+class RunStopped(ComposableAgentsError):
+    """A run ended early with a non-``ok``, non-``failed`` status.
+
+    Raised by the agent loop (``escalated``, ``over_budget``, ``max_rounds``,
+    ``controller_error``) and by ``stage`` (``plan_rejected``, via
+    :class:`StagedPlanRejected`). ``status`` is the :class:`Result` status and
+    ``detail`` the JSON record that explains it; a local or durable run turns
+    this error into ``Result(status=..., detail=...)`` rather than ``failed``.
+    """
+
+    non_retryable = True
+
+    def __init__(self, status: str, detail: dict[str, Any] | None = None, message: str | None = None) -> None:
+        self.status = status
+        self.detail: dict[str, Any] = dict(detail or {})
+        super().__init__(message or f"run stopped with status {status!r}: {self.detail!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.status, self.detail, str(self)))
+
+
+class StagedPlanRejected(PlanRejected):
+    """A ``stage`` planner's plan failed compilation; the run ends ``plan_rejected``.
+
+    ``diagnostics`` holds every ``PLAN_*`` (and admission) finding; ``detail``
+    is their JSON form for ``Result.detail``.
+    """
+
+    status = "plan_rejected"
+
+    def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics = tuple(diagnostics)
+        self.detail: dict[str, Any] = {
+            "reason": "plan_rejected",
+            "message": message,
+            "diagnostics": [d.to_json() for d in self.diagnostics],
+        }
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.diagnostics))
+
+
+class SessionValidationError(ComposableAgentsError, ValueError):
+    """A session flow breaks a recv/emit rule (recv guard, sequential position, placement)."""
+
+    non_retryable = True
+
+
+class SessionCompileError(ComposableAgentsError, TypeError):
+    """``@session`` could not lift a coroutine into a carrier loop (use ``scan``)."""
+
+
+class SessionClosed(ComposableAgentsError, RuntimeError):
+    """A message was sent to (or a turn awaited on) a closed session."""
+
+
+class ChannelFull(ComposableAgentsError, RuntimeError):
+    """A session channel is at capacity; the message was rejected, not queued."""
+
+    def __init__(self, channel: str, capacity: int) -> None:
+        self.channel = channel
+        self.capacity = capacity
+        super().__init__(f"channel {channel!r} is full ({capacity} pending); retry after a turn completes")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.channel, self.capacity))
+
+
+class IdempotencyConflict(ComposableAgentsError, ValueError):
+    """An idempotency key was reused with a different payload."""
