@@ -17,7 +17,8 @@ shaped flows are plain ``Arrow``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, overload
 
 from composable_agents.core.ir import Node
 from composable_agents.core.kinds import Shape
@@ -36,6 +37,7 @@ __all__ = [
     "Dataflow",
     "Pipeline",
     "Edge",
+    "Elaboration",
     "wrap",
     "as_node",
     "SHAPE_CLASSES",
@@ -44,21 +46,46 @@ __all__ = [
 I = TypeVar("I", contravariant=True)
 O = TypeVar("O", covariant=True)
 A = TypeVar("A", bound="Arrow[Any, Any]")
+# Invariant, method-scoped variables for the operator overloads: a covariant
+# ``O`` cannot appear in a parameter, so each overload names ``self``'s type.
+_X = TypeVar("_X")
+_Y = TypeVar("_Y")
+_Z = TypeVar("_Z")
+_X2 = TypeVar("_X2")
+_Y2 = TypeVar("_Y2")
 
 
 class Edge:
-    """One composition edge: ``left`` feeds ``right`` (names and boundary types)."""
+    """One composition edge: ``left`` feeds ``right`` (names and boundary types).
 
-    __slots__ = ("left_name", "left_type", "right_name", "right_type", "operator")
+    ``checked`` marks an explicit, run-time checked crossing (``as_type`` /
+    ``expect``): such an edge is never an any-edge.
+    """
+
+    __slots__ = ("left_name", "left_type", "right_name", "right_type", "operator", "checked")
 
     def __init__(
-        self, left_name: str, left_type: object, right_name: str, right_type: object, operator: str
+        self,
+        left_name: str,
+        left_type: object,
+        right_name: str,
+        right_type: object,
+        operator: str,
+        checked: bool = False,
     ) -> None:
         self.left_name = left_name
         self.left_type = left_type
         self.right_name = right_name
         self.right_type = right_type
         self.operator = operator
+        self.checked = checked
+
+    @property
+    def is_any_edge(self) -> bool:
+        """Exactly one side's declared type is ``Any`` and the edge is not a checked crossing."""
+        if self.checked:
+            return False
+        return (self.left_type is Any) != (self.right_type is Any)
 
     def __repr__(self) -> str:
         return (
@@ -105,7 +132,9 @@ class Arrow(Generic[I, O]):
     input's structural type).
     """
 
-    __slots__ = ("_node", "_in", "_out", "_ref", "_label", "_edges", "_ends", "__weakref__")
+    # ``_bounds[0]``: the head is an explicit checked crossing (``as_type``), so
+    # an edge into it is never an any-edge; ``_bounds[1]`` is kept for symmetry.
+    __slots__ = ("_node", "_in", "_out", "_ref", "_label", "_edges", "_ends", "_bounds", "__weakref__")
 
     _node: Node
     _in: object
@@ -114,6 +143,7 @@ class Arrow(Generic[I, O]):
     _label: str | None
     _edges: _EdgeLog | None
     _ends: tuple[str, str] | None
+    _bounds: tuple[bool, bool]
 
     def __init__(
         self,
@@ -125,8 +155,10 @@ class Arrow(Generic[I, O]):
         label: str | None = None,
         edges: _EdgeLog | None = None,
         ends: tuple[str, str] | None = None,
+        bounds: tuple[bool, bool] = (False, False),
     ) -> None:
-        if not isinstance(node, Node):
+        given: object = node  # callers outside mypy may pass anything
+        if not isinstance(given, Node):
             msg = f"`node` must be an IR Node, got {node!r}"
             raise CompositionError(msg)
         object.__setattr__(self, "_node", node)
@@ -136,6 +168,7 @@ class Arrow(Generic[I, O]):
         object.__setattr__(self, "_label", label)
         object.__setattr__(self, "_edges", edges)
         object.__setattr__(self, "_ends", ends)
+        object.__setattr__(self, "_bounds", bounds)
 
     def __setattr__(self, name: str, value: object) -> None:
         msg = f"{type(self).__name__} is immutable; build a new arrow instead of setting {name!r}"
@@ -206,7 +239,8 @@ class Arrow(Generic[I, O]):
         Names are affine: composing a named arrow into anything larger yields an
         anonymous arrow.
         """
-        if not isinstance(ref, str) or not ref or ref != ref.strip():
+        given: object = ref
+        if not isinstance(given, str) or not ref or ref != ref.strip():
             msg = f"`ref` must be a non-empty string without surrounding spaces, got {ref!r}"
             raise CompositionError(msg)
         clone = self._rebuild(ref=ref)
@@ -223,6 +257,7 @@ class Arrow(Generic[I, O]):
             "label": self._label,
             "edges": self._edges,
             "ends": self._ends,
+            "bounds": self._bounds,
         }
         fields.update(changes)
         clone = object.__new__(type(self))
@@ -234,23 +269,38 @@ class Arrow(Generic[I, O]):
         """Copy subclass-specific slots onto ``clone`` (leaves override this)."""
 
     # -- composition --------------------------------------------------------
+    #
+    # The static types live in the overloads (one set per shape class, most
+    # specific first, so mypy picks the lattice join of the operands and the
+    # operator's floor); the run-time bodies are shared below.
 
-    def __rshift__(self, other: Arrow[Any, Any]) -> Arrow[Any, Any]:
+    def __rshift__(self: Arrow[_X, _Y], other: Arrow[_Y, _Z], /) -> Arrow[_X, _Z]:
         """``self >> other``: run ``self``, feed its output to ``other``."""
+        return self._then(other)
+    def __and__(self: Arrow[_X, _Y], other: Arrow[_X, _Z], /) -> Arrow[_X, tuple[_Y, _Z]]:
+        """``self & other``: run both on the same input; the value is ``(a, b)``."""
+        return self._fan(other)
+    def __or__(self: Arrow[_X, _Y], other: Arrow[_X2, _Y2], /) -> Arrow[_X | _X2, _Y | _Y2]:
+        """``self | other``: route the input to ``self`` if it matches ``self``'s input type, else to ``other``."""
+        return self._choose(other)
+
+    def _then(self, other: Arrow[Any, Any]) -> Arrow[Any, Any]:
         right = _operand(other, ">>")
         from composable_agents.core.ir import Seq
 
-        edge = Edge(self._tail(), self._out, right._head(), right._in, ">>")
+        edge = Edge(
+            self._tail(), self._out, right._head(), right._in, ">>", checked=right._bounds[0]
+        )
         return wrap(
             Seq(steps=(self._node, right._node)),
             in_type=self._in,
             out_type=right._out,
             edges=_EdgeLog((self._edges, right._edges), edge),
             ends=(self._head(), right._tail()),
+            bounds=(self._bounds[0], right._bounds[1]),
         )
 
-    def __and__(self, other: Arrow[Any, Any]) -> Arrow[Any, Any]:
-        """``self & other``: run both on the same input; the value is ``[a, b]``."""
+    def _fan(self, other: Arrow[Any, Any]) -> Arrow[Any, Any]:
         right = _operand(other, "&")
         from composable_agents.core.ir import Par
 
@@ -259,10 +309,10 @@ class Arrow(Generic[I, O]):
             in_type=_meet(self._in, right._in),
             out_type=tuple[self._out, right._out],  # type: ignore[name-defined]
             edges=_join_logs(self._edges, right._edges),
+            bounds=(self._bounds[0] and right._bounds[0], False),
         )
 
-    def __or__(self, other: Arrow[Any, Any]) -> Arrow[Any, Any]:
-        """``self | other``: route the input to ``self`` if it matches ``self``'s input type, else to ``other``."""
+    def _choose(self, other: Arrow[Any, Any]) -> Arrow[Any, Any]:
         right = _operand(other, "|")
         from composable_agents.core.ir import Alt, PureRef
         from composable_agents.core.schema import is_any, schema_of
@@ -279,6 +329,7 @@ class Arrow(Generic[I, O]):
             in_type=_union(self._in, right._in),
             out_type=_union(self._out, right._out),
             edges=_join_logs(self._edges, right._edges),
+            bounds=(self._bounds[0] and right._bounds[0], self._bounds[1] and right._bounds[1]),
         )
 
     def __eq__(self, other: object) -> bool:
@@ -304,7 +355,19 @@ class Arrow(Generic[I, O]):
         """The shape with subs charged at their contract shapes."""
         return closed_shape(self._node)
 
-    def narrow(self, cls: type[A]) -> A:
+    @overload
+    def narrow(self: Arrow[_X, _Y], cls: type[Pipeline[Any, Any]]) -> Pipeline[_X, _Y]: ...
+    @overload
+    def narrow(self: Arrow[_X, _Y], cls: type[Dataflow[Any, Any]]) -> Dataflow[_X, _Y]: ...
+    @overload
+    def narrow(self: Arrow[_X, _Y], cls: type[Branching[Any, Any]]) -> Branching[_X, _Y]: ...
+    @overload
+    def narrow(self: Arrow[_X, _Y], cls: type[Feedback[Any, Any]]) -> Feedback[_X, _Y]: ...
+    @overload
+    def narrow(self: Arrow[_X, _Y], cls: type[Staged[Any, Any]]) -> Staged[_X, _Y]: ...
+    @overload
+    def narrow(self: Arrow[_X, _Y], cls: type[Arrow[Any, Any]]) -> Arrow[_X, _Y]: ...
+    def narrow(self, cls: type[Arrow[Any, Any]]) -> Arrow[Any, Any]:
         """This arrow as ``cls`` after checking its runtime shape fits.
 
         ``flow.narrow(Pipeline)`` returns a ``Pipeline`` when the flow is
@@ -330,8 +393,13 @@ class Arrow(Generic[I, O]):
             label=self._label,
             edges=self._edges,
             ends=self._ends,
+            bounds=self._bounds,
         )
         return clone
+
+    def explain(self) -> Elaboration:
+        """The elaboration report: node kinds, tool refs, reasoners, pures, any-edges and shapes."""
+        return _elaborate(self)
 
 
 class Staged(Arrow[I, O]):
@@ -339,11 +407,55 @@ class Staged(Arrow[I, O]):
 
     __slots__ = ()
 
+    @overload
+    def __rshift__(self: Staged[_X, _Y], other: Staged[_Y, _Z], /) -> Staged[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Staged[_X, _Y], other: Arrow[_Y, _Z], /) -> Arrow[_X, _Z]: ...
+    def __rshift__(self, other: Arrow[Any, Any], /) -> Any:
+        return self._then(other)
+    @overload
+    def __and__(self: Staged[_X, _Y], other: Staged[_X, _Z], /) -> Staged[_X, tuple[_Y, _Z]]: ...
+    @overload
+    def __and__(self: Staged[_X, _Y], other: Arrow[_X, _Z], /) -> Arrow[_X, tuple[_Y, _Z]]: ...
+    def __and__(self, other: Arrow[Any, Any], /) -> Any:
+        return self._fan(other)
+    @overload
+    def __or__(self: Staged[_X, _Y], other: Staged[_X2, _Y2], /) -> Staged[_X | _X2, _Y | _Y2]: ...
+    @overload
+    def __or__(self: Staged[_X, _Y], other: Arrow[_X2, _Y2], /) -> Arrow[_X | _X2, _Y | _Y2]: ...
+    def __or__(self, other: Arrow[Any, Any], /) -> Any:
+        return self._choose(other)
+
 
 class Feedback(Staged[I, O]):
     """An arrow at most Feedback-shaped (bounded loops allowed)."""
 
     __slots__ = ()
+
+    @overload  # type: ignore[override]
+    def __rshift__(self: Feedback[_X, _Y], other: Feedback[_Y, _Z], /) -> Feedback[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Feedback[_X, _Y], other: Staged[_Y, _Z], /) -> Staged[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Feedback[_X, _Y], other: Arrow[_Y, _Z], /) -> Arrow[_X, _Z]: ...
+    def __rshift__(self, other: Arrow[Any, Any], /) -> Any:
+        return self._then(other)
+    @overload  # type: ignore[override]
+    def __and__(self: Feedback[_X, _Y], other: Feedback[_X, _Z], /) -> Feedback[_X, tuple[_Y, _Z]]: ...
+    @overload
+    def __and__(self: Feedback[_X, _Y], other: Staged[_X, _Z], /) -> Staged[_X, tuple[_Y, _Z]]: ...
+    @overload
+    def __and__(self: Feedback[_X, _Y], other: Arrow[_X, _Z], /) -> Arrow[_X, tuple[_Y, _Z]]: ...
+    def __and__(self, other: Arrow[Any, Any], /) -> Any:
+        return self._fan(other)
+    @overload  # type: ignore[override]
+    def __or__(self: Feedback[_X, _Y], other: Feedback[_X2, _Y2], /) -> Feedback[_X | _X2, _Y | _Y2]: ...
+    @overload
+    def __or__(self: Feedback[_X, _Y], other: Staged[_X2, _Y2], /) -> Staged[_X | _X2, _Y | _Y2]: ...
+    @overload
+    def __or__(self: Feedback[_X, _Y], other: Arrow[_X2, _Y2], /) -> Arrow[_X | _X2, _Y | _Y2]: ...
+    def __or__(self, other: Arrow[Any, Any], /) -> Any:
+        return self._choose(other)
 
 
 class Branching(Feedback[I, O]):
@@ -351,17 +463,88 @@ class Branching(Feedback[I, O]):
 
     __slots__ = ()
 
+    @overload  # type: ignore[override]
+    def __rshift__(self: Branching[_X, _Y], other: Branching[_Y, _Z], /) -> Branching[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Branching[_X, _Y], other: Feedback[_Y, _Z], /) -> Feedback[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Branching[_X, _Y], other: Staged[_Y, _Z], /) -> Staged[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Branching[_X, _Y], other: Arrow[_Y, _Z], /) -> Arrow[_X, _Z]: ...
+    def __rshift__(self, other: Arrow[Any, Any], /) -> Any:
+        return self._then(other)
+    @overload  # type: ignore[override]
+    def __and__(self: Branching[_X, _Y], other: Branching[_X, _Z], /) -> Branching[_X, tuple[_Y, _Z]]: ...
+    @overload
+    def __and__(self: Branching[_X, _Y], other: Feedback[_X, _Z], /) -> Feedback[_X, tuple[_Y, _Z]]: ...
+    @overload
+    def __and__(self: Branching[_X, _Y], other: Staged[_X, _Z], /) -> Staged[_X, tuple[_Y, _Z]]: ...
+    @overload
+    def __and__(self: Branching[_X, _Y], other: Arrow[_X, _Z], /) -> Arrow[_X, tuple[_Y, _Z]]: ...
+    def __and__(self, other: Arrow[Any, Any], /) -> Any:
+        return self._fan(other)
+    @overload  # type: ignore[override]
+    def __or__(self: Branching[_X, _Y], other: Branching[_X2, _Y2], /) -> Branching[_X | _X2, _Y | _Y2]: ...
+    @overload
+    def __or__(self: Branching[_X, _Y], other: Feedback[_X2, _Y2], /) -> Feedback[_X | _X2, _Y | _Y2]: ...
+    @overload
+    def __or__(self: Branching[_X, _Y], other: Staged[_X2, _Y2], /) -> Staged[_X | _X2, _Y | _Y2]: ...
+    @overload
+    def __or__(self: Branching[_X, _Y], other: Arrow[_X2, _Y2], /) -> Arrow[_X | _X2, _Y | _Y2]: ...
+    def __or__(self, other: Arrow[Any, Any], /) -> Any:
+        return self._choose(other)
+
 
 class Dataflow(Branching[I, O]):
     """An arrow at most Dataflow-shaped (fan-out allowed, no choices)."""
 
     __slots__ = ()
 
+    @overload  # type: ignore[override]
+    def __rshift__(self: Dataflow[_X, _Y], other: Dataflow[_Y, _Z], /) -> Dataflow[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Dataflow[_X, _Y], other: Branching[_Y, _Z], /) -> Branching[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Dataflow[_X, _Y], other: Feedback[_Y, _Z], /) -> Feedback[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Dataflow[_X, _Y], other: Staged[_Y, _Z], /) -> Staged[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Dataflow[_X, _Y], other: Arrow[_Y, _Z], /) -> Arrow[_X, _Z]: ...
+    def __rshift__(self, other: Arrow[Any, Any], /) -> Any:
+        return self._then(other)
+    @overload  # type: ignore[override]
+    def __and__(self: Dataflow[_X, _Y], other: Dataflow[_X, _Z], /) -> Dataflow[_X, tuple[_Y, _Z]]: ...
+    @overload
+    def __and__(self: Dataflow[_X, _Y], other: Branching[_X, _Z], /) -> Branching[_X, tuple[_Y, _Z]]: ...
+    @overload
+    def __and__(self: Dataflow[_X, _Y], other: Feedback[_X, _Z], /) -> Feedback[_X, tuple[_Y, _Z]]: ...
+    @overload
+    def __and__(self: Dataflow[_X, _Y], other: Staged[_X, _Z], /) -> Staged[_X, tuple[_Y, _Z]]: ...
+    @overload
+    def __and__(self: Dataflow[_X, _Y], other: Arrow[_X, _Z], /) -> Arrow[_X, tuple[_Y, _Z]]: ...
+    def __and__(self, other: Arrow[Any, Any], /) -> Any:
+        return self._fan(other)
+
 
 class Pipeline(Dataflow[I, O]):
     """A straight-line arrow: fully analyzable."""
 
     __slots__ = ()
+
+    @overload  # type: ignore[override]
+    def __rshift__(self: Pipeline[_X, _Y], other: Pipeline[_Y, _Z], /) -> Pipeline[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Pipeline[_X, _Y], other: Dataflow[_Y, _Z], /) -> Dataflow[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Pipeline[_X, _Y], other: Branching[_Y, _Z], /) -> Branching[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Pipeline[_X, _Y], other: Feedback[_Y, _Z], /) -> Feedback[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Pipeline[_X, _Y], other: Staged[_Y, _Z], /) -> Staged[_X, _Z]: ...
+    @overload
+    def __rshift__(self: Pipeline[_X, _Y], other: Arrow[_Y, _Z], /) -> Arrow[_X, _Z]: ...
+    def __rshift__(self, other: Arrow[Any, Any], /) -> Any:
+        return self._then(other)
 
 
 SHAPE_CLASSES: Final[dict[Shape, type[Arrow[Any, Any]]]] = {
@@ -403,15 +586,16 @@ def _union(left: object, right: object) -> object:
         return left
     import typing
 
-    return typing.Union[left, right]  # type: ignore[valid-type]  # noqa: UP007
+    return typing.Union[left, right]  # noqa: UP007
 
 
 def as_node(value: Arrow[Any, Any] | Node, *, what: str = "argument") -> Node:
     """The IR node of an arrow (or a node itself); :class:`CompositionError` otherwise."""
-    if isinstance(value, Arrow):
-        return value.to_ir()
-    if isinstance(value, Node):
-        return value
+    given: object = value
+    if isinstance(given, Arrow):
+        return given.to_ir()
+    if isinstance(given, Node):
+        return given
     msg = f"{what} must be an Arrow, got {type(value).__name__}: {value!r}"
     raise CompositionError(msg)
 
@@ -424,7 +608,98 @@ def wrap(
     label: str | None = None,
     edges: _EdgeLog | None = None,
     ends: tuple[str, str] | None = None,
+    bounds: tuple[bool, bool] = (False, False),
 ) -> Arrow[Any, Any]:
     """An arrow of the shape class naming ``node``'s surface shape."""
     cls = SHAPE_CLASSES[surface_shape(node)]
-    return cls(node, in_type=in_type, out_type=out_type, label=label, edges=edges, ends=ends)
+    return cls(node, in_type=in_type, out_type=out_type, label=label, edges=edges, ends=ends, bounds=bounds)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Elaboration:
+    """What an arrow elaborates to: its IR node kinds, references, any-edges and shapes."""
+
+    label: str
+    in_type: object
+    out_type: object
+    surface_shape: Shape
+    closed_shape: Shape
+    kinds: dict[str, int]
+    tools: tuple[str, ...]
+    reasoners: tuple[str, ...]
+    pures: tuple[str, ...]
+    subflows: tuple[str, ...]
+    any_edges: tuple[Edge, ...]
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.label}: {_type_name(self.in_type)} -> {_type_name(self.out_type)}",
+            f"  shape: surface {self.surface_shape}, closed {self.closed_shape}",
+            "  nodes: " + ", ".join(f"{k} x{n}" for k, n in sorted(self.kinds.items())),
+        ]
+        for title, names in (
+            ("tools", self.tools),
+            ("reasoners", self.reasoners),
+            ("pures", self.pures),
+            ("subflows", self.subflows),
+        ):
+            if names:
+                lines.append(f"  {title}: {', '.join(names)}")
+        if self.any_edges:
+            lines.append(f"  any-edges ({len(self.any_edges)}):")
+            lines.extend(f"    {e!r}" for e in self.any_edges)
+        else:
+            lines.append("  any-edges: none")
+        return "\n".join(lines)
+
+
+def _elaborate(arrow: Arrow[Any, Any]) -> Elaboration:
+    from composable_agents.core.ir import Alt, App, Arr, CallStep, Each, EvalPlan, IterUpTo, Par, Prim, SubStep, ThinkStep
+
+    kinds: dict[str, int] = {}
+    tools: dict[str, None] = {}
+    reasoners: dict[str, None] = {}
+    pures: dict[str, None] = {}
+    subs: dict[str, None] = {}
+    stack: list[Node] = [arrow.to_ir()]
+    while stack:
+        node = stack.pop()
+        op = str(node.OP)
+        kinds[op] = kinds.get(op, 0) + 1
+        if isinstance(node, Prim):
+            step = node.step
+            if isinstance(step, CallStep):
+                tools[step.tool] = None
+            elif isinstance(step, ThinkStep):
+                reasoners[step.reasoner] = None
+            elif isinstance(step, SubStep):
+                subs[step.ref] = None
+        elif isinstance(node, Arr):
+            pures[node.pure] = None
+        elif isinstance(node, Alt | Par | Each | IterUpTo):
+            for ref in (getattr(node, "pred", None), getattr(node, "selector", None), getattr(node, "reducer", None),
+                        getattr(node, "until", None)):
+                if ref is not None:
+                    pures[ref.name] = None
+        elif isinstance(node, EvalPlan):
+            reasoners[node.planner] = None
+        elif isinstance(node, App):
+            reasoners[node.controller] = None
+            for key in node.tools:
+                tools[key] = None
+            for ref_name in node.subflows:
+                subs[ref_name] = None
+        stack.extend(reversed(node.children()))
+    return Elaboration(
+        label=arrow.label,
+        in_type=arrow.in_type,
+        out_type=arrow.out_type,
+        surface_shape=arrow.surface_shape,
+        closed_shape=arrow.closed_shape,
+        kinds=kinds,
+        tools=tuple(tools),
+        reasoners=tuple(reasoners),
+        pures=tuple(pures),
+        subflows=tuple(subs),
+        any_edges=tuple(e for e in arrow.edges if e.is_any_edge),
+    )
