@@ -69,6 +69,8 @@ __all__ = [
     "virtual_sleep",
     "normalize_decision",
     "DEFAULT_KEPT_CALLS",
+    "race_over",
+    "AttemptTimeout",
 ]
 
 T = TypeVar("T")
@@ -546,86 +548,107 @@ class InMemoryEnv:
         self, thunks: Sequence[Thunk[T]], *, k: int = 1, hedge_s: float | None = None
     ) -> list[tuple[int, T]]:
         """Settle on success (see the module doc): the first ``k`` successes, in index order."""
-        n = len(thunks)
-        if not 1 <= k <= n:
-            msg = f"race needs 1 <= k <= {n} branches, got k={k!r}"
-            raise ValueError(msg)
-        index_of: dict[asyncio.Future[Any], int] = {}
-        pending: set[asyncio.Future[Any]] = set()
-        wins: list[tuple[float, int, T]] = []
-        errors: dict[int, BaseException] = {}
-        nxt = 0
+        return await race_over(self, thunks, k=k, hedge_s=hedge_s)
 
-        def launch(count: int) -> None:
-            nonlocal nxt
-            batch = list(range(nxt, min(n, nxt + count)))
-            nxt += len(batch)
-            if self._rng is not None and len(batch) > 1:
-                self._rng.shuffle(batch)
-            for i in batch:
-                task = asyncio.ensure_future(thunks[i]())
-                index_of[task] = i
-                pending.add(task)
 
-        def collect(task: asyncio.Future[Any]) -> None:
-            pending.discard(task)
-            i = index_of[task]
-            if task.cancelled():
-                errors[i] = asyncio.CancelledError()
-                return
-            exc = task.exception()
-            if exc is None:
-                wins.append((self.clock, i, task.result()))
-            elif getattr(exc, "ends_run", False):
-                raise exc
-            else:
-                errors[i] = exc
+async def _yield() -> None:
+    for _ in range(8):
+        await asyncio.sleep(0)
 
-        launch(n if hedge_s is None else 1)
-        timer: asyncio.Future[None] | None = None
-        try:
-            while len(wins) < k:
-                if len(wins) + len(pending) + (n - nxt) < k:
-                    break  # k successes are no longer possible
-                if hedge_s is not None and nxt < n:
-                    if not pending:  # every started branch failed: hedge at once
-                        if timer is not None:
-                            timer.cancel()
-                            timer = None
-                        launch(1)
-                        continue
-                    if timer is None:
-                        timer = asyncio.ensure_future(self.sleep(hedge_s))
-                waitset = set(pending)
-                if timer is not None:
-                    waitset.add(timer)
-                done, _ = await asyncio.wait(waitset, return_when=asyncio.FIRST_COMPLETED)
-                if timer is not None and timer in done:
-                    done.discard(timer)
-                    timer = None
-                    if len(wins) < k:
-                        launch(1)
-                for task in sorted(done, key=index_of.__getitem__):
-                    collect(task)
-                if len(wins) >= k:
-                    await self.settle()  # let successes of this same instant land
-                    for task in sorted((t for t in pending if t.done()), key=index_of.__getitem__):
-                        collect(task)
-        finally:
-            if timer is not None:
-                timer.cancel()
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
-        if len(wins) >= k:
-            chosen = sorted(wins, key=lambda w: (w[0], w[1]))[:k]
-            return sorted(((i, v) for _, i, v in chosen), key=lambda p: p[0])
-        ordered = [errors[i] for i in sorted(errors)]
-        if k == 1:
-            msg = f"all {n} branches failed: " + "; ".join(f"{type(e).__name__}: {e}" for e in ordered)
+
+async def race_over(
+    env: Any, thunks: Sequence[Thunk[T]], *, k: int = 1, hedge_s: float | None = None
+) -> list[tuple[int, T]]:
+    """The race contract (module doc) for any Env with ``sleep``/``now`` and asyncio tasks.
+
+    Completion instants come from ``env.now()``; when ``env`` has a
+    ``settle()`` coroutine (as :class:`InMemoryEnv` does) the race waits for
+    it before choosing, so successes of one instant are ranked by index.
+    ``env._rng`` (a seeded ``random.Random``), when present, shuffles the start
+    order of branches launched together.
+    """
+    n = len(thunks)
+    rng = getattr(env, "_rng", None)
+    settle = getattr(env, "settle", None) or _yield
+    if not 1 <= k <= n:
+        msg = f"race needs 1 <= k <= {n} branches, got k={k!r}"
+        raise ValueError(msg)
+    index_of: dict[asyncio.Future[Any], int] = {}
+    pending: set[asyncio.Future[Any]] = set()
+    wins: list[tuple[float, int, T]] = []
+    errors: dict[int, BaseException] = {}
+    nxt = 0
+
+    def launch(count: int) -> None:
+        nonlocal nxt
+        batch = list(range(nxt, min(n, nxt + count)))
+        nxt += len(batch)
+        if rng is not None and len(batch) > 1:
+            rng.shuffle(batch)
+        for i in batch:
+            task = asyncio.ensure_future(thunks[i]())
+            index_of[task] = i
+            pending.add(task)
+
+    def collect(task: asyncio.Future[Any]) -> None:
+        pending.discard(task)
+        i = index_of[task]
+        if task.cancelled():
+            errors[i] = asyncio.CancelledError()
+            return
+        exc = task.exception()
+        if exc is None:
+            wins.append((env.now(), i, task.result()))
+        elif getattr(exc, "ends_run", False):
+            raise exc
         else:
-            msg = f"only {len(wins)} of the {k} successes needed; failures: " + "; ".join(
-                f"{type(e).__name__}: {e}" for e in ordered
-            )
-        raise AllBranchesFailed(msg, ordered)
+            errors[i] = exc
+
+    launch(n if hedge_s is None else 1)
+    timer: asyncio.Future[None] | None = None
+    try:
+        while len(wins) < k:
+            if len(wins) + len(pending) + (n - nxt) < k:
+                break  # k successes are no longer possible
+            if hedge_s is not None and nxt < n:
+                if not pending:  # every started branch failed: hedge at once
+                    if timer is not None:
+                        timer.cancel()
+                        timer = None
+                    launch(1)
+                    continue
+                if timer is None:
+                    timer = asyncio.ensure_future(env.sleep(hedge_s))
+            waitset = set(pending)
+            if timer is not None:
+                waitset.add(timer)
+            done, _ = await asyncio.wait(waitset, return_when=asyncio.FIRST_COMPLETED)
+            if timer is not None and timer in done:
+                done.discard(timer)
+                timer = None
+                if len(wins) < k:
+                    launch(1)
+            for task in sorted(done, key=index_of.__getitem__):
+                collect(task)
+            if len(wins) >= k:
+                await settle()  # let successes of this same instant land
+                for task in sorted((t for t in pending if t.done()), key=index_of.__getitem__):
+                    collect(task)
+    finally:
+        if timer is not None:
+            timer.cancel()
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+    if len(wins) >= k:
+        chosen = sorted(wins, key=lambda w: (w[0], w[1]))[:k]
+        return sorted(((i, v) for _, i, v in chosen), key=lambda p: p[0])
+    ordered = [errors[i] for i in sorted(errors)]
+    if k == 1:
+        msg = f"all {n} branches failed: " + "; ".join(f"{type(e).__name__}: {e}" for e in ordered)
+    else:
+        msg = f"only {len(wins)} of the {k} successes needed; failures: " + "; ".join(
+            f"{type(e).__name__}: {e}" for e in ordered
+        )
+    raise AllBranchesFailed(msg, ordered)
