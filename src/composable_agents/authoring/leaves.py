@@ -11,15 +11,29 @@ value itself; a tool with several receives a record ``{param: value}`` that
 the runtime unpacks into keyword arguments; keyword-only ``idempotency_key``
 and ``principal`` parameters are filled by the runtime and are not part of the
 input schema.
+
+Static typing (SPEC §3): ``@tool`` on a one-parameter function gives
+``Tool[I, O]`` whose call takes an ``I`` plus the step options and is an
+``O``; async bodies are typed by their awaited result; a multi-parameter
+function gives ``RecordTool[P, O]`` (a ``Tool[Mapping[str, Any], O]`` called
+with the original signature). A reasoner without ``prompt=`` is typed
+``Reasoner[NoPrompt, R]`` and ``think`` of it is a ``PromptlessThink[R]``:
+the ``Any`` input sits in a base class, never in a type argument, so mypy's
+overload resolution never collapses a composition with it to ``Any``.
 """
+# The tool/pure decorator overloads go from the narrowest body shape to the
+# broadest; mypy flags the ParamSpec fallbacks as overlapping or unreachable
+# because a ``(*args, **kwargs)`` signature is callable with no arguments, but
+# resolution tries them in order and the typesafety corpus pins the outcome.
+# mypy: disable-error-code="overload-overlap, overload-cannot-match"
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, ParamSpec, Protocol, TypeVar, final, overload
 
 from composable_agents.authoring.arrow import Pipeline
 from composable_agents.core.canonical import JsonObject, content_hash
@@ -32,9 +46,14 @@ __all__ = [
     "ToolContract",
     "ToolDef",
     "Tool",
+    "NullaryTool",
+    "RecordTool",
     "Pure",
     "Reasoner",
+    "NoPrompt",
     "Think",
+    "PromptlessThink",
+    "ThinkByName",
     "tool",
     "pure",
     "think",
@@ -42,10 +61,15 @@ __all__ = [
     "TRACE_HOOKS",
 ]
 
-I = TypeVar("I")
-O = TypeVar("O")
+I = TypeVar("I", contravariant=True)
+O = TypeVar("O", covariant=True)
 P = TypeVar("P")
 R = TypeVar("R")
+_X = TypeVar("_X")
+_Y = TypeVar("_Y")
+_A = TypeVar("_A", contravariant=True)
+_B = TypeVar("_B", covariant=True)
+_Pm = ParamSpec("_Pm")
 
 RUNTIME_PARAMS: Final = frozenset({"idempotency_key", "principal"})
 """Keyword-only parameters the runtime fills; never part of a tool's input."""
@@ -206,7 +230,27 @@ class Tool(Pipeline[I, O]):
         object.__setattr__(clone, "_def", self._def)
         object.__setattr__(clone, "_guarded", self._guarded)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    if TYPE_CHECKING:
+        # The static view: a call with an ``I`` is an ``O`` (in a ``@flow``
+        # body the tracer returns a handle standing for that ``O``).
+        def __call__(
+            self,
+            value: I,
+            /,
+            *,
+            name: str | None = None,
+            retries: int | None = None,
+            timeout_s: float | None = None,
+            retry_interval_s: float | None = None,
+            backoff_rate: float | None = None,
+        ) -> O: ...
+
+    else:
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            return self._invoke(args, kwargs)
+
+    def _invoke(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         traced = _traced(self, args, kwargs)
         if traced is not NotImplemented:
             return traced
@@ -225,6 +269,81 @@ class Tool(Pipeline[I, O]):
                           in_type=self.in_type, out_type=self.out_type, label=self._label)
         self._copy_extra(clone)
         return clone
+
+
+class NullaryTool(Tool[None, O]):
+    """A tool whose body takes no input (its flowing input is ``None``)."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        def __call__(  # type: ignore[override]
+            self,
+            *,
+            name: str | None = None,
+            retries: int | None = None,
+            timeout_s: float | None = None,
+            retry_interval_s: float | None = None,
+            backoff_rate: float | None = None,
+        ) -> O: ...
+
+
+class RecordTool(Tool[Mapping[str, Any], O], Generic[_Pm, O]):
+    """A multi-parameter tool: a ``Tool[Mapping[str, Any], O]`` whose direct call keeps the body's signature.
+
+    The flowing value is a record ``{param: value}`` unpacked into keyword
+    arguments (PEP 612 cannot add step options to ``_Pm``, so a record tool's
+    call takes none statically).
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        def __call__(self, *args: _Pm.args, **kwargs: _Pm.kwargs) -> O: ...  # type: ignore[override]
+
+
+class _KeyedBody(Protocol[_A, _B]):
+    def __call__(self, value: _A, /, *, idempotency_key: str) -> _B: ...
+
+
+class _PrincipalBody(Protocol[_A, _B]):
+    def __call__(self, value: _A, /, *, principal: Any) -> _B: ...
+
+
+class _KeyedPrincipalBody(Protocol[_A, _B]):
+    def __call__(self, value: _A, /, *, idempotency_key: str, principal: Any) -> _B: ...
+
+
+class _ToolDecorator(Protocol):
+    """What ``@tool(...)`` returns: the same typing as bare ``@tool``."""
+
+    @overload
+    def __call__(self, fn: Callable[[], Awaitable[_Y]], /) -> NullaryTool[_Y]: ...
+    @overload
+    def __call__(self, fn: Callable[[], _Y], /) -> NullaryTool[_Y]: ...
+    @overload
+    def __call__(self, fn: Callable[[_X], Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
+    @overload
+    def __call__(self, fn: Callable[[_X], _Y], /) -> Tool[_X, _Y]: ...
+    @overload
+    def __call__(self, fn: _KeyedBody[_X, Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
+    @overload
+    def __call__(self, fn: _KeyedBody[_X, _Y], /) -> Tool[_X, _Y]: ...
+    @overload
+    def __call__(self, fn: _PrincipalBody[_X, Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
+    @overload
+    def __call__(self, fn: _PrincipalBody[_X, _Y], /) -> Tool[_X, _Y]: ...
+    @overload
+    def __call__(self, fn: _KeyedPrincipalBody[_X, Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
+    @overload
+    def __call__(self, fn: _KeyedPrincipalBody[_X, _Y], /) -> Tool[_X, _Y]: ...
+    @overload
+    def __call__(self, fn: Callable[_Pm, Awaitable[_Y]], /) -> RecordTool[_Pm, _Y]: ...
+    @overload
+    def __call__(self, fn: Callable[_Pm, _Y], /) -> RecordTool[_Pm, _Y]: ...
+    def __call__(self, fn: Callable[..., Any], /) -> Tool[Any, Any]: ...
 
 
 def _make_tool(
@@ -248,13 +367,16 @@ def _make_tool(
     else:
         idem = Idempotency(idempotency)
     single = len(params) == 1
+    cls: type[Tool[Any, Any]] = Tool
     if single:
         in_type = types[params[0]]
         in_schema = _schema(in_type)
     elif not params:
         in_type = type(None)
         in_schema = {}
+        cls = NullaryTool
     else:
+        cls = RecordTool
         in_type = Mapping[str, Any]
         in_schema = _record_schema(fn, params, types)
     eff = Effect(effect)
@@ -281,14 +403,36 @@ def _make_tool(
     )
     registry.register_tool(definition)
     node = Prim(step=CallStep(key), ann=ann)
-    arrow: Tool[Any, Any] = Tool(node, in_type=in_type, out_type=out_type, label=key)
+    arrow = cls(node, in_type=in_type, out_type=out_type, label=key)
     object.__setattr__(arrow, "_def", definition)
     object.__setattr__(arrow, "_guarded", _guard(fn))
     return arrow
 
 
 @overload
-def tool(fn: Callable[..., Any], /) -> Tool[Any, Any]: ...
+def tool(fn: Callable[[], Awaitable[_Y]], /) -> NullaryTool[_Y]: ...
+@overload
+def tool(fn: Callable[[], _Y], /) -> NullaryTool[_Y]: ...
+@overload
+def tool(fn: Callable[[_X], Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
+@overload
+def tool(fn: Callable[[_X], _Y], /) -> Tool[_X, _Y]: ...
+@overload
+def tool(fn: _KeyedBody[_X, Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
+@overload
+def tool(fn: _KeyedBody[_X, _Y], /) -> Tool[_X, _Y]: ...
+@overload
+def tool(fn: _PrincipalBody[_X, Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
+@overload
+def tool(fn: _PrincipalBody[_X, _Y], /) -> Tool[_X, _Y]: ...
+@overload
+def tool(fn: _KeyedPrincipalBody[_X, Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
+@overload
+def tool(fn: _KeyedPrincipalBody[_X, _Y], /) -> Tool[_X, _Y]: ...
+@overload
+def tool(fn: Callable[_Pm, Awaitable[_Y]], /) -> RecordTool[_Pm, _Y]: ...
+@overload
+def tool(fn: Callable[_Pm, _Y], /) -> RecordTool[_Pm, _Y]: ...
 @overload
 def tool(
     *,
@@ -299,7 +443,7 @@ def tool(
     approval: bool = ...,
     ann: Ann | None = ...,
     registry: Registry | None = ...,
-) -> Callable[[Callable[..., Any]], Tool[Any, Any]]: ...
+) -> _ToolDecorator: ...
 def tool(
     fn: Callable[..., Any] | None = None,
     /,
@@ -311,7 +455,7 @@ def tool(
     approval: bool = False,
     ann: Ann | None = None,
     registry: Registry | None = None,
-) -> Tool[Any, Any] | Callable[[Callable[..., Any]], Tool[Any, Any]]:
+) -> Tool[Any, Any] | _ToolDecorator:
     """Declare a Python function as a tool and register it.
 
     ``effect`` is ``read``/``write``/``external``/``dangerous`` (default
@@ -334,7 +478,7 @@ def tool(
 
     if fn is not None:
         return decorate(fn)
-    return decorate
+    return decorate  # type: ignore[return-value]  # the protocol's overloads type the same function
 
 
 class Pure(Pipeline[I, O]):
@@ -359,11 +503,17 @@ class Pure(Pipeline[I, O]):
         object.__setattr__(clone, "_pdef", self._pdef)
         object.__setattr__(clone, "_guarded", self._guarded)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        traced = _traced(self, args, kwargs)
-        if traced is not NotImplemented:
-            return traced
-        return self._guarded(*args, **kwargs)
+    if TYPE_CHECKING:
+
+        def __call__(self, value: I, /, **args: Any) -> O: ...
+
+    else:
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            traced = _traced(self, args, kwargs)
+            if traced is not NotImplemented:
+                return traced
+            return self._guarded(*args, **kwargs)
 
 
 def _make_pure(fn: Callable[..., Any], name: str, registry: Registry) -> Pure[Any, Any]:
@@ -376,13 +526,25 @@ def _make_pure(fn: Callable[..., Any], name: str, registry: Registry) -> Pure[An
     return arrow
 
 
+class _PureDecorator(Protocol):
+    """What ``@pure("name")`` returns."""
+
+    @overload
+    def __call__(self, fn: Callable[[_X], _Y], /) -> Pure[_X, _Y]: ...
+    @overload
+    def __call__(self, fn: Callable[..., _Y], /) -> Pure[Any, _Y]: ...
+    def __call__(self, fn: Callable[..., Any], /) -> Pure[Any, Any]: ...
+
+
 @overload
-def pure(name: Callable[..., Any], /) -> Pure[Any, Any]: ...
+def pure(name: Callable[[_X], _Y], /) -> Pure[_X, _Y]: ...
 @overload
-def pure(name: str | None = None, /, *, registry: Registry | None = None) -> Callable[[Callable[..., Any]], Pure[Any, Any]]: ...
+def pure(name: Callable[..., _Y], /) -> Pure[Any, _Y]: ...
+@overload
+def pure(name: str | None = None, /, *, registry: Registry | None = None) -> _PureDecorator: ...
 def pure(
     name: str | Callable[..., Any] | None = None, /, *, registry: Registry | None = None
-) -> Pure[Any, Any] | Callable[[Callable[..., Any]], Pure[Any, Any]]:
+) -> Pure[Any, Any] | _PureDecorator:
     """Register a deterministic function as the pure ``name`` (``@pure("name")``).
 
     The body must be a function of its input (and static keyword args) only:
@@ -395,6 +557,17 @@ def pure(
         return _make_pure(fn, name or fn.__name__, registry or DEFAULT_REGISTRY)
 
     return decorate
+
+
+@final
+class NoPrompt:
+    """Type-level marker: a ``Reasoner`` declared without ``prompt=`` (its input is ``Any``).
+
+    Never instantiated; ``Reasoner[NoPrompt, R]`` makes ``think`` pick the
+    ``PromptlessThink[R]`` leaf instead of a ``Think[Any, R]``.
+    """
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,8 +587,65 @@ class Reasoner(Generic[P, R]):
     temperature: float | None = None
     max_tokens: int | None = None
 
+    if TYPE_CHECKING:
+        # The static constructor: ``reply``/``prompt`` classes fill ``R``/``P``;
+        # an omitted ``prompt`` gives ``NoPrompt``, an omitted ``reply`` ``Any``.
+        @overload
+        def __init__(
+            self: Reasoner[NoPrompt, Any],
+            name: str,
+            model: str,
+            system: str = "",
+            reply: None = None,
+            prompt: None = None,
+            tools: tuple[str, ...] | list[str] = (),
+            temperature: float | None = None,
+            max_tokens: int | None = None,
+        ) -> None: ...
+        @overload
+        def __init__(
+            self: Reasoner[NoPrompt, R],
+            name: str,
+            model: str,
+            system: str = "",
+            *,
+            reply: type[R],
+            prompt: None = None,
+            tools: tuple[str, ...] | list[str] = (),
+            temperature: float | None = None,
+            max_tokens: int | None = None,
+        ) -> None: ...
+        @overload
+        def __init__(
+            self: Reasoner[P, Any],
+            name: str,
+            model: str,
+            system: str = "",
+            reply: None = None,
+            *,
+            prompt: type[P],
+            tools: tuple[str, ...] | list[str] = (),
+            temperature: float | None = None,
+            max_tokens: int | None = None,
+        ) -> None: ...
+        @overload
+        def __init__(
+            self: Reasoner[P, R],
+            name: str,
+            model: str,
+            system: str = "",
+            *,
+            reply: type[R],
+            prompt: type[P],
+            tools: tuple[str, ...] | list[str] = (),
+            temperature: float | None = None,
+            max_tokens: int | None = None,
+        ) -> None: ...
+        def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
+        given: object = self.name
+        if not isinstance(given, str) or not self.name:
             msg = f"`name` must be a non-empty string, got {self.name!r}"
             raise CompositionError(msg)
         object.__setattr__(self, "tools", tuple(self.tools))
@@ -440,8 +670,8 @@ class Reasoner(Generic[P, R]):
         return content_hash(self.definition_json())
 
 
-class Think(Pipeline[P, R]):
-    """A reasoner step as an arrow (``think(reasoner)``)."""
+class Think(Pipeline[I, O]):
+    """A reasoner step as an arrow (``think(reasoner)``): ``Pipeline[P, R]``."""
 
     __slots__ = ("_reasoner",)
 
@@ -455,15 +685,85 @@ class Think(Pipeline[P, R]):
     def _copy_extra(self, clone: Any) -> None:
         object.__setattr__(clone, "_reasoner", self._reasoner)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        traced = _traced(self, args, kwargs)
-        if traced is not NotImplemented:
-            return traced
-        msg = f"think({self._reasoner!r}) is a flow step; it runs only inside a deployment"
-        raise CompositionError(msg)
+    if TYPE_CHECKING:
+
+        def __call__(
+            self,
+            value: I,
+            /,
+            *,
+            name: str | None = None,
+            retries: int | None = None,
+            timeout_s: float | None = None,
+            retry_interval_s: float | None = None,
+            backoff_rate: float | None = None,
+        ) -> O: ...
+
+    else:
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            traced = _traced(self, args, kwargs)
+            if traced is not NotImplemented:
+                return traced
+            msg = f"think({self._reasoner!r}) is a flow step; it runs only inside a deployment"
+            raise CompositionError(msg)
 
 
+class PromptlessThink(Think[Any, O]):
+    """``think(reasoner)`` of a reasoner without ``prompt=``: a ``Pipeline[Any, R]``.
+
+    A separate class (no type variable in the input slot) so mypy never
+    resolves a composition with it to ``Any`` (SPEC §3).
+    """
+
+    __slots__ = ()
+
+
+class ThinkByName(Think[Any, Any]):
+    """``think("reasoner_name")``: a reasoner step with ``Any`` ends, named by a string."""
+
+    __slots__ = ()
+
+
+@overload
 def think(
+    reasoner: Reasoner[NoPrompt, R],
+    /,
+    *,
+    ann: Ann | None = None,
+    ctx: ContextPolicy | None = None,
+    name: str | None = None,
+    registry: Registry | None = None,
+) -> PromptlessThink[R]: ...
+@overload
+def think(
+    reasoner: Reasoner[P, R],
+    /,
+    *,
+    ann: Ann | None = None,
+    ctx: ContextPolicy | None = None,
+    name: str | None = None,
+    registry: Registry | None = None,
+) -> Think[P, R]: ...
+@overload
+def think(
+    reasoner: str,
+    /,
+    *,
+    ann: Ann | None = None,
+    ctx: ContextPolicy | None = None,
+    name: str | None = None,
+    registry: Registry | None = None,
+) -> ThinkByName: ...
+@overload
+def think(reasoner: Reasoner[NoPrompt, R], value: object, /, **opts: Any) -> R: ...
+@overload
+def think(reasoner: Reasoner[P, R], value: P, /, **opts: Any) -> R: ...
+@overload
+def think(reasoner: str, value: object, /, **opts: Any) -> Any: ...
+
+
+def think(  # type: ignore[misc]  # the flow-body overloads route extra options through **opts
     reasoner: Reasoner[Any, Any] | str,
     *args: Any,
     ann: Ann | None = None,
@@ -473,17 +773,21 @@ def think(
     **opts: Any,
 ) -> Any:
     """A reasoner step: ``think(r)`` builds the leaf; in a ``@flow``, ``think(r, handle)`` appends it."""
-    if isinstance(reasoner, Reasoner):
-        (registry or DEFAULT_REGISTRY).register_reasoner(reasoner)
-        rname = reasoner.name
-        in_type: object = reasoner.prompt if reasoner.prompt is not None else Any
-        out_type: object = reasoner.reply if reasoner.reply is not None else Any
-    elif isinstance(reasoner, str) and reasoner:
-        rname, in_type, out_type = reasoner, Any, Any
+    given: object = reasoner
+    cls: type[Think[Any, Any]]
+    if isinstance(given, Reasoner):
+        (registry or DEFAULT_REGISTRY).register_reasoner(given)
+        rname = given.name
+        in_type: object = given.prompt if given.prompt is not None else Any
+        out_type: object = given.reply if given.reply is not None else Any
+        cls = Think if given.prompt is not None else PromptlessThink
+    elif isinstance(given, str) and given:
+        rname, in_type, out_type = given, Any, Any
+        cls = ThinkByName
     else:
         msg = f"`reasoner` must be a Reasoner or a reasoner name, got {reasoner!r}"
         raise CompositionError(msg)
-    leaf: Think[Any, Any] = Think(
+    leaf: Think[Any, Any] = cls(
         Prim(step=ThinkStep(rname), ann=ann, ctx=ctx, name=name), in_type=in_type, out_type=out_type, label=rname
     )
     object.__setattr__(leaf, "_reasoner", rname)
