@@ -1,0 +1,202 @@
+"""Client helpers: run a deployment durably and get a ``Result[O]`` back.
+
+``Deployment.run(client, session_id=..., input=...)`` and ``Deployment.start``
+delegate here (:func:`run_deployment`, :func:`start_deployment`);
+:func:`run_flow` / :func:`start_flow` are the same for a deployment or an
+arrow (deployed strictly on the fly).
+
+The workflow id is the ``session_id`` (a fresh one when omitted); the
+artifact rides in the input (zlib-compressed when large) unless
+``hosted=True`` says the worker hosts the deployment, in which case only its
+``artifact_hash`` is sent. The result's projection is rebuilt against the
+client's own prepared program of the same artifact.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from composable_agents.core.canonical import Json
+from composable_agents.errors import ValidationError
+from composable_agents.execution.artifact import MAX_INLINE_ARTIFACT_BYTES, encode_artifact
+from composable_agents.execution.result import Result
+from composable_agents.execution.temporal_env import FLOW_WORKFLOW, decode_projection
+
+if TYPE_CHECKING:
+    from temporalio.client import Client, WorkflowHandle
+
+    from composable_agents.compiler.deploy import Deployment
+
+__all__ = ["FlowHandle", "run_deployment", "start_deployment", "run_flow", "start_flow", "flow_input"]
+
+O = TypeVar("O")
+
+
+def _require_runnable(deployment: Deployment[Any, O]) -> None:
+    if deployment.mode == "dev":
+        msg = (
+            "this deployment is in dev mode: it runs locally (dry_run/arun) but never on a server; "
+            "deploy it with mode='strict' to run it durably.\n" + deployment.prod_gap_summary()
+        )
+        raise ValidationError(deployment.prod_gap, msg)
+    deployment._check_runnable()
+
+
+def flow_input(
+    deployment: Deployment[Any, Any],
+    value: Any,
+    *,
+    principal: Json = None,
+    hosted: bool = False,
+    projection: bool = True,
+    max_inline_bytes: int = MAX_INLINE_ARTIFACT_BYTES,
+) -> dict[str, Json]:
+    """The ``FlowWorkflow`` input for running ``deployment`` on ``value``."""
+    payload: dict[str, Json] = dict(encode_artifact(deployment, hosted=hosted, max_inline_bytes=max_inline_bytes))
+    payload["v"] = deployment._encode_input(value)
+    if principal is not None:
+        payload["pr"] = principal
+    if not projection:
+        payload["np"] = True
+    return payload
+
+
+class FlowHandle(Generic[O]):
+    """A started durable run: ``await handle.result()`` gives its ``Result[O]``."""
+
+    def __init__(self, deployment: Deployment[Any, O], handle: WorkflowHandle[Any, Any]) -> None:
+        self.deployment = deployment
+        self.handle = handle
+
+    @property
+    def id(self) -> str:
+        """The workflow id (the session id)."""
+        return self.handle.id
+
+    async def result(self) -> Result[O]:
+        """Wait for the run to finish; failures become ``Result(status="failed")``."""
+        from temporalio.client import WorkflowFailureError
+        from temporalio.exceptions import ApplicationError
+
+        try:
+            out = await self.handle.result()
+        except WorkflowFailureError as exc:
+            cause = exc.cause
+            detail: dict[str, Json] = {"error": type(cause).__name__, "message": str(cause)}
+            proj = None
+            if isinstance(cause, ApplicationError):
+                if cause.details and isinstance(cause.details[0], Mapping):
+                    detail = dict(cause.details[0].get("detail") or detail)
+                    proj = cause.details[0].get("p")
+                elif cause.type:
+                    detail["error"] = cause.type
+            projection = decode_projection(proj, self.deployment.program.metas)
+            return Result(
+                status="failed",
+                detail=detail,
+                projection=projection,
+                cost=projection.total_cost,
+                run_id=self.handle.id,
+                error=cause,
+            )
+        return _ok_result(self.deployment, out, self.handle.id)
+
+    async def projection(self) -> Any:
+        """The live projection (a workflow query)."""
+        return await self.handle.query("projection")
+
+    async def cancel(self) -> None:
+        """Request cancellation of the run."""
+        await self.handle.cancel()
+
+
+def _ok_result(deployment: Deployment[Any, O], out: Mapping[str, Any], run_id: str) -> Result[O]:
+    from composable_agents.core.schema import from_json_value, is_any
+
+    value = out.get("v")
+    projection = decode_projection(out.get("p"), deployment.program.metas)
+    decoded = None if is_any(deployment.out_type) else from_json_value(value, deployment.out_type)
+    return Result(
+        status=out.get("s", "ok"),
+        raw_value=value,
+        detail=out.get("d"),
+        projection=projection,
+        cost=projection.total_cost,
+        run_id=run_id,
+        decoded=decoded,
+    )
+
+
+async def start_deployment(
+    deployment: Deployment[Any, O],
+    client: Client,
+    *,
+    session_id: str | None = None,
+    input: Any = None,  # noqa: A002 - the seed's keyword
+    principal: Json = None,
+    task_queue: str | None = None,
+    hosted: bool = False,
+    projection: bool = True,
+    execution_timeout_s: float | None = None,
+    max_inline_bytes: int = MAX_INLINE_ARTIFACT_BYTES,
+    **start_kwargs: Any,
+) -> FlowHandle[O]:
+    """Start ``deployment`` on ``input`` as a ``FlowWorkflow``; returns a :class:`FlowHandle`.
+
+    Raises before contacting the server for dev-mode or blocked deployments
+    and for artifacts over the inline limit (unless ``hosted=True``).
+    """
+    _require_runnable(deployment)
+    payload = flow_input(
+        deployment,
+        input,
+        principal=principal,
+        hosted=hosted,
+        projection=projection,
+        max_inline_bytes=max_inline_bytes,
+    )
+    workflow_id = session_id or f"{deployment.name or 'flow'}-{uuid.uuid4().hex}"
+    if execution_timeout_s is not None:
+        start_kwargs["execution_timeout"] = timedelta(seconds=execution_timeout_s)
+    handle = await client.start_workflow(
+        FLOW_WORKFLOW,
+        payload,
+        id=workflow_id,
+        task_queue=task_queue or deployment.policy.task_queue,
+        **start_kwargs,
+    )
+    return FlowHandle(deployment, handle)
+
+
+async def run_deployment(
+    deployment: Deployment[Any, O],
+    client: Client,
+    *,
+    session_id: str | None = None,
+    input: Any = None,  # noqa: A002 - the seed's keyword
+    **kwargs: Any,
+) -> Result[O]:
+    """Run ``deployment`` durably and wait: the ``Result[O]`` of the run (see :func:`start_deployment`)."""
+    handle = await start_deployment(deployment, client, session_id=session_id, input=input, **kwargs)
+    return await handle.result()
+
+
+def _as_deployment(flow: Any) -> Deployment[Any, Any]:
+    from composable_agents.compiler.deploy import Deployment, deploy
+
+    if isinstance(flow, Deployment):
+        return flow
+    return deploy(flow)
+
+
+async def start_flow(client: Client, flow: Any, input: Any = None, **kwargs: Any) -> FlowHandle[Any]:  # noqa: A002
+    """Start a deployment (or an arrow, deployed strictly first) durably."""
+    return await start_deployment(_as_deployment(flow), client, input=input, **kwargs)
+
+
+async def run_flow(client: Client, flow: Any, input: Any = None, **kwargs: Any) -> Result[Any]:  # noqa: A002
+    """Run a deployment (or an arrow, deployed strictly first) durably and wait for its ``Result``."""
+    return await run_deployment(_as_deployment(flow), client, input=input, **kwargs)

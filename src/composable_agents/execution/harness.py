@@ -1,0 +1,41 @@
+"""``FlowWorkflow``: the durable run of a frozen artifact (no import-time side effects).
+
+The workflow class is deliberately thin: the sandbox re-imports this module
+for every workflow run, so all logic lives in
+:mod:`composable_agents.execution.temporal_env`, which is passed through the
+sandbox (imported once per process, with its prepared-program cache).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from composable_agents.execution import temporal_env as _impl
+
+__all__ = ["FlowWorkflow"]
+
+
+@workflow.defn(name="FlowWorkflow")
+class FlowWorkflow:
+    """Walks a frozen IR with the shared interpreter; effects are ``callTool``/``invokeReasoner``."""
+
+    def __init__(self) -> None:
+        self._run = _impl.FlowRun()
+
+    @workflow.run
+    async def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Run the artifact in ``payload`` on its input; returns ``{"s", "v", "p"?}``."""
+        return await _impl.run_flow(payload, self._run)
+
+    @workflow.query(name="projection")
+    def projection(self) -> dict[str, Any]:
+        """The projection recorded so far."""
+        return self._run.projection_json()
+
+    @workflow.query(name="openGates")
+    def open_gates(self) -> list[str]:
+        """Activation ids parked on a human gate."""
+        return list(self._run.projection_json().get("pending", []))

@@ -1,0 +1,193 @@
+"""Workers: host ``FlowWorkflow`` and the two activities for a task queue.
+
+    await run_worker(
+        target_host="localhost:7233",
+        tool_urls={"native_tool": "https://my-tool.run.app"},
+        mcp_call=my_async_mcp_caller,
+        llm=my_async_llm,
+        modules=["my_app.tools"],
+    )
+
+Tools a worker runs in-process are the ``@tool`` functions registered when
+``modules`` (and ``$COMPOSABLE_AGENTS_MODULES`` for :mod:`serve`) are
+imported, plus the tools of hosted ``deployments``. At start-up the worker
+records the source hash of every registered pure; workflows compare the
+artifact's pins with them before the first step.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
+
+from temporalio.client import Client
+from temporalio.worker import Replayer, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
+from composable_agents.execution.activities import FlowActivities
+from composable_agents.execution.harness import FlowWorkflow
+from composable_agents.execution.policy import DEFAULT_TASK_QUEUE
+from composable_agents.execution.temporal_env import WorkerContext, register_context
+
+if TYPE_CHECKING:
+    from composable_agents.authoring.leaves import ToolDef
+    from composable_agents.compiler.deploy import Deployment
+
+__all__ = [
+    "build_worker",
+    "run_worker",
+    "workflow_runner",
+    "build_replayer",
+    "PASSTHROUGH_MODULES",
+    "import_modules",
+]
+
+PASSTHROUGH_MODULES: tuple[str, ...] = (
+    "composable_agents",
+    "beartype",
+    "yaml",
+    "typing_extensions",
+    "jsonschema",
+    "referencing",
+    "rpds",
+    "attrs",
+    "httpx",
+)
+"""Modules the default sandbox passes through (our pure core and its runtime dependencies)."""
+
+
+def workflow_runner(extra_passthrough: Iterable[str] = ()) -> SandboxedWorkflowRunner:
+    """The sandboxed runner with ``composable_agents`` and its dependencies passed through."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(
+        *PASSTHROUGH_MODULES, *extra_passthrough
+    )
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
+def import_modules(modules: Iterable[str]) -> list[str]:
+    """Import ``modules`` (registering their tools, pures, reasoners); returns their names."""
+    names = []
+    for name in modules:
+        module = importlib.import_module(name)
+        names.append(module.__name__)
+    return names
+
+
+def _tool_table(
+    registry: Registry, deployments: Sequence[Deployment[Any, Any]], tools: Iterable[Any]
+) -> dict[str, ToolDef]:
+    table: dict[str, ToolDef] = {k: t for k, t in registry.tools.items() if t.fn is not None}
+    for dep in deployments:
+        for key, t in dep.frozen.tools.items():
+            if t.fn is not None:
+                table.setdefault(key, t)
+    for t in tools:
+        definition = getattr(t, "definition", t)
+        table[definition.key] = definition
+    return table
+
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str | None = None,
+    tool_urls: Mapping[str, str] | None = None,
+    mcp_call: Callable[..., Any] | None = None,
+    llm: Callable[..., Any] | None = None,
+    capabilities: Mapping[str, Any] | None = None,
+    deployments: Iterable[Deployment[Any, Any]] = (),
+    modules: Iterable[str] = (),
+    tools: Iterable[Any] = (),
+    registry: Registry | None = None,
+    activity_executor: Executor | None = None,
+    passthrough_modules: Iterable[str] = (),
+    **worker_kwargs: Any,
+) -> Worker:
+    """A ``temporalio.worker.Worker`` hosting ``FlowWorkflow`` and the ``callTool``/``invokeReasoner`` activities.
+
+    ``task_queue`` defaults to :data:`DEFAULT_TASK_QUEUE` (the one
+    ``Deployment.run`` uses). ``deployments`` are hosted: their tools run
+    in-process and clients may send only their ``artifact_hash``.
+    ``worker_kwargs`` go to ``Worker`` (e.g. ``max_concurrent_activities``).
+    """
+    queue = task_queue or DEFAULT_TASK_QUEUE
+    mods = import_modules(modules)
+    reg = registry or DEFAULT_REGISTRY
+    hosted = list(deployments)
+    context = WorkerContext(registry=reg, hosted={d.artifact_hash: d for d in hosted})
+    context.snapshot()
+    register_context(context, queue)
+    acts = FlowActivities(
+        tools=_tool_table(reg, hosted, tools),
+        registry=reg,
+        deployments=hosted,
+        tool_urls=tool_urls,
+        mcp_call=mcp_call,
+        llm=llm,
+        capabilities=capabilities,
+        executor=activity_executor,
+    )
+    worker_kwargs.setdefault("workflow_runner", workflow_runner([*mods, *passthrough_modules]))
+    return Worker(
+        client,
+        task_queue=queue,
+        workflows=[FlowWorkflow],
+        activities=acts.all(),
+        **worker_kwargs,
+    )
+
+
+async def run_worker(
+    target_host: str = "localhost:7233",
+    *,
+    namespace: str = "default",
+    client: Client | None = None,
+    task_queue: str | None = None,
+    tool_urls: Mapping[str, str] | None = None,
+    mcp_call: Callable[..., Any] | None = None,
+    llm: Callable[..., Any] | None = None,
+    capabilities: Mapping[str, Any] | None = None,
+    deployments: Iterable[Deployment[Any, Any]] = (),
+    modules: Iterable[str] = (),
+    **kwargs: Any,
+) -> None:
+    """Connect to ``target_host`` and run a worker until cancelled (see :func:`build_worker`)."""
+    if client is None:
+        client = await Client.connect(target_host, namespace=namespace)
+    worker = build_worker(
+        client,
+        task_queue=task_queue,
+        tool_urls=tool_urls,
+        mcp_call=mcp_call,
+        llm=llm,
+        capabilities=capabilities,
+        deployments=deployments,
+        modules=modules,
+        **kwargs,
+    )
+    await worker.run()
+
+
+def build_replayer(
+    *,
+    modules: Iterable[str] = (),
+    deployments: Iterable[Deployment[Any, Any]] = (),
+    registry: Registry | None = None,
+    passthrough_modules: Iterable[str] = (),
+    task_queues: Iterable[str] = (DEFAULT_TASK_QUEUE,),
+) -> Replayer:
+    """A ``Replayer`` for ``FlowWorkflow`` histories, with pure hashes recorded like a worker's.
+
+    The replay context serves ``task_queues`` (the queues the histories ran on) and any other queue.
+    """
+    mods = import_modules(modules)
+    hosted = list(deployments)
+    context = WorkerContext(registry=registry or DEFAULT_REGISTRY, hosted={d.artifact_hash: d for d in hosted})
+    context.snapshot()
+    register_context(context, None)
+    for queue in task_queues:
+        register_context(context, queue)
+    return Replayer(workflows=[FlowWorkflow], workflow_runner=workflow_runner([*mods, *passthrough_modules]))
