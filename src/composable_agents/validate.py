@@ -1,5 +1,19 @@
-"""Shim: well-formedness and resolution diagnostics."""
+"""Shim: validation and the admission checks, each usable on its own."""
 
-from composable_agents.compiler.deploy import validate_frozen
+from composable_agents.compiler.admission import check_race_admission
+from composable_agents.compiler.approval import check_approval
+from composable_agents.compiler.budget import check_budget, estimate
+from composable_agents.compiler.passes import admission, run_all
+from composable_agents.compiler.validate import looks_secret, validate, validate_frozen
 
-__all__ = ["validate_frozen"]
+__all__ = [
+    "validate",
+    "validate_frozen",
+    "looks_secret",
+    "check_race_admission",
+    "check_approval",
+    "check_budget",
+    "estimate",
+    "admission",
+    "run_all",
+]

@@ -25,6 +25,7 @@ from composable_agents.authoring.arrow import Arrow, as_node
 from composable_agents.authoring.leaves import Reasoner, Tool, ToolDef
 from composable_agents.compiler.diagnostics import Diagnostic, blocking, explain
 from composable_agents.compiler.freeze import Frozen, freeze
+from composable_agents.compiler.validate import validate_frozen
 from composable_agents.core.canonical import Json, JsonObject, content_hash
 from composable_agents.core.ir import IR_FORMAT_VERSION, Node
 from composable_agents.core.kinds import Shape
@@ -38,9 +39,9 @@ from composable_agents.execution.projection import Recorder
 from composable_agents.execution.result import Result
 
 if TYPE_CHECKING:
-    pass
+    from composable_agents.compiler.capabilities import CapabilityManifest
 
-__all__ = ["deploy", "Deployment", "DevModeWarning", "validate_frozen"]
+__all__ = ["deploy", "Deployment", "DevModeWarning", "DevModeError", "validate_frozen"]
 
 I = TypeVar("I")
 O = TypeVar("O")
@@ -52,46 +53,10 @@ class DevModeWarning(UserWarning):
     """Emitted by ``deploy(..., mode="dev")``: the deployment would not pass strict checks."""
 
 
-def validate_frozen(frozen: Frozen) -> list[Diagnostic]:
-    """Resolution diagnostics of a frozen flow (unknown tools, reasoners, pures, sub-flows)."""
-    out: list[Diagnostic] = []
-    for nid, key in frozen.unresolved_tools:
-        out.append(
-            Diagnostic(
-                code="UNRESOLVED_CALL",
-                node_id=nid,
-                message=f"tool {key!r} does not exist in this deployment",
-                hint="Pass the tool in deploy(tools=[...]) or the snapshot, or fix the tool key.",
-            )
-        )
-    for nid, name in frozen.unresolved_reasoners:
-        out.append(
-            Diagnostic(
-                code="UNRESOLVED_REASONER",
-                node_id=nid,
-                message=f"reasoner {name!r} does not exist in this deployment",
-                hint="Pass the Reasoner in deploy(reasoners=[...]) or register it on the registry.",
-            )
-        )
-    for nid, name in frozen.unknown_pures:
-        out.append(
-            Diagnostic(
-                code="UNKNOWN_PURE",
-                node_id=nid,
-                message=f"pure {name!r} is not registered",
-                hint="Decorate the function with @pure(name) (or register_pure) before deploying.",
-            )
-        )
-    for nid, ref in frozen.unresolved_subflows:
-        out.append(
-            Diagnostic(
-                code="UNRESOLVED_SUBFLOW",
-                node_id=nid,
-                message=f"sub-flow {ref!r} is not a named flow",
-                hint=f"Name the child flow with .named({ref!r}) before deploying the parent.",
-            )
-        )
-    return out
+class DevModeError(ComposableAgentsError, RuntimeError):
+    """``run()``/``start()`` of a dev-mode deployment: dev mode is for local runs only."""
+
+    non_retryable = True
 
 
 def _tool_defs(tools: Iterable[Tool[Any, Any] | ToolDef], snapshot: Any) -> list[ToolDef] | None:
@@ -108,7 +73,8 @@ def _tool_defs(tools: Iterable[Tool[Any, Any] | ToolDef], snapshot: Any) -> list
         listed = snapshot.tools() if hasattr(snapshot, "tools") else snapshot
         if isinstance(listed, Mapping):
             listed = listed.values()
-        defs.extend(listed)
+        for t in listed:
+            defs.append(t.definition if isinstance(t, Tool) else t)
     return defs or None
 
 
@@ -127,6 +93,8 @@ class Deployment(Generic[I, O]):
         capabilities: JsonObject | None,
         registry: Registry,
         refreeze: Callable[[], Deployment[I, O]] | None = None,
+        manifest: CapabilityManifest | None = None,
+        freeze_timing: str = "deploy_time",
     ) -> None:
         self.source = flow
         self.frozen = frozen
@@ -137,6 +105,8 @@ class Deployment(Generic[I, O]):
         self.capabilities_json: JsonObject | None = capabilities
         self.registry = registry
         self._refreeze = refreeze
+        self.capability_manifest: CapabilityManifest | None = manifest
+        self.freeze_timing = freeze_timing
         self.in_type: object = flow.in_type if isinstance(flow, Arrow) else Any
         self.out_type: object = flow.out_type if isinstance(flow, Arrow) else Any
         self.name: str | None = flow.ref if isinstance(flow, Arrow) else None
@@ -203,6 +173,37 @@ class Deployment(Generic[I, O]):
             msg = "refresh() needs deploy(..., freeze_timing='per_run')"
             raise ValueError(msg)
         return self._refreeze()
+
+    # -- durable execution (Temporal) -------------------------------------------
+
+    def _check_deployable(self, verb: str) -> None:
+        """Refuse ``run``/``start`` before any server is contacted."""
+        if self.mode == "dev":
+            msg = (
+                f"{verb}() refused: this is a dev-mode deployment (deploy(..., mode='dev')), for local "
+                "dry_run/arun only; redeploy with mode='strict' to run on Temporal"
+            )
+            if self.blocking:
+                msg += ":\n" + self.prod_gap_summary()
+            raise DevModeError(msg)
+        if self.blocking:
+            msg = f"{verb}() refused: this deployment has blocking diagnostics:\n" + explain(self.blocking)
+            raise ValidationError(self.blocking, msg)
+
+    def run(self, client: Any, *, session_id: str | None = None, input: Any = None, **kwargs: Any) -> Awaitable[Result[O]]:
+        """Run durably on Temporal and await the :class:`Result` (``await deployment.run(client, ...)``).
+
+        Dev-mode and blocked deployments raise here, before any server is contacted.
+        """
+        self._check_deployable("run")
+        client_mod = _temporal_client()
+        return client_mod.run_deployment(self, client, session_id=session_id, input=input, **kwargs)  # type: ignore[no-any-return]
+
+    def start(self, client: Any, *, session_id: str | None = None, input: Any = None, **kwargs: Any) -> Awaitable[Any]:
+        """Start durably on Temporal without waiting; returns the workflow handle (awaitable)."""
+        self._check_deployable("start")
+        client_mod = _temporal_client()
+        return client_mod.start_deployment(self, client, session_id=session_id, input=input, **kwargs)  # type: ignore[no-any-return]
 
     # -- local execution --------------------------------------------------------
 
@@ -355,6 +356,21 @@ class Deployment(Generic[I, O]):
 T = TypeVar("T")
 
 
+def _temporal_client() -> Any:
+    """The Temporal client helpers (``composable_agents.execution.client``), imported lazily."""
+    try:
+        import temporalio  # noqa: F401
+
+        from composable_agents.execution import client as client_mod
+    except ImportError as exc:
+        msg = (
+            "running a deployment on Temporal needs the temporal extra: "
+            "pip install 'composable-agents[temporal]'"
+        )
+        raise ImportError(msg) from exc
+    return client_mod
+
+
 def _run_coroutine(coro: Awaitable[T]) -> T:
     """Run ``coro`` to completion from sync code, even when a loop is already running here."""
     try:
@@ -406,12 +422,13 @@ def deploy(
     node = as_node(flow, what="deploy(flow)")
     tool_defs = _tool_defs(tools, snapshot)
     reasoner_list = list(reasoners) or None
-    frozen = freeze(node, tools=tool_defs, reasoners=reasoner_list, registry=reg)
-    diagnostics = validate_frozen(frozen)
     from composable_agents.compiler import passes
+    from composable_agents.compiler.capabilities import as_manifest
 
-    diagnostics.extend(passes.run_all(frozen, capabilities=capabilities))
-    caps_json = passes.capabilities_json(capabilities)
+    manifest = as_manifest(capabilities)
+    frozen = freeze(node, tools=tool_defs, reasoners=reasoner_list, registry=reg, capabilities=manifest)
+    diagnostics = passes.run_all(frozen, capabilities=manifest, registry=reg)
+    caps_json = manifest.to_json() if manifest is not None else None
     pol = policy or ExecutionPolicy()
 
     def again() -> Deployment[I, O]:
@@ -431,10 +448,14 @@ def deploy(
     block = blocking(diagnostics)
     if block and mode == "strict" and strict:
         raise ValidationError(block)
-    if block and mode == "dev":
+    if mode == "dev":
+        gap = (
+            f"a strict deploy would block on {len(block)} diagnostic(s); see deployment.prod_gap_summary()"
+            if block
+            else "a strict deploy would pass"
+        )
         warnings.warn(
-            f"dev-mode deployment: a strict deploy would block on {len(block)} diagnostic(s); "
-            "see deployment.prod_gap_summary()",
+            f"dev-mode deployment (local runs only; run()/start() refuse it): {gap}",
             DevModeWarning,
             stacklevel=2,
         )
@@ -448,4 +469,6 @@ def deploy(
         capabilities=caps_json,
         registry=reg,
         refreeze=again if freeze_timing == "per_run" else None,
+        manifest=manifest,
+        freeze_timing=freeze_timing,
     )

@@ -25,9 +25,10 @@ from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.errors import FreezeError
 
 if TYPE_CHECKING:
-    from composable_agents.authoring.leaves import Reasoner, ToolDef
+    from composable_agents.authoring.leaves import Reasoner, ToolContract, ToolDef
+    from composable_agents.compiler.capabilities import CapabilityManifest
 
-__all__ = ["Frozen", "freeze", "execution_hash", "retry_class", "pure_names"]
+__all__ = ["Frozen", "freeze", "execution_hash", "retry_class", "pure_names", "all_nodes", "snapshot_from_listings"]
 
 
 def retry_class(tool: ToolDef) -> str:
@@ -84,17 +85,23 @@ class Frozen:
     unresolved_reasoners: tuple[tuple[str, str], ...] = ()
     unknown_pures: tuple[tuple[str, str], ...] = ()
     unresolved_subflows: tuple[tuple[str, str], ...] = ()
+    asserted: frozenset[str] = frozenset()
+    declared: Mapping[str, ToolContract] = field(default_factory=dict)
+    """Contracts as declared, for tools whose contract a capability grant changed."""
 
     def manifest_json(self) -> JsonObject:
         """The frozen manifest: tools, reasoners, pure pins and sub-flows."""
         tools: JsonObject = {}
         for key in sorted(self.tools):
             tool = self.tools[key]
-            tools[key] = {
+            entry: JsonObject = {
                 "definition": tool.definition_json(),
                 "definitionHash": tool.definition_hash(),
                 "executionHash": self.execution_hashes[key],
             }
+            if key in self.asserted:
+                entry["asserted"] = True
+            tools[key] = entry
         return {
             "tools": tools,
             "reasoners": {name: self.reasoners[name].definition_json() for name in sorted(self.reasoners)},
@@ -134,19 +141,35 @@ def _bind(node: Node, hashes: Mapping[str, str]) -> Node:
 
 
 def freeze(
-    flow: Node,
+    flow: Node | Any,
     *,
-    tools: Iterable[ToolDef] | None = None,
+    tools: Iterable[ToolDef] | Any | None = None,
     reasoners: Iterable[Reasoner[Any, Any]] | None = None,
     registry: Registry | None = None,
     asserted: Iterable[str] = (),
+    capabilities: CapabilityManifest | Any | None = None,
 ) -> Frozen:
     """Freeze ``flow`` against the given tools/reasoners (or the registry's when ``None``).
 
+    ``tools`` may be tool definitions, ``@tool`` arrows or a snapshot from
+    :func:`snapshot_from_listings`. A capability grant that asserts ``effect``
+    / ``idempotency`` (or requires ``approval``) replaces the tool's frozen
+    contract, and an assertion sets the execution hash's asserted flag.
     Unresolvable calls, reasoners and pures are recorded (as ``(node_id,
     name)`` pairs) for validation to report; cycles of named sub-flows and
     duplicate tool keys raise :class:`FreezeError`.
     """
+    from composable_agents.compiler.capabilities import apply_grant, as_manifest
+
+    if not isinstance(flow, Node):
+        from composable_agents.authoring.arrow import as_node
+
+        flow = as_node(flow, what="freeze(flow)")
+    if tools is not None:
+        if hasattr(tools, "tools") and callable(tools.tools):
+            tools = tools.tools()
+        tools = [t if _is_tooldef(t) else t.definition for t in tools]
+    manifest = as_manifest(capabilities)
     reg = registry or DEFAULT_REGISTRY
     if tools is None:
         tool_map: dict[str, ToolDef] = dict(reg.tools)
@@ -240,6 +263,16 @@ def freeze(
                 raise FreezeError(msg)
             pending.append((inner_nid, inner, (*path, inner)))
 
+    declared: dict[str, ToolContract] = {}
+    if manifest is not None and manifest.tools is not None:
+        for key, tool in list(used_tools.items()):
+            new, was_asserted = apply_grant(tool, manifest.grant(key))
+            if new is not tool:
+                declared[key] = tool.contract
+                used_tools[key] = new
+            if was_asserted:
+                asserted_keys.add(key)
+    asserted_keys &= set(used_tools)
     hashes = {key: execution_hash(tool, asserted=key in asserted_keys) for key, tool in used_tools.items()}
     bound_root = _bind(root, hashes)
     bound_subs = {ref: _bind(node, hashes) for ref, node in subflows.items()}
@@ -254,4 +287,31 @@ def freeze(
         unresolved_reasoners=tuple(missing_reasoners),
         unknown_pures=tuple(missing_pures),
         unresolved_subflows=tuple(missing_subs),
+        asserted=frozenset(asserted_keys),
+        declared=declared,
     )
+
+
+def _is_tooldef(value: object) -> bool:
+    from composable_agents.authoring.leaves import ToolDef
+
+    return isinstance(value, ToolDef)
+
+
+def all_nodes(frozen: Frozen) -> list[tuple[str, Node, str | None]]:
+    """Every node of the frozen flow and of its frozen sub-flows, as ``(id, node, parent_id)``.
+
+    Pre-order (parents before children). Sub-flow nodes have ids
+    ``sub:<ref>``, ``sub:<ref>.0``, ...
+    """
+    out = walk(frozen.node)
+    for ref in sorted(frozen.subflows):
+        out.extend(walk(frozen.subflows[ref], root_id=f"sub:{ref}"))
+    return out
+
+
+def snapshot_from_listings(*args: Any, **kwargs: Any) -> Any:
+    """See :func:`composable_agents.compiler.snapshot.snapshot_from_listings`."""
+    from composable_agents.compiler.snapshot import snapshot_from_listings as impl
+
+    return impl(*args, **kwargs)

@@ -1,0 +1,146 @@
+"""Derived combinators: they lower to ordinary kernel IR.
+
+Sections:
+
+* race family (``race``, ``hedge``, ``quorum``) — a ``par`` whose merge is
+  ``race``/``hedge``/``quorum``; deploy's race admission checks every branch;
+* ``human_gate`` — the reserved ``__human_gate__`` call;
+* fan-out patterns (``map_n``, ``map_reduce``, ``vote``, ``review``) — added
+  by the execution work in their own section below.
+
+Run-time settlement (first success wins, losers cancelled, hedge timers,
+quorum order) is the interpreter's job; this module only builds IR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from composable_agents.authoring.arrow import Arrow, Pipeline, as_node, wrap
+from composable_agents.authoring.kernel import PureLike, pure_ref
+from composable_agents.compiler.diagnostics import capture_source
+from composable_agents.core.ir import Ann, CallStep, Node, Par, Prim, PureRef
+from composable_agents.core.kinds import Merge
+from composable_agents.errors import CompositionError
+
+__all__ = ["race", "hedge", "quorum", "human_gate", "HUMAN_GATE_TOOL"]
+
+HUMAN_GATE_TOOL = "__human_gate__"
+
+
+# -- race family ----------------------------------------------------------------------
+
+
+def _branches(args: tuple[Any, ...], what: str) -> tuple[list[Arrow[Any, Any] | Node], tuple[Node, ...]]:
+    if len(args) == 1 and isinstance(args[0], list | tuple):
+        items = list(args[0])
+    else:
+        items = list(args)
+    if not items:
+        msg = f"{what}() needs at least one branch"
+        raise CompositionError(msg)
+    nodes = tuple(as_node(b, what=f"a {what} branch") for b in items)
+    return items, nodes
+
+
+def _common(values: Sequence[object]) -> object:
+    first = values[0]
+    return first if all(v == first for v in values) else Any
+
+
+def _ends(items: list[Arrow[Any, Any] | Node]) -> tuple[object, object]:
+    ins = [b.in_type if isinstance(b, Arrow) else Any for b in items]
+    outs = [b.out_type if isinstance(b, Arrow) else Any for b in items]
+    in_type = next((t for t in ins if t is not Any), Any)
+    return in_type, _common(outs)
+
+
+def _reducer(reduce: PureLike | None) -> tuple[PureRef | None, object | None]:
+    if reduce is None:
+        return None, None
+    from composable_agents.authoring.leaves import Pure
+
+    out_type = reduce.out_type if isinstance(reduce, Pure) else Any
+    return pure_ref(reduce, what="reduce"), out_type
+
+
+def race(*branches: Any, reduce: PureLike | None = None) -> Arrow[Any, Any]:
+    """Run the branches concurrently; the first to **succeed** wins and the rest are cancelled.
+
+    ``race([a, b, ...])`` or ``race(a, b, ...)``; ``reduce`` (a pure) folds the
+    settled result. Every branch must be read-only or asserted idempotent
+    (deploy's race admission).
+    """
+    items, nodes = _branches(branches, "race")
+    red, red_out = _reducer(reduce)
+    in_type, out_type = _ends(items)
+    node = Par(branches=nodes, merge=Merge.RACE, reducer=red, src=capture_source())
+    return wrap(node, in_type=in_type, out_type=red_out if red is not None else out_type)
+
+
+def hedge(*branches: Any, hedge_ms: int, reduce: PureLike | None = None) -> Arrow[Any, Any]:
+    """Start the first branch; start each next one only after ``hedge_ms`` without a success.
+
+    ``hedge([a, b, ...], hedge_ms=N, reduce=...)``. Admission as for :func:`race`.
+    """
+    if type(hedge_ms) is not int or hedge_ms < 0:
+        msg = f"`hedge_ms` must be a non-negative integer (milliseconds), got {hedge_ms!r}"
+        raise CompositionError(msg)
+    items, nodes = _branches(branches, "hedge")
+    red, red_out = _reducer(reduce)
+    in_type, out_type = _ends(items)
+    node = Par(branches=nodes, merge=Merge.HEDGE, hedge_ms=hedge_ms, reducer=red, src=capture_source())
+    return wrap(node, in_type=in_type, out_type=red_out if red is not None else out_type)
+
+
+def quorum(*branches: Any, k: int, reduce: PureLike | None = None) -> Arrow[Any, Any]:
+    """Run the branches; settle once ``k`` of them succeed (the first ``k`` successes, in branch order).
+
+    ``quorum([a, b, c], k=2, reduce=...)``. Admission as for :func:`race`.
+    """
+    items, nodes = _branches(branches, "quorum")
+    if type(k) is not int or not 1 <= k <= len(nodes):
+        msg = f"`k` must be an integer between 1 and the branch count ({len(nodes)}), got {k!r}"
+        raise CompositionError(msg)
+    red, red_out = _reducer(reduce)
+    in_type, out_type = _ends(items)
+    node = Par(branches=nodes, merge=Merge.QUORUM, k=k, reducer=red, src=capture_source())
+    list_out: object = Any if out_type is Any else list[out_type]  # type: ignore[valid-type]
+    return wrap(node, in_type=in_type, out_type=red_out if red is not None else list_out)
+
+
+# -- human gate -----------------------------------------------------------------------
+
+
+def human_gate(
+    prompt: str,
+    *,
+    timeout_s: float | None = None,
+    on_reject: Literal["end", "value"] = "end",
+) -> Pipeline[Any, Any]:
+    """Pause for a human decision (a durable signal-wait).
+
+    An approval passes the input through unchanged; a rejection or timeout ends
+    the run (status ``rejected``/``timeout``) — or, with ``on_reject="value"``,
+    returns the decision record so the flow can branch on it. Dangerous and
+    approval-required tools must sit behind a gate on every path.
+    """
+    if not isinstance(prompt, str):
+        msg = f"`prompt` must be a string, got {prompt!r}"
+        raise CompositionError(msg)
+    if on_reject not in ("end", "value"):
+        msg = f"`on_reject` must be 'end' or 'value', got {on_reject!r}"
+        raise CompositionError(msg)
+    if timeout_s is not None and (
+        isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not timeout_s > 0
+    ):
+        msg = f"`timeout_s` must be a positive number of seconds, got {timeout_s!r}"
+        raise CompositionError(msg)
+    ann = Ann(timeout_s=timeout_s) if timeout_s is not None else None
+    step = CallStep(HUMAN_GATE_TOOL, args={"prompt": prompt, "onReject": on_reject})
+    node = Prim(step=step, ann=ann, src=capture_source())
+    return Pipeline(node, label="human_gate")
+
+
+# -- fan-out patterns (map_n, map_reduce, vote, review) ---------------------------------
