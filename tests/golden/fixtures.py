@@ -109,7 +109,7 @@ def switch() -> Arrow[Any, Any]:
     )
 
 
-def iter() -> Arrow[Any, Any]:  # noqa: A001 - the fixture's name
+def iter_rounds() -> Arrow[Any, Any]:
     """Draft and score up to three rounds, stopping when good enough."""
     body = think(GOLDEN_WRITER) >> golden_score >> arr("std.pluck", key="draft")
     return golden_normalize >> iter_up_to(3, body, until="golden.good_enough") >> golden_score
@@ -125,7 +125,7 @@ FIXTURES: dict[str, Callable[[], Arrow[Any, Any]]] = {
     "simple_pipeline": simple_pipeline,
     "fan_out": fan_out,
     "switch": switch,
-    "iter": iter,
+    "iter": iter_rounds,
     "sub_firewall": sub_firewall,
 }
 
