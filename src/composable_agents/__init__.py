@@ -17,6 +17,8 @@ import importlib.util as _importlib_util
 # imported first, so a later ``import composable_agents.deploy`` finds them in
 # ``sys.modules`` and never rebinds the package attribute to the module.
 from composable_agents import deploy as _deploy_module  # noqa: F401
+from composable_agents import freeze as _freeze_module  # noqa: F401
+from composable_agents import validate as _validate_module  # noqa: F401
 from composable_agents.authoring.arrow import Arrow, Branching, Dataflow, Feedback, Pipeline, Staged
 from composable_agents.authoring.kernel import (
     alt,
@@ -35,7 +37,12 @@ from composable_agents.authoring.kernel import (
     sub,
 )
 from composable_agents.authoring.leaves import Reasoner, pure, think, tool
+from composable_agents.authoring.derived import hedge, human_gate, quorum, race
+from composable_agents.compiler.capabilities import CapabilityManifest
 from composable_agents.compiler.deploy import Deployment, deploy
+from composable_agents.compiler.freeze import freeze
+from composable_agents.compiler.snapshot import snapshot_from_listings
+from composable_agents.compiler.validate import validate
 from composable_agents.compiler.diagnostics import Diagnostic, explain, set_source_capture
 from composable_agents.core.ir import Ann, ContextPolicy, Contract
 from composable_agents.core.kinds import ContextScope, Effect, Idempotency, Shape
@@ -51,6 +58,7 @@ __version__ = "0.1.0"
 __all__ = [
     "HAVE_TEMPORAL",
     "AgentConfig",
+    "CapabilityManifest",
     "Ann",
     "Arrow",
     "Branching",
@@ -77,17 +85,24 @@ __all__ = [
     "each",
     "explain",
     "fanout",
+    "freeze",
+    "hedge",
+    "human_gate",
     "ident",
     "iter_up_to",
     "mcp",
     "native",
     "par",
     "pure",
+    "quorum",
+    "race",
     "register_pure",
     "seq",
     "set_source_capture",
     "stage",
+    "snapshot_from_listings",
     "sub",
     "think",
     "tool",
+    "validate",
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from composable_agents.compiler.capabilities import call_contract
 from composable_agents.compiler.diagnostics import Diagnostic, diag
@@ -301,15 +301,21 @@ def _static_args(node: Node) -> list[tuple[str, Json]]:
 
 
 def validate(
-    frozen: Frozen,
+    frozen: Frozen | Any,
     *,
     registry: Registry | None = None,
     nodes: Sequence[tuple[str, Node, str | None]] | None = None,
 ) -> list[Diagnostic]:
-    """Every validation diagnostic of ``frozen`` (resolution included)."""
-    from composable_agents.compiler.freeze import all_nodes
+    """Every validation diagnostic of ``frozen`` (resolution included).
+
+    ``frozen`` may also be an arrow or a node: it is frozen first against the
+    registry's tools and reasoners.
+    """
+    from composable_agents.compiler.freeze import Frozen, all_nodes, freeze
 
     reg = registry or DEFAULT_REGISTRY
+    if not isinstance(frozen, Frozen):
+        frozen = freeze(frozen, registry=reg)
     out = resolution(frozen)
     items = nodes if nodes is not None else all_nodes(frozen)
     in_par: set[str] = set()
