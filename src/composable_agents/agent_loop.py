@@ -1,0 +1,501 @@
+"""The bounded agent loop's pure logic: the controller protocol, budgets and plan extraction.
+
+Nothing here performs IO or reads a clock: the runtime
+(:mod:`composable_agents.execution.agent_runtime`) feeds this module values and
+applies its verdicts, so the same rules run locally and inside a durable
+workflow.
+
+The controller protocol (SPEC §10). Each round the controller reasoner
+receives ``{"input": <run input>, "trace": [<one entry per earlier round>],
+"last": <last observation or null>}`` and answers exactly one action::
+
+    {"action": "finish", "value": V}
+    {"action": "escalate", "reason": R}
+    {"action": "call", "tool": "<tool key>", "input": X}
+    {"action": "sub", "flow": "<subflow ref>", "input": X}
+
+Anything else is a :class:`ControllerError` (strict, the default). The
+opt-in permissive mode also accepts a JSON *text* holding one action, a
+one-element list, an upper-case action name, extra keys (ignored) and a
+missing ``value``/``input`` (``null``).
+
+Plan extraction turns what an agent did into a cheap, replayable staged plan:
+:func:`generalize_trace_to_plan` (trace → IR JSON), :func:`extract_plan`
+(generalize + check against a tool manifest) and :func:`promote_plan`
+(enforce admission; return a runnable, stage-able plan).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from composable_agents.core.canonical import Json, JsonObject, canonical_dumps, copy_json
+from composable_agents.core.pures import DEFAULT_REGISTRY
+
+if TYPE_CHECKING:
+    from composable_agents.authoring.arrow import Arrow
+    from composable_agents.compiler.diagnostics import Diagnostic
+    from composable_agents.core.ir import Node
+
+__all__ = [
+    "ACTIONS",
+    "ControllerMode",
+    "Finish",
+    "Escalate",
+    "CallTool",
+    "CallSub",
+    "Action",
+    "ControllerError",
+    "parse_action",
+    "action_json",
+    "round_input",
+    "trace_entry",
+    "denial",
+    "BudgetGuard",
+    "estimate_tokens",
+    "DEFAULT_MAX_ROUNDS",
+    "DEFAULT_CONTROLLER_COST_USD",
+    "CONTROLLER_MODE_KEY",
+    "generalize_trace_to_plan",
+    "extract_plan",
+    "promote_plan",
+    "ExtractedPlan",
+    "PromotedPlan",
+    "agent_trace",
+    "CONST_PURE",
+]
+
+ACTIONS: Final = ("finish", "escalate", "call", "sub")
+"""The closed action set of a controller reply."""
+
+ControllerMode = Literal["strict", "permissive"]
+
+DEFAULT_MAX_ROUNDS: Final = 16
+"""Rounds an ``app`` gets when it sets no ``max_rounds``: the loop is always bounded."""
+
+DEFAULT_CONTROLLER_COST_USD: Final = 0.001
+"""Estimated cost of one controller call when the app's ``Ann(cost_usd=...)`` sets none."""
+
+CONTROLLER_MODE_KEY: Final = "controllerMode"
+"""Key in an app's ``budget`` record that opts into the permissive controller protocol."""
+
+CONST_PURE: Final = "ca.plan.const"
+"""Pure used by extracted plans to feed a constant input to a step."""
+
+
+def _plan_const(value: Json, const: Json = None) -> Json:
+    """Ignore the flowing value and return ``const`` (extracted plans' constant inputs)."""
+    del value
+    return const
+
+
+DEFAULT_REGISTRY.register_pure(CONST_PURE, _plan_const)
+
+
+# -- actions -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """End the run with ``value``."""
+
+    value: Json
+
+
+@dataclass(frozen=True, slots=True)
+class Escalate:
+    """End the run with status ``escalated`` and ``reason``."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallTool:
+    """Call the granted tool ``tool`` with ``input``."""
+
+    tool: str
+    input: Json
+
+
+@dataclass(frozen=True, slots=True)
+class CallSub:
+    """Run the granted sub-flow ``flow`` with ``input``."""
+
+    flow: str
+    input: Json
+
+
+Action = Finish | Escalate | CallTool | CallSub
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerError:
+    """A reply that is not exactly one valid action; ``reason`` says why."""
+
+    reason: str
+    reply: Json = None
+
+
+_REQUIRED: Final[dict[str, frozenset[str]]] = {
+    "finish": frozenset({"action", "value"}),
+    "escalate": frozenset({"action", "reason"}),
+    "call": frozenset({"action", "tool", "input"}),
+    "sub": frozenset({"action", "flow", "input"}),
+}
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _safe_json(value: object) -> Json:
+    """``value`` if it is JSON, else its short repr (replies are recorded verbatim when possible)."""
+    try:
+        return copy_json(value)  # type: ignore[arg-type]
+    except Exception:
+        return _short(value)
+
+
+def parse_action(reply: object, *, mode: ControllerMode = "strict") -> Action | ControllerError:
+    """The one action in a controller ``reply``, or a :class:`ControllerError`.
+
+    Never raises: any reply, however malformed, maps to a value.
+    """
+    try:
+        return _parse(reply, mode)
+    except Exception as exc:  # defensive: parsing must never escape the run
+        return ControllerError(f"unparseable reply ({type(exc).__name__})", _safe_json(reply))
+
+
+def _parse(reply: object, mode: ControllerMode) -> Action | ControllerError:
+    permissive = mode == "permissive"
+    if mode not in ("strict", "permissive"):
+        return ControllerError(f"unknown controller mode {mode!r}", None)
+    doc = reply
+    if permissive and isinstance(doc, str):
+        try:
+            doc = json.loads(doc)
+        except ValueError:
+            return ControllerError("reply text is not JSON", reply)
+    if permissive and isinstance(doc, list) and len(doc) == 1:
+        doc = doc[0]
+    if type(doc) is not dict:
+        return ControllerError(f"reply must be an object with an 'action', got {type(doc).__name__}", _safe_json(reply))
+    kind = doc.get("action")
+    if permissive and isinstance(kind, str):
+        kind = kind.strip().lower()
+    if not isinstance(kind, str) or kind not in _REQUIRED:
+        return ControllerError(
+            f"'action' must be one of {', '.join(ACTIONS)}, got {_short(kind)}", _safe_json(reply)
+        )
+    required = _REQUIRED[kind]
+    keys = set(doc)
+    if not permissive:
+        if any(not isinstance(k, str) for k in keys):
+            return ControllerError("reply keys must be strings", _safe_json(reply))
+        missing = sorted(required - keys)
+        extra = sorted(str(k) for k in keys - required)
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing {', '.join(missing)}")
+            if extra:
+                parts.append(f"unexpected {', '.join(extra)}")
+            return ControllerError(f"a {kind!r} action has exactly {sorted(required)}: " + "; ".join(parts), _safe_json(reply))
+    try:
+        if kind == "finish":
+            return Finish(copy_json(doc.get("value")))
+        if kind == "escalate":
+            reason = doc.get("reason")
+            if not isinstance(reason, str):
+                if not permissive:
+                    return ControllerError("'reason' must be a string", _safe_json(reply))
+                reason = "" if reason is None else canonical_dumps(copy_json(reason))
+            return Escalate(reason)
+        name_key = "tool" if kind == "call" else "flow"
+        name = doc.get(name_key)
+        if not isinstance(name, str) or not name:
+            return ControllerError(f"'{name_key}' must be a non-empty string, got {_short(name)}", _safe_json(reply))
+        value = copy_json(doc.get("input"))
+    except Exception as exc:  # a non-JSON value inside the reply
+        return ControllerError(f"reply is not JSON: {exc}", _safe_json(reply))
+    if kind == "call":
+        return CallTool(name, value)
+    return CallSub(name, value)
+
+
+def action_json(action: Action) -> JsonObject:
+    """The canonical wire form of ``action`` (what traces record)."""
+    if isinstance(action, Finish):
+        return {"action": "finish", "value": action.value}
+    if isinstance(action, Escalate):
+        return {"action": "escalate", "reason": action.reason}
+    if isinstance(action, CallTool):
+        return {"action": "call", "tool": action.tool, "input": action.input}
+    return {"action": "sub", "flow": action.flow, "input": action.input}
+
+
+def round_input(run_input: Json, trace: Sequence[JsonObject], last: Json) -> JsonObject:
+    """The controller's prompt value for one round."""
+    return {"input": run_input, "trace": list(trace), "last": last}
+
+
+def trace_entry(round_no: int, action: Action, status: str, observation: Json) -> JsonObject:
+    """One trace entry: the round, the action taken, ``ok``/``denied``/``error``, and what came back."""
+    return {"round": round_no, "action": action_json(action), "status": status, "observation": observation}
+
+
+def denial(kind: str, name: str, reason: str, message: str = "") -> JsonObject:
+    """The observation a denied call feeds back to the controller as ``last``."""
+    out: JsonObject = {"denied": True, "kind": kind, "name": name, "reason": reason}
+    if message:
+        out["message"] = message
+    return out
+
+
+# -- budgets -------------------------------------------------------------------
+
+
+def estimate_tokens(value: Json) -> int:
+    """A deterministic token estimate: a quarter of the canonical JSON length, rounded up."""
+    try:
+        text = canonical_dumps(value)
+    except Exception:
+        text = repr(value)
+    return math.ceil(len(text) / 4)
+
+
+@dataclass(slots=True)
+class BudgetGuard:
+    """Spend so far against a budget ``{"cost": usd, "tokens": n, "wallSeconds": s}``.
+
+    An absent key is unconstrained. :meth:`refuse` is asked **before** a spend
+    and names the exceeded dimension (or returns ``None``); :meth:`spend`
+    records what was spent.
+    """
+
+    budget: Mapping[str, Json] | None = None
+    started: float = 0.0
+    cost: float = 0.0
+    tokens: int = 0
+
+    def _limit(self, key: str) -> float | None:
+        if not self.budget:
+            return None
+        value = self.budget.get(key)
+        if type(value) in (int, float):
+            return float(value)  # type: ignore[arg-type]
+        return None
+
+    def refuse(self, *, cost: float = 0.0, tokens: int = 0, now: float | None = None) -> str | None:
+        """The dimension (``cost``/``tokens``/``wallSeconds``) this spend would exceed, else ``None``."""
+        limit = self._limit("cost")
+        if limit is not None and self.cost + cost > limit + 1e-12:
+            return "cost"
+        limit = self._limit("tokens")
+        if limit is not None and self.tokens + tokens > limit:
+            return "tokens"
+        limit = self._limit("wallSeconds")
+        if limit is not None and now is not None and now - self.started > limit:
+            return "wallSeconds"
+        return None
+
+    def spend(self, *, cost: float = 0.0, tokens: int = 0) -> None:
+        """Record a spend."""
+        self.cost += cost
+        self.tokens += tokens
+
+    def to_json(self) -> JsonObject:
+        """``{"cost": spent, "tokens": spent, "budget": {...}}``."""
+        budget = {k: v for k, v in (self.budget or {}).items() if k != CONTROLLER_MODE_KEY}
+        return {"cost": round(self.cost, 12), "tokens": self.tokens, "budget": dict(budget)}
+
+
+# -- plan extraction -------------------------------------------------------------
+
+
+def agent_trace(result: Any) -> list[JsonObject]:
+    """The trace of the (first) agent loop in a run's ``Result`` (projection or detail)."""
+    detail = getattr(result, "detail", None)
+    if isinstance(detail, Mapping) and isinstance(detail.get("trace"), list):
+        return list(detail["trace"])
+    projection = getattr(result, "projection", None)
+    if projection is not None:
+        for event in projection.events:
+            if event.get("op") == "app" and isinstance(event.get("trace"), list):
+                return list(event["trace"])
+    return []
+
+
+def _entries(trace: Iterable[Mapping[str, Json]]) -> list[Mapping[str, Json]]:
+    kept = []
+    for entry in trace:
+        if not isinstance(entry, Mapping) or entry.get("status") != "ok":
+            continue
+        action = entry.get("action")
+        if isinstance(action, Mapping) and action.get("action") in ("call", "sub"):
+            kept.append(entry)
+    return kept
+
+
+_MISSING: Final = object()
+
+
+def _adapter(wanted: Json, prev: Any) -> JsonObject | None:
+    """An IR node turning ``prev`` into ``wanted`` (``None`` when they are equal)."""
+    if prev is not _MISSING and canonical_dumps(wanted) == canonical_dumps(prev):
+        return None
+    if type(wanted) is dict and wanted:
+        fields: JsonObject = {}
+        for name, item in wanted.items():
+            if prev is not _MISSING and canonical_dumps(item) == canonical_dumps(prev):
+                fields[name] = {"input": True}
+                continue
+            source = None
+            if prev is not _MISSING and type(prev) is dict:
+                for key, val in prev.items():
+                    if canonical_dumps(val) == canonical_dumps(item):
+                        source = key
+                        break
+            fields[name] = {"field": source} if source is not None else {"const": item}
+        return {"op": "arr", "pure": "std.pack", "args": {"fields": fields}}
+    return {"op": "arr", "pure": CONST_PURE, "args": {"const": wanted}}
+
+
+def generalize_trace_to_plan(
+    trace: Iterable[Mapping[str, Json]],
+    *,
+    run_input: Json = None,
+    final: Any = _MISSING,
+    has_input: bool = True,
+) -> JsonObject:
+    """IR JSON (no ids) that replays the successful calls of an agent ``trace``.
+
+    Each step receives the previous step's output (the run input first). Where
+    the agent passed something else, an adapter is inserted: ``std.pack``
+    picking fields of the previous value (or constants) for a record, or a
+    constant. Denied and failed rounds are dropped. ``final`` (the run's
+    finish value), when given, is reproduced the same way.
+    """
+    steps: list[JsonObject] = []
+    prev: Any = copy_json(run_input) if has_input else _MISSING
+    for entry in _entries(trace):
+        action = entry["action"]
+        assert isinstance(action, Mapping)
+        wanted = copy_json(action.get("input"))
+        adapter = _adapter(wanted, prev)
+        if adapter is not None:
+            steps.append(adapter)
+        if action.get("action") == "call":
+            steps.append({"op": "prim", "step": {"kind": "call", "tool": str(action["tool"])}})
+        else:
+            steps.append(
+                {"op": "prim", "step": {"kind": "sub", "ref": str(action["flow"]), "contract": {"shape": "Pipeline"}}}
+            )
+        prev = copy_json(entry.get("observation"))
+    if final is not _MISSING:
+        adapter = _adapter(copy_json(final), prev)
+        if adapter is not None:
+            steps.append(adapter)
+    if not steps:
+        return {"op": "ident"}
+    if len(steps) == 1:
+        return steps[0]
+    return {"op": "seq", "steps": steps}
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedPlan:
+    """A candidate plan and its check: ``admitted`` iff ``diagnostics`` has no blocking finding."""
+
+    plan: JsonObject
+    node: Node | None
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def admitted(self) -> bool:
+        """True when the plan compiled with no blocking diagnostic."""
+        return self.node is not None and not any(d.blocking for d in self.diagnostics)
+
+
+def extract_plan(
+    trace: Iterable[Mapping[str, Json]] | Any,
+    manifest: Any,
+    *,
+    run_input: Json = None,
+    final: Any = _MISSING,
+    budget_usd: float | None = None,
+) -> ExtractedPlan:
+    """Generalize ``trace`` (or a ``Result``'s agent trace) and check it against ``manifest``.
+
+    ``manifest`` is what the plan may bind to: a ``Deployment``, a
+    ``Catalog``, an ``Agent``, a ``{key: ToolDef}`` mapping or ``@tool``
+    functions (see :func:`composable_agents.staged.plan_context`). Never
+    raises on a bad plan: the diagnostics say why it is not admitted.
+    """
+    from composable_agents.staged import check_plan, plan_context
+
+    if hasattr(trace, "projection"):
+        result = trace
+        trace = agent_trace(result)
+        if final is _MISSING and getattr(result, "status", None) == "ok":
+            final = result.raw_value
+    plan = generalize_trace_to_plan(trace, run_input=run_input, final=final)
+    ctx = plan_context(manifest, budget_usd=budget_usd)
+    node, diags = check_plan(plan, ctx)
+    return ExtractedPlan(plan, node, tuple(diags))
+
+
+@dataclass(frozen=True, slots=True)
+class PromotedPlan:
+    """An admitted plan: run it as an arrow, or replay it through ``stage`` with :meth:`planner`."""
+
+    plan: JsonObject
+    node: Node
+    name: str | None = None
+    diagnostics: tuple[Diagnostic, ...] = field(default=())
+
+    @property
+    def arrow(self) -> Arrow[Any, Any]:
+        """The plan as an arrow (named when promoted with ``name=``)."""
+        from composable_agents.authoring.arrow import wrap
+
+        out = wrap(self.node)
+        return out.named(self.name) if self.name else out
+
+    def planner(self) -> Any:
+        """A fake planner that always answers this plan (for ``stage`` replays)."""
+        plan = copy_json(self.plan)
+
+        def planner(value: Json) -> Json:
+            del value
+            return copy_json(plan)
+
+        return planner
+
+
+def promote_plan(
+    plan: ExtractedPlan | Mapping[str, Json] | str,
+    manifest: Any,
+    *,
+    name: str | None = None,
+    budget_usd: float | None = None,
+) -> PromotedPlan:
+    """Admit ``plan`` against ``manifest`` or raise :class:`~composable_agents.errors.StagedPlanRejected`.
+
+    Admission is the same compilation ``stage`` runs (bind, validate, shape,
+    budget, race admission), so a promoted plan is exactly what a planner may
+    emit.
+    """
+    from composable_agents.staged import compile_plan, plan_context
+
+    doc = plan.plan if isinstance(plan, ExtractedPlan) else plan
+    ctx = plan_context(manifest, budget_usd=budget_usd)
+    node = compile_plan(doc, ctx)
+    wire = copy_json(doc) if not isinstance(doc, str) else json.loads(doc)
+    return PromotedPlan(plan=wire, node=node, name=name)

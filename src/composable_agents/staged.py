@@ -1,0 +1,394 @@
+"""Staged plans: compile a planner's reply (IR JSON) into an admitted, bound node.
+
+``stage(planner=...)`` lets a reasoner choose structure at run time without
+widening authority. The reply is compiled here, deterministically and with no
+IO (on Temporal this runs inside the workflow):
+
+1. **parse** — ``Node.from_json`` (ids optional); ``{"plan": <node>}`` and a
+   JSON text are accepted too (``PLAN_PARSE``);
+2. **shape** — no ``each`` (``PLAN_EACH``), ``stage`` (``PLAN_STAGE``),
+   ``app`` (``PLAN_APP``) or ``loop`` (``PLAN_LOOP``), session channels
+   (``PLAN_RESERVED``), and the closed shape is at most Feedback
+   (``PLAN_SHAPE``);
+3. **bind** — every call binds to a tool **already frozen in the parent
+   manifest**: by exact key, else by the tool name after ``server/``. Zero
+   matches is ``PLAN_UNKNOWN_TOOL`` (an invented tool); several is
+   ``PLAN_AMBIGUOUS_TOOL`` unless the call pins one with ``"bind":
+   <execution or definition hash>`` (a pin matching none is
+   ``PLAN_BIND_MISMATCH``). A bound call carries the tool's execution hash, so
+   it inherits the tool's real contract (retries, effects, approval);
+4. **validate** — reasoners, sub-flows and pures must exist in the parent
+   (``PLAN_UNKNOWN_REASONER``, ``PLAN_UNKNOWN_SUBFLOW``, ``PLAN_UNKNOWN_PURE``);
+   explicit retries on a non-idempotent tool are ``RETRY_UNSAFE``;
+5. **budget** — the static cost estimate must fit the stage's budget
+   (``PLAN_BUDGET``);
+6. **admission** — race/hedge/quorum branches only read-only or idempotent
+   tools (``RACE_UNSAFE``) and no subs (``RACE_SUB``); an approval-required
+   tool must follow a ``human_gate`` (``APPROVAL_UNGATED``).
+
+All findings are collected; :func:`compile_plan` raises
+:class:`~composable_agents.errors.StagedPlanRejected` holding every one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from composable_agents.compiler.admission import race_safe
+from composable_agents.compiler.budget import DEFAULT_LEAF_COST_USD
+from composable_agents.compiler.capabilities import needs_approval
+from composable_agents.compiler.diagnostics import Diagnostic
+from composable_agents.core.canonical import JsonObject
+from composable_agents.core.codec import normalize
+from composable_agents.core.ir import (
+    RESERVED_TOOLS,
+    Alt,
+    App,
+    Arr,
+    CallStep,
+    Each,
+    EvalPlan,
+    IterUpTo,
+    Loop,
+    Node,
+    Par,
+    Prim,
+    Seq,
+    SubStep,
+    ThinkStep,
+)
+from composable_agents.core.kinds import Merge, Shape
+from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
+from composable_agents.core.shapes import closed_shape
+from composable_agents.errors import ComposableAgentsError, StagedPlanRejected
+
+if TYPE_CHECKING:
+    from composable_agents.authoring.leaves import ToolDef
+
+__all__ = [
+    "PLAN_CODES",
+    "PlanContext",
+    "plan_context",
+    "parse_plan",
+    "check_plan",
+    "compile_plan",
+    "estimate_cost",
+    "MAX_PLAN_SHAPE",
+    "DEFAULT_THINK_COST_USD",
+]
+
+MAX_PLAN_SHAPE: Final = Shape.FEEDBACK
+"""The most a plan may be: it may loop (``iter_up_to``) but not stage, fan out per item or act as an agent."""
+
+DEFAULT_THINK_COST_USD: Final = float(DEFAULT_LEAF_COST_USD["think"])
+"""Static cost estimate of one reasoner step without ``Ann(cost_usd=...)``."""
+
+PLAN_CODES: Final[Mapping[str, str]] = {
+    "PLAN_PARSE": "The planner's reply is not IR JSON; reply with one IR node (ids optional).",
+    "PLAN_EACH": "Plans may not use `each`; unroll the items or move the fan-out into the parent flow.",
+    "PLAN_STAGE": "Plans may not stage again; a plan is at most Feedback-shaped.",
+    "PLAN_APP": "Plans may not start an agent loop; call granted tools directly.",
+    "PLAN_LOOP": "Plans may not open a session loop.",
+    "PLAN_RESERVED": "Plans may not use session channels (__recv__/__emit__).",
+    "PLAN_SHAPE": "The plan is more than Feedback-shaped; simplify it.",
+    "PLAN_UNKNOWN_TOOL": "Call only tools frozen in the parent deployment's manifest.",
+    "PLAN_AMBIGUOUS_TOOL": "Several frozen tools match; use the full key or pin one with \"bind\": <hash>.",
+    "PLAN_BIND_MISMATCH": "The pinned hash matches no frozen tool with this key.",
+    "PLAN_UNKNOWN_REASONER": "Use only reasoners the parent deployment froze.",
+    "PLAN_UNKNOWN_SUBFLOW": "Use only sub-flows the parent deployment froze.",
+    "PLAN_UNKNOWN_PURE": "Use only registered pures.",
+    "PLAN_MALFORMED": "Static args are only for the reserved tools.",
+    "PLAN_BUDGET": "The plan's estimated cost exceeds the stage budget; use fewer or cheaper steps.",
+    "RETRY_UNSAFE": "Only read-only or idempotent tools may retry.",
+    "RACE_UNSAFE": "Race only read-only or idempotent tools.",
+    "RACE_UNASSERTED": "Assert the MCP tool in the capability manifest before racing it.",
+    "RACE_SUB": "Sub-flows cannot run inside a race.",
+    "APPROVAL_UNGATED": "Put a human_gate before an approval-required tool.",
+}
+"""Every code plan compilation can report, with its fix line."""
+
+
+def _diag(code: str, node_id: str, message: str) -> Diagnostic:
+    return Diagnostic(code=code, node_id=node_id, message=message, severity="error", hint=PLAN_CODES[code])
+
+
+@dataclass(frozen=True, slots=True)
+class PlanContext:
+    """What a plan may bind to: the parent's frozen tools, reasoners, sub-flows and pures.
+
+    ``budget_usd`` (when set) caps the plan's static cost estimate.
+    """
+
+    tools: Mapping[str, ToolDef] = field(default_factory=dict)
+    execution_hashes: Mapping[str, str] = field(default_factory=dict)
+    reasoners: frozenset[str] = frozenset()
+    subflows: frozenset[str] = frozenset()
+    registry: Registry = DEFAULT_REGISTRY
+    budget_usd: float | None = None
+    definition_hashes: Mapping[str, str] = field(default_factory=dict)
+
+    def exec_hash(self, key: str) -> str | None:
+        """The execution hash frozen for ``key`` (computed from the definition if absent)."""
+        found = self.execution_hashes.get(key)
+        if found is None and key in self.tools:
+            from composable_agents.compiler.freeze import execution_hash
+
+            found = execution_hash(self.tools[key])
+        return found
+
+
+def plan_context(manifest: Any, *, budget_usd: float | None = None) -> PlanContext:
+    """A :class:`PlanContext` from a ``Deployment``, ``Catalog``, ``Frozen``, ``Agent``,
+    a ``PlanContext``, a ``{key: ToolDef}`` mapping, or an iterable of ``@tool``s/``ToolDef``s.
+    """
+    from composable_agents.authoring.leaves import Tool, ToolDef
+
+    if isinstance(manifest, PlanContext):
+        return dataclasses.replace(manifest, budget_usd=budget_usd) if budget_usd is not None else manifest
+    if hasattr(manifest, "plan_manifest"):  # the Agent facade
+        manifest = manifest.plan_manifest()
+    if hasattr(manifest, "catalog") and callable(manifest.catalog):  # a Deployment
+        manifest = manifest.catalog()
+    registry = getattr(manifest, "registry", DEFAULT_REGISTRY)
+    if hasattr(manifest, "execution_hashes") and hasattr(manifest, "tools"):  # Catalog / Frozen
+        tools = dict(manifest.tools)
+        return PlanContext(
+            tools=tools,
+            execution_hashes=dict(manifest.execution_hashes),
+            reasoners=frozenset(manifest.reasoners),
+            subflows=frozenset(manifest.subflows),
+            registry=registry,
+            budget_usd=budget_usd,
+        )
+    defs: dict[str, ToolDef] = {}
+    items: Iterable[Any] = manifest.values() if isinstance(manifest, Mapping) else (manifest or ())
+    for item in items:
+        definition = item.definition if isinstance(item, Tool) else item
+        if not isinstance(definition, ToolDef):
+            msg = f"a plan manifest lists tools, got {item!r}"
+            raise TypeError(msg)
+        defs[definition.key] = definition
+    return PlanContext(tools=defs, budget_usd=budget_usd)
+
+
+def parse_plan(reply: object) -> Node:
+    """The plan node in a planner ``reply``; :class:`StagedPlanRejected` (``PLAN_PARSE``) otherwise."""
+    doc = reply
+    if isinstance(doc, str | bytes | bytearray):
+        try:
+            doc = json.loads(doc)
+        except (ValueError, RecursionError) as exc:
+            raise StagedPlanRejected("plan is not JSON", [_diag("PLAN_PARSE", "$", f"not JSON: {exc}")]) from None
+    if type(doc) is dict and "op" not in doc and set(doc) == {"plan"}:
+        doc = doc["plan"]
+    try:
+        node = Node.from_json(doc)  # type: ignore[arg-type]
+        return normalize(node)
+    except ComposableAgentsError as exc:
+        raise StagedPlanRejected(f"plan does not decode: {exc}", [_diag("PLAN_PARSE", "$", str(exc))]) from None
+    except (RecursionError, ValueError, TypeError) as exc:
+        raise StagedPlanRejected("plan does not decode", [_diag("PLAN_PARSE", "$", str(exc))]) from None
+
+
+def estimate_cost(node: Node, tools: Mapping[str, ToolDef] | None = None) -> float:
+    """Static cost estimate: leaves by ``Ann``/tool defaults, ``par`` sums, ``alt`` takes the max,
+    ``iter_up_to`` multiplies by its bound."""
+    tools = tools or {}
+    memo: dict[int, float] = {}
+    stack: list[tuple[Node, bool]] = [(normalize(node), False)]
+    while stack:
+        current, expanded = stack.pop()
+        kids = current.children()
+        if kids and not expanded:
+            stack.append((current, True))
+            stack.extend((k, False) for k in kids)
+            continue
+        own = current.ann.cost_usd if current.ann is not None and current.ann.cost_usd is not None else None
+        if isinstance(current, Prim):
+            if own is None:
+                step = current.step
+                if isinstance(step, ThinkStep):
+                    own = DEFAULT_THINK_COST_USD
+                elif isinstance(step, CallStep) and step.tool in tools:
+                    ann = tools[step.tool].default_ann
+                    own = ann.cost_usd if ann is not None and ann.cost_usd is not None else 0.0
+                else:
+                    own = 0.0
+            memo[id(current)] = own
+            continue
+        costs = [memo[id(k)] for k in kids]
+        if isinstance(current, Alt):
+            total = max(costs, default=0.0)
+        elif isinstance(current, IterUpTo):
+            total = sum(costs) * current.max_rounds
+        else:
+            total = sum(costs)
+        memo[id(current)] = total + (own or 0.0)
+    return memo[id(normalize(node))]
+
+
+_FORBIDDEN: Final[dict[type[Node], tuple[str, str]]] = {
+    Each: ("PLAN_EACH", "each"),
+    EvalPlan: ("PLAN_STAGE", "stage (eval_plan)"),
+    App: ("PLAN_APP", "app"),
+    Loop: ("PLAN_LOOP", "loop"),
+}
+
+
+def _resolve(step: CallStep, nid: str, ctx: PlanContext, diags: list[Diagnostic]) -> str | None:
+    key = step.tool
+    candidates = [key] if key in ctx.tools else [k for k in sorted(ctx.tools) if k.rsplit("/", 1)[-1] == key]
+    if step.bind is not None and candidates:
+        pinned = [k for k in candidates if step.bind in (ctx.exec_hash(k), ctx.tools[k].definition_hash())]
+        if not pinned:
+            diags.append(_diag("PLAN_BIND_MISMATCH", nid, f"no frozen tool {key!r} has the pinned hash {step.bind[:23]}..."))
+            return None
+        candidates = pinned
+    if not candidates:
+        diags.append(_diag("PLAN_UNKNOWN_TOOL", nid, f"tool {key!r} is not frozen in the parent manifest"))
+        return None
+    if len(candidates) > 1:
+        listed = ", ".join(repr(c) for c in candidates)
+        diags.append(_diag("PLAN_AMBIGUOUS_TOOL", nid, f"tool {key!r} matches {listed}"))
+        return None
+    return candidates[0]
+
+
+def _gated_before(path: list[tuple[Node, int]]) -> bool:
+    """True when a ``__human_gate__`` step precedes the current position in an enclosing ``seq``."""
+    for parent, index in path:
+        if isinstance(parent, Seq):
+            for earlier in parent.steps[:index]:
+                if isinstance(earlier, Prim) and isinstance(earlier.step, CallStep) and earlier.step.tool == "__human_gate__":
+                    return True
+    return False
+
+
+def check_plan(reply: object, ctx: PlanContext, *, prefix: str = "$") -> tuple[Node | None, list[Diagnostic]]:
+    """Compile ``reply`` against ``ctx``: the bound node (or ``None``) and every diagnostic.
+
+    Never raises on a bad plan; ids in diagnostics are prefixed with ``prefix``.
+    """
+    try:
+        node = parse_plan(reply)
+    except StagedPlanRejected as exc:
+        return None, list(exc.diagnostics)
+    diags: list[Diagnostic] = []
+    bound: dict[int, str] = {}
+    # Pre-order walk with the (parent, index) path for gate dominance and race context.
+    stack: list[tuple[Node, str, list[tuple[Node, int]], bool]] = [(node, prefix, [], False)]
+    while stack:
+        current, nid, path, in_race = stack.pop()
+        forbidden = _FORBIDDEN.get(type(current))
+        if forbidden is not None:
+            code, label = forbidden
+            diags.append(_diag(code, nid, f"plans may not use {label}"))
+        if isinstance(current, Arr) and not ctx.registry.has_pure(current.pure):
+            diags.append(_diag("PLAN_UNKNOWN_PURE", nid, f"pure {current.pure!r} is not registered"))
+        for ref in _pure_refs(current):
+            if not ctx.registry.has_pure(ref):
+                diags.append(_diag("PLAN_UNKNOWN_PURE", nid, f"pure {ref!r} is not registered"))
+        if isinstance(current, Prim):
+            step = current.step
+            if isinstance(step, CallStep):
+                if step.tool in ("__recv__", "__emit__"):
+                    diags.append(_diag("PLAN_RESERVED", nid, f"plans may not use {step.tool}"))
+                elif step.tool in RESERVED_TOOLS:
+                    pass
+                else:
+                    if step.args is not None:
+                        diags.append(_diag("PLAN_MALFORMED", nid, f"call to {step.tool!r} carries static args"))
+                    key = _resolve(step, nid, ctx, diags)
+                    if key is not None:
+                        bound[id(current)] = key
+                        tool = ctx.tools[key]
+                        contract = tool.contract
+                        ann = current.ann
+                        if not contract.retry_safe and ann is not None and (ann.max_attempts or 1) > 1:
+                            diags.append(_diag("RETRY_UNSAFE", nid, f"tool {key!r} is not idempotent but asks for retries"))
+                        if in_race:
+                            code = race_safe(tool, current, asserted=False)
+                            if code is not None:
+                                diags.append(_diag(code, nid, f"tool {key!r} ({contract.effect}) cannot race"))
+                        if needs_approval(tool, current) and not _gated_before(path):
+                            diags.append(_diag("APPROVAL_UNGATED", nid, f"tool {key!r} needs a human_gate before it"))
+            elif isinstance(step, ThinkStep):
+                if step.reasoner not in ctx.reasoners:
+                    diags.append(_diag("PLAN_UNKNOWN_REASONER", nid, f"reasoner {step.reasoner!r} is not frozen in the parent"))
+            elif isinstance(step, SubStep):
+                if step.ref not in ctx.subflows:
+                    diags.append(_diag("PLAN_UNKNOWN_SUBFLOW", nid, f"sub-flow {step.ref!r} is not frozen in the parent"))
+                if in_race:
+                    diags.append(_diag("RACE_SUB", nid, f"sub-flow {step.ref!r} inside a race"))
+        race_here = isinstance(current, Par) and current.merge is not Merge.ALL
+        kids = current.children()
+        for i in range(len(kids) - 1, -1, -1):
+            stack.append((kids[i], f"{nid}.{i}", [*path, (current, i)], in_race or race_here))
+    if not any(d.code in ("PLAN_EACH", "PLAN_STAGE", "PLAN_APP", "PLAN_LOOP") for d in diags):
+        shape = closed_shape(node)
+        if shape > MAX_PLAN_SHAPE:
+            diags.append(_diag("PLAN_SHAPE", prefix, f"the plan is {shape}-shaped; at most {MAX_PLAN_SHAPE} is allowed"))
+    if ctx.budget_usd is not None:
+        cost = estimate_cost(node, ctx.tools)
+        if cost > ctx.budget_usd + 1e-12:
+            diags.append(_diag("PLAN_BUDGET", prefix, f"estimated cost ${cost:.4f} exceeds the stage budget ${ctx.budget_usd:.4f}"))
+    if diags:
+        return None, diags
+    return _bind(node, bound, ctx), []
+
+
+def _pure_refs(node: Node) -> list[str]:
+    refs = []
+    if isinstance(node, Par | Each) and node.reducer is not None:
+        refs.append(node.reducer.name)
+    if isinstance(node, Alt):
+        refs.extend(r.name for r in (node.pred, node.selector) if r is not None)
+    if isinstance(node, IterUpTo) and node.until is not None:
+        refs.append(node.until.name)
+    return refs
+
+
+def _bind(node: Node, bound: Mapping[int, str], ctx: PlanContext) -> Node:
+    """A copy of ``node`` with every resolved call rewritten to its full key and execution hash."""
+    from composable_agents.core.codec import _rebuild
+
+    memo: dict[int, Node] = {}
+    stack: list[tuple[Node, bool]] = [(node, False)]
+    while stack:
+        current, expanded = stack.pop()
+        kids = current.children()
+        if kids and not expanded:
+            stack.append((current, True))
+            stack.extend((k, False) for k in kids)
+            continue
+        key = bound.get(id(current))
+        if key is not None:
+            assert isinstance(current, Prim) and isinstance(current.step, CallStep)
+            memo[id(current)] = dataclasses.replace(current, step=CallStep(key, ctx.exec_hash(key), current.step.args))
+        elif kids:
+            memo[id(current)] = _rebuild(current, [memo[id(k)] for k in kids])
+        else:
+            memo[id(current)] = current
+    return normalize(memo[id(node)])
+
+
+def compile_plan(reply: object, ctx: PlanContext | Any, *, prefix: str = "$") -> Node:
+    """The admitted, bound plan node; :class:`StagedPlanRejected` with every diagnostic otherwise."""
+    if not isinstance(ctx, PlanContext):
+        ctx = plan_context(ctx)
+    node, diags = check_plan(reply, ctx, prefix=prefix)
+    if node is None:
+        codes = ", ".join(sorted({d.code for d in diags}))
+        raise StagedPlanRejected(f"plan rejected ({codes})", diags)
+    return node
+
+
+def plan_json(node: Node, *, root_id: str = "$") -> JsonObject:
+    """The wire form of a compiled plan (for projections and logs)."""
+    return node.to_json(root_id=root_id)
+
+
