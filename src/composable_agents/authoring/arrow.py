@@ -38,6 +38,7 @@ __all__ = [
     "Pipeline",
     "Edge",
     "Elaboration",
+    "type_label",
     "wrap",
     "as_node",
     "SHAPE_CLASSES",
@@ -94,10 +95,30 @@ class Edge:
         )
 
 
-def _type_name(tp: object) -> str:
+def type_label(tp: object) -> str:
+    """A short rendering of a boundary type: ``Any``, ``Q``, ``list[str]``, ``A | B``."""
+    import types
+    import typing
+
     if tp is Any:
         return "Any"
-    return getattr(tp, "__name__", None) or repr(tp)
+    if tp is None or tp is type(None):
+        return "None"
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        return " | ".join(type_label(a) for a in args)
+    if origin is not None and args:
+        return f"{type_label(origin)}[{', '.join(type_label(a) for a in args)}]"
+    if not isinstance(tp, type) and origin is None and not hasattr(tp, "__name__"):
+        return repr(tp)
+    name = getattr(tp, "__name__", None)
+    if isinstance(name, str):
+        return name
+    return repr(tp).replace("typing.", "")
+
+
+_type_name = type_label
 
 
 class _EdgeLog:
