@@ -71,6 +71,21 @@ def pure_names(node: Node) -> list[str]:
     return list(seen)
 
 
+def _pure_uses(node: Node, root_id: str) -> list[tuple[str, str]]:
+    """``(node_id, pure_name)`` for every pure reference, in pre-order."""
+    out: list[tuple[str, str]] = []
+    for nid, current, _parent in walk(node, root_id=root_id):
+        if isinstance(current, Arr):
+            out.append((nid, current.pure))
+        if isinstance(current, Par | Each) and current.reducer is not None:
+            out.append((nid, current.reducer.name))
+        if isinstance(current, Alt):
+            out.extend((nid, r.name) for r in (current.pred, current.selector) if r is not None)
+        if isinstance(current, IterUpTo) and current.until is not None:
+            out.append((nid, current.until.name))
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Frozen:
     """A frozen flow and everything it reaches."""
@@ -238,11 +253,13 @@ def freeze(
                     else:
                         used_tools[key] = found
                 subs.extend((nid, ref) for ref in current.subflows)  # type: ignore[attr-defined]
-        for name in pure_names(root):
+        for nid, name in _pure_uses(root, prefix):
+            if name in pins:
+                continue
             if reg.has_pure(name):
                 pins[name] = reg.pure(name).source_hash
             else:
-                missing_pures.append((prefix, name))
+                missing_pures.append((nid, name))
         return subs
 
     root = normalize(flow)
