@@ -36,6 +36,7 @@ from composable_agents.authoring.kernel import (
     stage,
     sub,
 )
+from composable_agents.authoring.flow import cond, flow, reschedule, switch, switch_on
 from composable_agents.authoring.leaves import Reasoner, pure, think, tool
 from composable_agents.authoring.derived import hedge, human_gate, quorum, race
 from composable_agents.compiler.capabilities import CapabilityManifest
@@ -81,10 +82,12 @@ __all__ = [
     "app",
     "arr",
     "call",
+    "cond",
     "deploy",
     "each",
     "explain",
     "fanout",
+    "flow",
     "freeze",
     "hedge",
     "human_gate",
@@ -97,11 +100,14 @@ __all__ = [
     "quorum",
     "race",
     "register_pure",
+    "reschedule",
     "seq",
     "set_source_capture",
     "stage",
     "snapshot_from_listings",
     "sub",
+    "switch",
+    "switch_on",
     "think",
     "tool",
     "validate",
