@@ -19,6 +19,7 @@ import importlib.util as _importlib_util
 from composable_agents import deploy as _deploy_module  # noqa: F401
 from composable_agents import freeze as _freeze_module  # noqa: F401
 from composable_agents import validate as _validate_module  # noqa: F401
+from composable_agents.authoring.adapters import any_edges, as_type, expect
 from composable_agents.authoring.arrow import Arrow, Branching, Dataflow, Feedback, Pipeline, Staged
 from composable_agents.authoring.kernel import (
     alt,
@@ -79,12 +80,15 @@ __all__ = [
     "Shape",
     "Staged",
     "alt",
+    "any_edges",
     "app",
     "arr",
+    "as_type",
     "call",
     "cond",
     "deploy",
     "each",
+    "expect",
     "explain",
     "fanout",
     "flow",
