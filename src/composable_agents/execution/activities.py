@@ -30,7 +30,7 @@ from temporalio.exceptions import ApplicationError
 from composable_agents.core.canonical import Json
 from composable_agents.core.pures import Registry
 from composable_agents.errors import ComposableAgentsError
-from composable_agents.execution.artifact import find_loaded
+from composable_agents.execution.artifact import find_loaded, find_reasoner
 from composable_agents.execution.env import call_with_runtime_params
 from composable_agents.execution.temporal_env import CALL_TOOL, INVOKE_REASONER
 
@@ -91,7 +91,9 @@ class FlowActivities:
         """Run one tool call (one attempt; the workflow's RetryPolicy owns retries)."""
         key = str(req["k"])
         value = req.get("v")
-        key_id = str(req.get("i", ""))
+        key_id = req.get("i")
+        if key_id is None:
+            key_id = f"{activity.info().workflow_id}:{req.get('ia', '')}"
         principal = req.get("p")
         want = req.get("d")
         if self._allowed is not None and key not in self._allowed:
@@ -191,6 +193,10 @@ class FlowActivities:
     # -- invokeReasoner -----------------------------------------------------------
 
     def _reasoner(self, name: str, want: str | None, artifact: str | None) -> Reasoner[Any, Any] | None:
+        if want:
+            known = find_reasoner(want)
+            if known is not None and known.name == name:
+                return known
         if artifact:
             loaded = find_loaded(artifact)
             if loaded is not None and name in loaded.reasoners:

@@ -42,6 +42,9 @@ __all__ = [
     "encode_artifact",
     "decode_artifact",
     "load_artifact",
+    "pack_document",
+    "find_loaded",
+    "find_reasoner",
     "pure_hashes",
     "check_pure_pins",
     "policy_from_json",
@@ -50,8 +53,8 @@ __all__ = [
 MAX_INLINE_ARTIFACT_BYTES: Final = 1_500_000
 """Largest (compressed) artifact a workflow input may carry; above it, only hosting workers run it."""
 
-COMPRESS_ABOVE_BYTES: Final = 4096
-"""Artifacts whose JSON is larger than this ride zlib-compressed (base64) in the input."""
+COMPRESS_ABOVE_BYTES: Final = 512
+"""Artifacts whose JSON is larger than this ride zlib-compressed (base64) when that is smaller."""
 
 
 class ArtifactTooLarge(ComposableAgentsError, ValueError):
@@ -98,14 +101,9 @@ def encode_artifact(
     cached = _ENCODED.get((digest, True))
     if cached is None:
         doc = artifact_json(deployment)
-        raw = canonical_bytes(doc)
-        if len(raw) > COMPRESS_ABOVE_BYTES:
-            packed = zlib.compress(raw, 6)
-            part: JsonObject = {"h": digest, "z": base64.b64encode(packed).decode("ascii")}
-            size = len(packed)
-        else:
-            part = {"h": digest, "a": doc}
-            size = len(raw)
+        part = pack_document(doc)
+        part["h"] = digest
+        size = len(part["z"]) if "z" in part else len(canonical_bytes(doc))  # type: ignore[arg-type]
         if len(_ENCODED) > 256:
             _ENCODED.clear()
         cached = _ENCODED[(digest, True)] = (part, size)
@@ -118,6 +116,16 @@ def encode_artifact(
         )
         raise ArtifactTooLarge(msg)
     return part
+
+
+def pack_document(doc: JsonObject) -> JsonObject:
+    """``{"z": zlib+base64}`` when that is smaller than the JSON, else ``{"a": doc}``."""
+    raw = canonical_bytes(doc)
+    if len(raw) > COMPRESS_ABOVE_BYTES:
+        packed = base64.b64encode(zlib.compress(raw, 9)).decode("ascii")
+        if len(packed) < len(raw):
+            return {"z": packed}
+    return {"a": doc}
 
 
 def decode_artifact(part: Mapping[str, Json]) -> JsonObject | None:
@@ -262,6 +270,7 @@ class LoadedArtifact:
 
 _LOADED: dict[tuple[str, int], LoadedArtifact] = {}
 _BY_HASH: dict[str, LoadedArtifact] = {}
+_REASONERS: dict[str, Any] = {}
 _MAX_LOADED: Final = 512
 
 
@@ -354,11 +363,19 @@ def load_artifact(
     if len(_LOADED) >= _MAX_LOADED:
         _LOADED.clear()
         _BY_HASH.clear()
+        _REASONERS.clear()
     _LOADED[key] = loaded
     _BY_HASH[loaded.hash] = loaded
+    for name, digest_r in loaded.reasoner_hashes.items():
+        _REASONERS[digest_r] = loaded.reasoners[name]
     return loaded
 
 
 def find_loaded(digest: str) -> LoadedArtifact | None:
     """A prepared artifact with this hash, if this process has one."""
     return _BY_HASH.get(digest)
+
+
+def find_reasoner(definition_hash: str) -> Reasoner[Any, Any] | None:
+    """A reasoner definition with this hash from an artifact this process prepared."""
+    return _REASONERS.get(definition_hash)  # type: ignore[no-any-return]

@@ -32,13 +32,13 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from composable_agents.core.canonical import Json, JsonObject, canonical_bytes
+from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.errors import POLICY_ERRORS, ComposableAgentsError
 from composable_agents.execution.artifact import (
-    COMPRESS_ABOVE_BYTES,
     LoadedArtifact,
     load_artifact,
+    pack_document,
     pure_hashes,
 )
 from composable_agents.execution.env import ReasonerCall, Thunk, ToolCall
@@ -229,12 +229,25 @@ class TemporalEnv:
         self.policy = loaded.policy
         self._info: Any = None
 
+    def _prefix(self) -> str:
+        if self._info is None:
+            self._info = workflow.info().workflow_id + ":"
+        return self._info  # type: ignore[no-any-return]
+
     def _timeout(self, seconds: float | None) -> timedelta:
         return timedelta(seconds=seconds if seconds else self.policy.start_to_close_s)
 
     async def call_tool(self, call: ToolCall) -> Json:
         """One ``callTool`` activity; the SDK owns retries (``RetryPolicy``) and timeouts."""
-        req: dict[str, Json] = {"k": call.key, "i": call.idempotency_key, "v": call.value}
+        req: dict[str, Json] = {"k": call.key, "v": call.value}
+        # The key is "<run id>:<activation>"; the run id is the workflow id, which the
+        # activity knows, so only the activation rides when it can be rebuilt there.
+        key_id = call.idempotency_key
+        prefix = self._prefix()
+        if key_id.startswith(prefix):
+            req["ia"] = key_id[len(prefix):]
+        else:
+            req["i"] = key_id
         want = self.loaded.tool_hashes.get(call.key)
         if want is not None:
             req["d"] = want
@@ -255,10 +268,12 @@ class TemporalEnv:
 
     async def invoke_reasoner(self, call: ReasonerCall) -> Json:
         """One ``invokeReasoner`` activity (the frozen reasoner by name + hash, and the prompt value)."""
-        req: dict[str, Json] = {"r": call.name, "a": self.loaded.hash, "v": call.value}
+        req: dict[str, Json] = {"r": call.name, "v": call.value}
         want = self.loaded.reasoner_hashes.get(call.name)
         if want is not None:
             req["d"] = want
+        else:
+            req["a"] = self.loaded.hash
         if call.principal is not None:
             req["p"] = call.principal
         retry = RetryPolicy(
@@ -316,15 +331,8 @@ class TemporalEnv:
     ) -> Json:
         """Run the named sub-flow ``ref`` as a child ``FlowWorkflow`` carrying its own artifact."""
         doc, digest = self.loaded.child_artifact(ref)
-        payload: dict[str, Json] = {"h": digest}
-        raw = canonical_bytes(doc)
-        if len(raw) > COMPRESS_ABOVE_BYTES:
-            import base64
-            import zlib
-
-            payload["z"] = base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
-        else:
-            payload["a"] = doc
+        payload: dict[str, Json] = dict(pack_document(doc))
+        payload["h"] = digest
         payload["v"] = value
         payload["np"] = True
         if principal is not None:
@@ -396,7 +404,7 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun) -> JsonObject:
         nxt["v"] = out["__continue__"]
         nxt["seg"] = segment + 1
         workflow.continue_as_new(nxt)
-    result: JsonObject = {"s": "ok", "v": out}
+    result: JsonObject = {"v": out}
     if recorder is not None:
         result["p"] = encode_projection(recorder)
     return result
