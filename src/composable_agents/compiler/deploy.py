@@ -247,22 +247,25 @@ class Deployment(Generic[I, O]):
             projection=projection,
             cost=projection.total_cost,
             run_id=state.run_id,
+            usage=state.ledger.usage() if state.ledger is not None else None,
+            segments=state.segment + 1,
             decoded=decoded,
         )
 
     def _failure(self, exc: BaseException, state: RunState, recorder: Recorder | None) -> Result[O]:
+        """A non-ok ``Result``: gate endings, ``over_budget`` and failures (see ``result.status_of``)."""
+        from composable_agents.execution.result import status_of
+
         projection = recorder.projection() if recorder is not None else Result.__dataclass_fields__["projection"].default_factory()  # type: ignore[misc]
-        detail: JsonObject = {"error": type(exc).__name__, "message": str(exc)}
-        for attr in ("node_id", "activation", "step", "path"):
-            value = getattr(exc, attr, None)
-            if isinstance(value, str):
-                detail[attr] = value
+        status, detail = status_of(exc)
         return Result(
-            status="failed",
+            status=status,
             detail=detail,
             projection=projection,
             cost=projection.total_cost,
             run_id=state.run_id,
+            usage=state.ledger.usage() if state.ledger is not None else None,
+            segments=state.segment + 1,
             error=exc,
         )
 
@@ -276,7 +279,17 @@ class Deployment(Generic[I, O]):
         sync_in_thread: bool,
         seed: int | None,
         project: bool,
+        gates: Any = None,
     ) -> tuple[Program, RunState, Recorder | None]:
+        """Check the deployment may run, then build its InMemoryEnv, ledger and state.
+
+        The ledger comes from the capability manifest (``maxCalls`` per tool,
+        ``budget``); strict deployments refuse approval-required tools that no
+        approving gate precedes, dev deployments run them and record
+        ``approval_bypassed``.
+        """
+        from composable_agents.execution.limits import ledger_from_capabilities
+
         self._check_runnable()
         program = self.program
         fakes = dict(reasoners or {})
@@ -285,11 +298,23 @@ class Deployment(Generic[I, O]):
             listed = ", ".join(repr(m) for m in missing)
             msg = f"no fake for reasoner(s) {listed}: pass dry_run(..., reasoners={{name: fn}}) for each"
             raise MissingFakeError(msg)
-        env = InMemoryEnv(tools=dict(tools or {}), reasoners=fakes, seed=seed, sync_in_thread=sync_in_thread)
+        env = InMemoryEnv(
+            tools=dict(tools or {}), reasoners=fakes, seed=seed, sync_in_thread=sync_in_thread, gates=gates
+        )
         pol = policy or self.policy
         recorder = Recorder() if project else None
         state = RunState(
-            env, catalog=program.catalog, run_id=run_id, principal=principal, check=pol.check_types, recorder=recorder
+            env,
+            catalog=program.catalog,
+            run_id=run_id,
+            principal=principal,
+            check=pol.check_types,
+            recorder=recorder,
+            ledger=ledger_from_capabilities(self.capabilities_json, start=env.now(), clock=env.now),
+            strict=self.mode == "strict",
+            read_attempts=pol.read_max_attempts,
+            retry_interval_s=pol.initial_interval_s,
+            backoff_rate=pol.backoff_coefficient,
         )
         return program, state, recorder
 
@@ -305,22 +330,34 @@ class Deployment(Generic[I, O]):
         run_id: str = "dry-run",
         seed: int | None = None,
         projection: bool = True,
+        max_segments: int = 100,
     ) -> Result[O]:
-        """Run locally with in-memory effects; fakes replace reasoners (and optionally tools)."""
-        del gates
+        """Run locally with in-memory effects on a virtual clock.
+
+        ``reasoners``/``tools`` fake reasoners and tools; ``gates`` answers human
+        gates (a responder ``fn(gate_view) -> {"approved", "reason", "by"}`` or a
+        constant decision; with none a reached gate times out); a final value
+        ``{"__continue__": x}`` starts a new segment with input ``x`` (at most
+        ``max_segments``), carrying ``maxCalls``/budget usage.
+        """
         program, state, recorder = self._prepare_run(
-            reasoners, tools, principal, policy, run_id, False, seed, projection
+            reasoners, tools, principal, policy, run_id, False, seed, projection, gates
         )
         payload = self._encode_input(value)
         if program.is_sync:
             try:
                 out = program.run_sync(payload, state)
-            except ComposableAgentsError as exc:
-                return self._failure(exc, state, recorder)
             except Exception as exc:
                 return self._failure(exc, state, recorder)
-            return self._result(out, state, recorder)
-        return _run_coroutine(self._drive(program, payload, state, recorder))
+            if not (type(out) is dict and len(out) == 1 and "__continue__" in out):
+                return self._result(out, state, recorder)
+            if max_segments <= 1:
+                return self._failure(RuntimeError(f"more than {max_segments} continuation segment(s)"), state, recorder)
+            payload = out["__continue__"]  # type: ignore[index,call-overload]
+            state.next_segment()
+            if recorder is not None:
+                recorder.start_segment(state.segment)
+        return _run_coroutine(self._drive(program, payload, state, recorder, max_segments))
 
     async def arun(
         self,
@@ -334,20 +371,41 @@ class Deployment(Generic[I, O]):
         run_id: str = "run",
         seed: int | None = None,
         projection: bool = True,
+        max_segments: int = 100,
     ) -> Result[O]:
         """The async twin of :meth:`dry_run` (sync tool bodies run in worker threads)."""
-        del gates
         program, state, recorder = self._prepare_run(
-            reasoners, tools, principal, policy, run_id, True, seed, projection
+            reasoners, tools, principal, policy, run_id, True, seed, projection, gates
         )
-        return await self._drive(program, self._encode_input(value), state, recorder)
+        return await self._drive(program, self._encode_input(value), state, recorder, max_segments)
 
-    async def _drive(self, program: Program, payload: Json, state: RunState, recorder: Recorder | None) -> Result[O]:
+    async def _drive(
+        self, program: Program, payload: Json, state: RunState, recorder: Recorder | None, max_segments: int = 100
+    ) -> Result[O]:
+        """Run segment after segment until a final value that is not a continuation."""
+        from composable_agents.execution.env import _CURRENT
+
+        token = _CURRENT.set(state.env)
         try:
-            out = await program.run(payload, state)
-        except Exception as exc:
-            return self._failure(exc, state, recorder)
-        return self._result(out, state, recorder)
+            while True:
+                try:
+                    out = await program.run(payload, state)
+                except Exception as exc:
+                    return self._failure(exc, state, recorder)
+                if not (type(out) is dict and len(out) == 1 and "__continue__" in out):  # a continuation?
+                    return self._result(out, state, recorder)
+                if state.segment + 1 >= max_segments:
+                    err = RuntimeError(
+                        f"the run asked for more than {max_segments} continuation segments "
+                        "(raise dry_run(..., max_segments=...) if that is intended)"
+                    )
+                    return self._failure(err, state, recorder)
+                payload = out["__continue__"]  # type: ignore[index,call-overload]
+                state.next_segment()
+                if recorder is not None:
+                    recorder.start_segment(state.segment)
+        finally:
+            _CURRENT.reset(token)
 
     def __repr__(self) -> str:
         return f"<Deployment {self.name or self.artifact_hash[:19]} {self.surface_shape} mode={self.mode}>"

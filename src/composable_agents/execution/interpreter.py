@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
-from composable_agents.core.canonical import Json, canonical_dumps
+from composable_agents.core.canonical import Json, JsonObject, canonical_dumps
 from composable_agents.core.codec import normalize
 from composable_agents.core.ir import (
     Alt,
@@ -46,18 +46,30 @@ from composable_agents.core.kinds import Merge, Op
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.core.shapes import surface_shape
 from composable_agents.errors import (
+    CapabilityDenied,
     ComposableAgentsError,
     StepFailed,
     StepTypeError,
     UnsupportedOpError,
 )
+from composable_agents.execution import _ops_gates, _ops_sched
 from composable_agents.execution.env import Env, InMemoryEnv, ReasonerCall, ToolCall
+from composable_agents.execution.limits import DEFAULT_CALL_COST, DEFAULT_THINK_COST, DEFAULT_THINK_TOKENS, Ledger
 from composable_agents.execution.projection import NodeMeta, Recorder, activation_id
 
 if TYPE_CHECKING:
     from composable_agents.authoring.leaves import Reasoner, ToolDef
 
-__all__ = ["Catalog", "Program", "RunState", "prepare", "interpret", "InMemoryEnv", "DEFAULT_READ_ATTEMPTS"]
+__all__ = [
+    "Catalog",
+    "Program",
+    "RunState",
+    "prepare",
+    "interpret",
+    "InMemoryEnv",
+    "DEFAULT_READ_ATTEMPTS",
+    "split_usage",
+]
 
 DEFAULT_READ_ATTEMPTS: Final = 3
 """Attempts a retry-safe call gets when its ``Ann`` sets none."""
@@ -92,9 +104,21 @@ class Catalog:
 
 
 class RunState:
-    """Per-run state threaded through compiled steps (never shared between runs)."""
+    """Per-run state threaded through compiled steps (never shared between runs).
 
-    __slots__ = ("env", "rec", "run_id", "principal", "check", "programs", "catalog")
+    Concurrent branches run on forks (:meth:`fork`): each has its own
+    ``approved`` flag (an approving gate passed on *this* path) and its own
+    ``ledger`` quota; everything else is shared. ``strict`` makes an
+    approval-required tool refuse to run without an approval on its path (the
+    default, and always on Temporal); off, it runs and the projection says
+    ``approval_bypassed``. ``segment`` numbers continuation segments; it is
+    part of every idempotency key after the first segment.
+    """
+
+    __slots__ = (
+        "env", "rec", "run_id", "principal", "check", "programs", "catalog", "ledger", "approved", "strict",
+        "segment", "key_prefix", "attempts", "interval", "backoff",
+    )
 
     def __init__(
         self,
@@ -105,6 +129,12 @@ class RunState:
         principal: Json = None,
         check: bool = True,
         recorder: Recorder | None = None,
+        ledger: Ledger | None = None,
+        strict: bool = True,
+        segment: int = 0,
+        read_attempts: int = DEFAULT_READ_ATTEMPTS,
+        retry_interval_s: float = 1.0,
+        backoff_rate: float = 2.0,
     ) -> None:
         self.env = env
         self.rec = recorder
@@ -113,6 +143,55 @@ class RunState:
         self.check = check
         self.catalog = catalog
         self.programs: dict[str, Program] = {}
+        self.ledger = ledger
+        self.approved = False
+        self.strict = strict
+        self.segment = segment
+        self.key_prefix = f"{run_id}:" if not segment else f"{run_id}:s{segment}:"
+        self.attempts = read_attempts
+        self.interval = retry_interval_s
+        self.backoff = backoff_rate
+
+    def fork(self, ledger: Ledger | None) -> RunState:
+        """A state for one concurrent branch: same run, own approvals, ``ledger`` as its quota."""
+        new = object.__new__(RunState)
+        for name in RunState.__slots__:
+            object.__setattr__(new, name, getattr(self, name))
+        new.ledger = ledger
+        return new
+
+    def next_segment(self) -> None:
+        """Move to the next continuation segment (counters and ledger carry over)."""
+        self.segment += 1
+        self.key_prefix = f"{self.run_id}:s{self.segment}:"
+        self.approved = False
+
+
+def split_usage(reply: Json) -> tuple[Json, JsonObject | None]:
+    """Strip the ``__usage__`` convention from a reasoner reply.
+
+    A reply record may carry ``"__usage__": {"tokens": n, "cost": usd}`` (or
+    ``input_tokens``/``output_tokens``); it is removed from the value and
+    charged as real usage. A reply ``{"__value__": x, "__usage__": u}`` stands
+    for the non-record value ``x``.
+    """
+    if type(reply) is not dict or "__usage__" not in reply:
+        return reply, None
+    usage = reply["__usage__"]
+    rest = {k: v for k, v in reply.items() if k != "__usage__"}
+    if set(rest) == {"__value__"}:
+        value: Json = rest["__value__"]
+    else:
+        value = rest
+    if not isinstance(usage, dict):
+        return value, None
+    tokens = usage.get("tokens")
+    if tokens is None:
+        tokens = int(usage.get("input_tokens", 0) or 0) + int(usage.get("output_tokens", 0) or 0)
+    out: JsonObject = {"tokens": int(tokens)}
+    if usage.get("cost") is not None:
+        out["cost"] = float(usage["cost"])
+    return value, out
 
 
 def _fail(meta: NodeMeta, acts: tuple[int, ...], exc: BaseException) -> BaseException:
@@ -142,7 +221,9 @@ def _as_async(fn: SyncFn) -> AsyncFn:
 class Program:
     """A frozen tree compiled to closures; run it with :meth:`run`."""
 
-    __slots__ = ("node", "catalog", "metas", "is_sync", "_fn", "reasoners", "tools", "subs", "root_id", "_pures")
+    __slots__ = (
+        "node", "catalog", "metas", "is_sync", "_fn", "reasoners", "tools", "subs", "root_id", "_pures", "_estimates",
+    )
 
     def __init__(self, node: Node, catalog: Catalog | None = None, *, root_id: str = "$") -> None:
         self.node = normalize(node)
@@ -153,6 +234,7 @@ class Program:
         self.subs: set[str] = set()
         self.root_id = root_id
         self._pures: dict[str, tuple[Callable[[Json], Json], Any, Any, Any, Any]] = {}
+        self._estimates: dict[int, tuple[Node, Any]] = {}
         self.is_sync, self._fn = self._compile(self.node, root_id, None, None)
 
     # -- entry points -------------------------------------------------------
@@ -208,7 +290,7 @@ class Program:
             return self._ident(node, nid, parent, prev)
         msg = (
             f"the {node.OP} op at {nid} is not supported by this interpreter yet "
-            "(race/hedge/quorum, human gates, stage, app and loop arrive with their issues)"
+            "(stage, app and loop arrive with their issues)"
         )
         raise UnsupportedOpError(msg)
 
@@ -329,8 +411,7 @@ class Program:
 
     def _par(self, node: Par, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
         if node.merge is not Merge.ALL:
-            msg = f"par with merge={node.merge} at {nid} is not supported by this interpreter yet"
-            raise UnsupportedOpError(msg)
+            return _ops_sched.compile_race(self, node, nid, parent, prev)
         meta = self._meta(node, nid, parent, prev, "par")
         parts = self._children(node, nid, meta, chain=False)
         reducer = self._pure(node.reducer, node.reducer.name)[0] if node.reducer is not None else None
@@ -347,15 +428,19 @@ class Program:
 
             return True, run
         afns = tuple(fn if not is_sync else _as_async(fn) for is_sync, fn in parts)
-        sequential = any(
-            kid.ctx is not None and kid.ctx.scope == "whole_session" for kid in node.branches
-        )
+        sequential = any(_ops_sched.whole_session(kid) for kid in node.branches)
+        ests = [_ops_sched.estimate(self, kid) for kid in node.branches]
+        fork, join = _ops_sched.fork_states, _ops_sched.join_states
 
         async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
-            if sequential:
-                out: Json = [await fn(v, acts, st) for fn in afns]
-            else:
-                out = await st.env.gather([partial(fn, v, acts, st) for fn in afns])
+            sts = fork(st, ests)
+            try:
+                if sequential:
+                    out: Json = [await fn(v, acts, s) for fn, s in zip(afns, sts, strict=True)]
+                else:
+                    out = await st.env.gather([partial(fn, v, acts, s) for fn, s in zip(afns, sts, strict=True)])
+            finally:
+                join(st, sts)
             if reducer is not None:
                 out = reducer(out)
             if st.rec is not None:
@@ -369,6 +454,9 @@ class Program:
         ((body_sync, body),) = self._children(node, nid, meta, chain=False)
         reducer = self._pure(node.reducer, node.reducer.name)[0] if node.reducer is not None else None
         wave = node.max_parallel
+        sequential = _ops_sched.whole_session(node.body)
+        if sequential:
+            wave = 1
 
         def need_list(v: Json, acts: tuple[int, ...]) -> list[Json]:
             if type(v) is list or type(v) is tuple:
@@ -388,17 +476,24 @@ class Program:
 
             return True, run
 
+        body_est = _ops_sched.estimate(self, node.body)
+        fork, join = _ops_sched.fork_states, _ops_sched.join_states
+
         async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
             items = need_list(v, acts)
             size = wave or len(items) or 1
             out: list[Json] = []
             for start in range(0, len(items), size):
                 chunk = items[start : start + size]
-                thunks = [partial(body, x, (*acts, start + j), st) for j, x in enumerate(chunk)]
-                out.extend(await st.env.gather(thunks))
+                sts = fork(st, [body_est] * len(chunk))
+                thunks = [partial(body, x, (*acts, start + j), sts[j]) for j, x in enumerate(chunk)]
+                try:
+                    out.extend(await st.env.gather(thunks))
+                finally:
+                    join(st, sts)
             result: Json = reducer(out) if reducer is not None else out
             if st.rec is not None:
-                st.rec.add(meta, acts, v, result)
+                st.rec.add(meta, acts, v, result, {"degraded": True} if sequential else None)
             return result
 
         return False, arun
@@ -509,6 +604,10 @@ class Program:
 
     def _call(self, node: Prim, step: CallStep, nid: str, parent: NodeMeta | None,
               prev: NodeMeta | None) -> Compiled:
+        if step.tool == "__human_gate__":
+            return _ops_gates.compile_gate(self, node, step, nid, parent, prev)
+        if step.tool == "__sleep__":
+            return _ops_gates.compile_sleep(self, node, step, nid, parent, prev)
         if step.tool.startswith("__"):
             msg = f"the reserved tool {step.tool!r} at {nid} is not supported by this interpreter yet"
             raise UnsupportedOpError(msg)
@@ -517,16 +616,15 @@ class Program:
         self.tools.add(key)
         definition = self.catalog.tool(key)
         ann = node.ann
-        if ann is None and definition is not None:
-            ann = definition.default_ann
-        safe = definition is None or definition.contract.retry_safe
-        if definition is not None and definition.contract.retry_safe is False:
-            safe = False
+        if definition is not None and definition.default_ann is not None:
+            ann = definition.default_ann.merged(ann)
+        # Retries only where the frozen contract allows: read-only or native/required idempotent.
+        safe = definition is not None and definition.contract.retry_safe
         wanted = ann.max_attempts if ann is not None and ann.max_attempts is not None else None
-        attempts = (wanted or DEFAULT_READ_ATTEMPTS) if safe else 1
-        interval = ann.retry_interval_s if ann is not None and ann.retry_interval_s is not None else 1.0
-        backoff = ann.backoff_rate if ann is not None and ann.backoff_rate is not None else 2.0
+        interval = ann.retry_interval_s if ann is not None else None
+        backoff = ann.backoff_rate if ann is not None else None
         timeout = ann.timeout_s if ann is not None else None
+        needs_approval = definition is not None and definition.contract.approval
         exec_hash = step.bind or self.catalog.execution_hashes.get(key)
         vin = vout = None
         if definition is not None:
@@ -537,22 +635,35 @@ class Program:
             if definition.contract.output_schema:
                 vout = compile_schema(definition.contract.output_schema)
         cost = meta.cost_usd
+        estimate = cost if cost is not None else DEFAULT_CALL_COST
+        cost_attrs = {"cost": cost} if cost else None
 
         async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
             act = activation_id(nid, acts)
             if st.check and vin is not None and not vin.is_valid(v):
                 raise _type_error(key, vin, v)
+            attrs = cost_attrs
+            if needs_approval and not st.approved:
+                if st.strict:
+                    msg = (
+                        f"tool {key!r} at {act} requires approval: no approving human gate "
+                        "precedes it on this path"
+                    )
+                    raise CapabilityDenied(msg)
+                attrs = {**(attrs or {}), "approval_bypassed": True}
+            if st.ledger is not None:
+                st.ledger.spend_call(key, estimate, f"tool {key!r} at {act}")
             call = ToolCall(
                 key=key,
                 node_id=nid,
                 activation=act,
                 value=v,
-                idempotency_key=f"{st.run_id}:{act}",
+                idempotency_key=st.key_prefix + act,
                 definition=definition,
                 execution_hash=exec_hash,
-                max_attempts=attempts,
-                retry_interval_s=interval,
-                backoff_rate=backoff,
+                max_attempts=(wanted or st.attempts) if safe else 1,
+                retry_interval_s=interval if interval is not None else st.interval,
+                backoff_rate=backoff if backoff is not None else st.backoff,
                 timeout_s=timeout,
                 principal=st.principal,
             )
@@ -565,7 +676,7 @@ class Program:
             if st.check and vout is not None and not vout.is_valid(out):
                 raise _type_error(key, vout, out)
             if st.rec is not None:
-                st.rec.add(meta, acts, v, out, {"cost": cost} if cost else None)
+                st.rec.add(meta, acts, v, out, attrs)
             return out
 
         return False, arun
@@ -583,12 +694,19 @@ class Program:
             vreply = validator_for(definition.reply)
         timeout = node.ann.timeout_s if node.ann is not None else None
         attempts = node.ann.max_attempts if node.ann is not None and node.ann.max_attempts else 1
+        cost = meta.cost_usd
+        est_cost = cost if cost is not None else DEFAULT_THINK_COST
+        est_tokens = definition.max_tokens if definition is not None and definition.max_tokens else DEFAULT_THINK_TOKENS
 
         async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+            act = activation_id(nid, acts)
+            ledger = st.ledger
+            if ledger is not None:
+                ledger.spend_think(est_tokens, est_cost, f"reasoner {name!r} at {act}")
             call = ReasonerCall(
                 name=name,
                 node_id=nid,
-                activation=activation_id(nid, acts),
+                activation=act,
                 value=v,
                 definition=definition,
                 timeout_s=timeout,
@@ -601,10 +719,24 @@ class Program:
                 raise
             except Exception as exc:
                 raise _fail(meta, acts, exc) from exc
+            out, usage = split_usage(out)
+            if ledger is not None:
+                real_cost = usage.get("cost") if usage is not None else None
+                ledger.record_usage(
+                    usage["tokens"] if usage is not None else est_tokens,
+                    (real_cost - est_cost) if real_cost is not None else 0.0,
+                )
             if vreply is not None and not vreply.is_valid(out):
                 raise _type_error(name, vreply, out)
             if st.rec is not None:
-                st.rec.add(meta, acts, v, out)
+                attrs: JsonObject | None = None
+                if usage is not None:
+                    attrs = {"usage": usage}
+                    if "cost" in usage:
+                        attrs["cost"] = usage["cost"]
+                elif cost:
+                    attrs = {"cost": cost}
+                st.rec.add(meta, acts, v, out, attrs)
             return out
 
         return False, arun
@@ -624,20 +756,41 @@ class Program:
         child = Program(child_node, self.catalog)
         self.reasoners |= child.reasoners
         self.tools |= child.tools
+        sub_attrs = {"sub": ref}
 
         async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
             act = activation_id(nid, acts)
-            child_state = RunState(
-                st.env,
-                catalog=st.catalog,
-                run_id=f"{st.run_id}/{act}",
-                principal=st.principal,
-                check=st.check,
-                recorder=None,
-            )
-            out = await child.run(v, child_state)
+            quota = st.ledger.whole() if st.ledger is not None else None
+            remote = getattr(st.env, "run_sub", None)
+            if remote is not None:
+                out = await remote(
+                    ref, v, activation=act, principal=st.principal,
+                    quota=quota.usage() if quota is not None else None,
+                )
+            else:
+                child_state = RunState(
+                    st.env,
+                    catalog=st.catalog,
+                    run_id=f"{st.key_prefix[:-1]}/{act}",
+                    principal=st.principal,
+                    check=st.check,
+                    recorder=None,
+                    ledger=quota,
+                    strict=st.strict,
+                    read_attempts=st.attempts,
+                    retry_interval_s=st.interval,
+                    backoff_rate=st.backoff,
+                )
+                child_state.approved = st.approved
+                try:
+                    out = await child.run(v, child_state)
+                finally:
+                    if quota is not None and st.ledger is not None:
+                        st.ledger.absorb(quota)
+                if child_state.approved:
+                    st.approved = True
             if st.rec is not None:
-                st.rec.add(meta, acts, v, out, {"sub": ref})
+                st.rec.add(meta, acts, v, out, sub_attrs)
             return out
 
         if child.is_sync:
@@ -645,7 +798,7 @@ class Program:
                 child_state = RunState(st.env, catalog=st.catalog, run_id=st.run_id, check=st.check)
                 out = child.run_sync(v, child_state)
                 if st.rec is not None:
-                    st.rec.add(meta, acts, v, out, {"sub": ref})
+                    st.rec.add(meta, acts, v, out, sub_attrs)
                 return out
 
             return True, run

@@ -10,6 +10,18 @@ explanation, rebuilt from history on Temporal.
 Memory is bounded: the recorder keeps the most recent ``max_events``
 activations (``dropped`` counts the rest), so a 10^5-step run holds at most
 that many values alive.
+
+Scheduling attributes ride on the event of the node that scheduled:
+``merge`` (``all``/``race``/``hedge``/``quorum``), ``winner`` (an index, or
+the list of quorum winners), ``cancelled`` (indices of started branches that
+were cancelled), ``launched`` (how many branches started), ``degraded``
+(``WHOLE_SESSION`` context made a ``par``/``each`` run one branch at a
+time), ``branch`` (``alt``), ``rounds`` (``iter_up_to``); leaves add
+``cost``, ``usage`` (real token usage reported by a reasoner),
+``approval_bypassed`` (dev mode ran an approval-required tool without a
+gate), ``gate`` (a gate's decision) and ``sleep``. Activations of a
+continuation segment after the first carry an ``s<n>:`` prefix. Gates open
+while the run waits are listed by :meth:`Projection.pending`.
 """
 
 from __future__ import annotations
@@ -50,9 +62,13 @@ def activation_id(node_id: str, acts: tuple[int, ...]) -> str:
 
 
 class Recorder:
-    """The hot-path sink: appends ``(meta, acts, input, output, attrs)`` tuples."""
+    """The hot-path sink: appends ``(meta, acts, input, output, attrs)`` tuples.
 
-    __slots__ = ("events", "dropped", "max_events")
+    ``open_gates`` maps the activation id of each gate waiting for a decision
+    to its view; ``marks`` records where continuation segments start.
+    """
+
+    __slots__ = ("events", "dropped", "max_events", "open_gates", "marks")
 
     def __init__(self, max_events: int = DEFAULT_MAX_EVENTS) -> None:
         self.max_events = max_events
@@ -60,6 +76,20 @@ class Recorder:
             maxlen=max_events
         )
         self.dropped = 0
+        self.open_gates: dict[str, JsonObject] = {}
+        self.marks: list[tuple[int, int]] = []
+
+    def open_gate(self, activation: str, view: JsonObject) -> None:
+        """A gate at ``activation`` now waits for a decision."""
+        self.open_gates[activation] = view
+
+    def close_gate(self, activation: str) -> None:
+        """The gate at ``activation`` was decided (or its branch ended)."""
+        self.open_gates.pop(activation, None)
+
+    def start_segment(self, segment: int) -> None:
+        """Events from now on belong to continuation segment ``segment``."""
+        self.marks.append((self.dropped + len(self.events), segment))
 
     def add(
         self,
@@ -77,23 +107,44 @@ class Recorder:
 
     def projection(self) -> Projection:
         """Freeze what was recorded into a :class:`Projection`."""
-        return Projection(list(self.events), self.dropped)
+        return Projection(list(self.events), self.dropped, open_gates=dict(self.open_gates), marks=list(self.marks))
 
 
 class Projection:
     """A read-only view of a run's activations, materialized on demand."""
 
-    __slots__ = ("_raw", "dropped", "_events", "_values")
+    __slots__ = ("_raw", "dropped", "_events", "_values", "open_gates", "marks")
 
     def __init__(
         self,
         raw: list[tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None]],
         dropped: int = 0,
+        *,
+        open_gates: Mapping[str, JsonObject] | None = None,
+        marks: list[tuple[int, int]] | None = None,
     ) -> None:
         self._raw = raw
         self.dropped = dropped
+        self.open_gates: dict[str, JsonObject] = dict(open_gates or {})
+        self.marks = list(marks or [])
         self._events: list[JsonObject] | None = None
         self._values: list[Json] | None = None
+
+    def _segments(self) -> list[str]:
+        """The activation-id prefix of every raw event (``""`` in the first segment)."""
+        n = len(self._raw)
+        if not self.marks:
+            return [""] * n
+        out: list[str] = []
+        marks = sorted(self.marks)
+        j = -1
+        for i in range(n):
+            g = self.dropped + i
+            while j + 1 < len(marks) and marks[j + 1][0] <= g:
+                j += 1
+            seg = marks[j][1] if j >= 0 else 0
+            out.append(f"s{seg}:" if seg else "")
+        return out
 
     def __len__(self) -> int:
         return len(self._raw)
@@ -112,20 +163,21 @@ class Projection:
             return found
 
         events: list[JsonObject] = []
-        for meta, acts, v_in, v_out, attrs in self._raw:
+        prefixes = self._segments()
+        for (meta, acts, v_in, v_out, attrs), pre in zip(self._raw, prefixes, strict=True):
             parent = meta.parent
             causes: list[str] = []
             if meta.prev is not None:
-                causes.append(activation_id(meta.prev.node_id, acts))
+                causes.append(pre + activation_id(meta.prev.node_id, acts))
             elif parent is not None:
-                causes.append(activation_id(parent.node_id, _trim(parent, acts)))
+                causes.append(pre + activation_id(parent.node_id, _trim(parent, acts)))
             event: JsonObject = {
-                "activation": activation_id(meta.node_id, acts),
+                "activation": pre + activation_id(meta.node_id, acts),
                 "node": meta.node_id,
                 "op": str(meta.op),
                 "shape": str(meta.shape),
                 "label": meta.label,
-                "parent": activation_id(parent.node_id, _trim(parent, acts)) if parent is not None else None,
+                "parent": pre + activation_id(parent.node_id, _trim(parent, acts)) if parent is not None else None,
                 "causes": causes,
                 "input": ref(v_in),
                 "output": ref(v_out),
@@ -176,8 +228,8 @@ class Projection:
         return sum(self.cost_by_shape().values())
 
     def pending(self) -> list[str]:
-        """Activation ids parked on a gate (none once a local run has ended)."""
-        return [e["activation"] for e in self.events if e.get("pending")]
+        """Activation ids of gates waiting for a decision (none once a local run has ended)."""
+        return sorted(self.open_gates)
 
     def comparable(self) -> dict[str, JsonObject]:
         """Events keyed by activation with values inlined: what determinism tests compare."""
@@ -201,26 +253,51 @@ class Projection:
         }
 
     def spans(self) -> list[JsonObject]:
-        """OTel-ready span records: stable names ``op:label``, parent links by activation."""
-        return [
-            {
-                "name": f"{e['op']}:{e['label']}",
-                "spanId": e["activation"],
-                "parentSpanId": e["parent"],
-                "attributes": {"ca.node": e["node"], "ca.shape": e["shape"], "ca.cost": e["cost"]},
-            }
-            for e in self.events
-        ]
+        """OTel-ready span records: stable names ``op:label``, parent links by activation.
+
+        Names use the op and the step label (tool key, reasoner name, pure
+        name), never ids or hashes, so they stay stable across deploys;
+        scheduling attributes become ``ca.<name>`` span attributes.
+        """
+        spans: list[JsonObject] = []
+        for e in self.events:
+            attributes: JsonObject = {"ca.node": e["node"], "ca.shape": e["shape"], "ca.cost": e["cost"]}
+            for key in _SPAN_ATTRS:
+                if key in e:
+                    attributes[f"ca.{key}"] = e[key]
+            spans.append(
+                {
+                    "name": f"{e['op']}:{e['label']}",
+                    "spanId": e["activation"],
+                    "parentSpanId": e["parent"],
+                    "attributes": attributes,
+                }
+            )
+        return spans
 
     @classmethod
     def merge(cls, parts: Iterable[Projection]) -> Projection:
-        """One projection holding every event of ``parts`` (segments of one run)."""
+        """One projection holding every event of ``parts``; part ``i`` becomes segment ``i``."""
         raw: list[tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None]] = []
         dropped = 0
-        for part in parts:
+        marks: list[tuple[int, int]] = []
+        gates: dict[str, JsonObject] = {}
+        for seg, part in enumerate(parts):
+            marks.append((len(raw), seg))
             raw.extend(part._raw)
             dropped += part.dropped
-        return cls(raw, dropped)
+            gates.update(part.open_gates)
+        return cls(raw, 0, open_gates=gates, marks=marks if len(marks) > 1 else None)._with_dropped(dropped)
+
+    def _with_dropped(self, dropped: int) -> Projection:
+        shifted = [(g + dropped, seg) for g, seg in self.marks]
+        return Projection(self._raw, dropped, open_gates=self.open_gates, marks=shifted)
+
+
+_SPAN_ATTRS: Final = (
+    "merge", "winner", "cancelled", "launched", "degraded", "branch", "rounds", "usage", "approval_bypassed",
+    "gate", "sleep", "sub",
+)
 
 
 def _trim(parent: NodeMeta, acts: tuple[int, ...]) -> tuple[int, ...]:

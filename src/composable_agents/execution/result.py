@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Generic, Literal, TypeVar
 
 from composable_agents.core.canonical import Json, JsonObject
-from composable_agents.errors import RunError
+from composable_agents.errors import AllBranchesFailed, BudgetExceeded, RunError, RunStopped
 from composable_agents.execution.projection import Projection
 
-__all__ = ["Result", "Status", "STATUSES"]
+__all__ = ["Result", "Status", "STATUSES", "status_of"]
 
 O = TypeVar("O", covariant=True)
 
@@ -53,6 +53,8 @@ class Result(Generic[O]):
     projection: Projection = field(default_factory=lambda: Projection([]))
     cost: float = 0.0
     run_id: str = ""
+    usage: JsonObject | None = None
+    segments: int = 1
     error: BaseException | None = field(default=None, repr=False, compare=False)
     decoded: Any = field(default=None, repr=False, compare=False)
 
@@ -70,3 +72,32 @@ class Result(Generic[O]):
                 raise err from self.error
             raise err
         return self.decoded if self.decoded is not None else self.raw_value  # type: ignore[no-any-return]
+
+
+def status_of(exc: BaseException) -> tuple[Status, JsonObject]:
+    """The ``Result`` status and detail record for a run that ended with ``exc``.
+
+    * :class:`~composable_agents.errors.RunStopped` (a rejected or timed-out
+      human gate, the agent loop, ``stage``) → its own ``status`` and ``detail``;
+    * :class:`~composable_agents.errors.BudgetExceeded` (a ``maxCalls`` counter
+      or the cost/token/wall budget refused a spend) → ``"over_budget"`` with
+      ``{"limit", "used", "allowed", "step", "tool"?}``;
+    * anything else (including ``AllBranchesFailed`` and a strict run's
+      ``CapabilityDenied`` for an unapproved tool) → ``"failed"`` with
+      ``{"error", "message", ...}``.
+    """
+    if isinstance(exc, RunStopped):
+        return exc.status, dict(exc.detail)  # type: ignore[return-value]
+    detail: JsonObject = {"error": type(exc).__name__, "message": str(exc)}
+    for attr in ("node_id", "activation", "step", "path"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, str):
+            detail[attr] = value
+    if isinstance(exc, BudgetExceeded):
+        extra = getattr(exc, "detail", None)
+        if isinstance(extra, dict):
+            detail.update(extra)
+        return "over_budget", detail
+    if isinstance(exc, AllBranchesFailed):
+        detail["errors"] = [{"error": type(e).__name__, "message": str(e)} for e in exc.errors]
+    return "failed", detail
