@@ -14,6 +14,7 @@ the artifact hash covers.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from composable_agents.compiler.admission import check_race_admission
@@ -49,6 +50,25 @@ def run_all(frozen: Frozen, *, capabilities: Any = None, registry: Registry | No
     out.extend(check_race_admission(frozen, nodes=nodes))
     out.extend(check_approval(frozen))
     out.extend(check_budget(frozen, manifest))
+    return _with_sources(out, nodes)
+
+
+def _with_sources(diags: list[Diagnostic], nodes: list[tuple[str, Any, str | None]]) -> list[Diagnostic]:
+    """Give each diagnostic without a source the nearest enclosing node's captured source."""
+    if not diags or all(d.source is not None for d in diags):
+        return diags
+    srcs = {nid: node.src for nid, node, _parent in nodes if node.src is not None}
+    if not srcs:
+        return diags
+    out = []
+    for d in diags:
+        if d.source is None:
+            nid = d.node_id
+            while nid not in srcs and "." in nid:
+                nid = nid.rsplit(".", 1)[0]
+            if nid in srcs:
+                d = dataclasses.replace(d, source=srcs[nid])
+        out.append(d)
     return out
 
 
