@@ -1,0 +1,244 @@
+"""Race family at run time: settle on success, hedge timing, quorum order, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from composable_agents import deploy, hedge, quorum, race, tool
+from composable_agents.authoring.arrow import as_node
+from composable_agents.errors import AllBranchesFailed
+from composable_agents.execution.env import InMemoryEnv, virtual_sleep
+from composable_agents.execution.interpreter import interpret
+from composable_agents.execution.projection import Recorder
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def branch_tool(name: str, delay: float, *, fail: bool = False, log: list[Any] | None = None) -> Any:
+    """A read tool that takes ``delay`` virtual seconds, then returns ``name`` (or fails)."""
+
+    async def body(x: Any) -> Any:
+        if log is not None:
+            log.append(("start", name, _now()))
+        try:
+            await virtual_sleep(delay)
+        except asyncio.CancelledError:
+            if log is not None:
+                log.append(("cancelled", name, _now()))
+            raise
+        if fail:
+            msg = f"{name} failed"
+            raise RuntimeError(msg)
+        return name
+
+    body.__name__ = f"race_{name}"
+    return tool(effect="read", name=f"race_{name}")(body)
+
+
+def _now() -> float:
+    from composable_agents.execution.env import current_env
+
+    return current_env().now()
+
+
+def run(arrow: Any, value: Any, env: InMemoryEnv | None = None) -> tuple[Any, InMemoryEnv, Recorder]:
+    env = env or InMemoryEnv()
+    rec = Recorder()
+
+    async def go() -> Any:
+        return await interpret(as_node(arrow), value, env, recorder=rec)
+
+    return asyncio.run(go()), env, rec
+
+
+def last_event(rec: Recorder) -> dict[str, Any]:
+    return rec.projection().events[-1]
+
+
+# -- Env.race directly ------------------------------------------------------------
+
+
+def test_env_race_fast_failure_does_not_block_slow_success() -> None:
+    env = InMemoryEnv()
+
+    async def fail() -> str:
+        await env.sleep(1)
+        raise RuntimeError("fast failure")
+
+    async def ok() -> str:
+        await env.sleep(5)
+        return "slow"
+
+    async def go() -> Any:
+        return await env.race([fail, ok])
+
+    assert asyncio.run(go()) == [(1, "slow")]
+    assert env.now() == 5
+
+
+def test_env_race_all_failing_raises_with_errors_in_branch_order() -> None:
+    env = InMemoryEnv()
+
+    def failing(delay: float, tag: str) -> Any:
+        async def thunk() -> str:
+            await env.sleep(delay)
+            raise ValueError(tag)
+
+        return thunk
+
+    async def go() -> Any:
+        return await env.race([failing(3, "a"), failing(1, "b"), failing(2, "c")])
+
+    with pytest.raises(AllBranchesFailed) as info:
+        asyncio.run(go())
+    assert [str(e) for e in info.value.errors] == ["a", "b", "c"]
+
+
+def test_env_quorum_simultaneous_successes_rank_by_branch_index() -> None:
+    for seed in range(12):
+        env = InMemoryEnv(seed=seed)
+
+        def after(delay: float, value: str) -> Any:
+            async def thunk() -> str:
+                await env.sleep(delay)
+                return value
+
+            return thunk
+
+        async def go() -> Any:
+            return await env.race([after(3, "a"), after(1, "b"), after(1, "c"), after(1, "d")], k=2)
+
+        assert asyncio.run(go()) == [(1, "b"), (2, "c")], seed
+
+
+def test_env_hedge_starts_lazily_on_the_virtual_clock() -> None:
+    env = InMemoryEnv()
+    starts: dict[int, float] = {}
+
+    def branch(i: int, delay: float) -> Any:
+        async def thunk() -> int:
+            starts[i] = env.now()
+            await env.sleep(delay)
+            return i
+
+        return thunk
+
+    async def go() -> Any:
+        return await env.race([branch(0, 10), branch(1, 10), branch(2, 1), branch(3, 1)], hedge_s=2)
+
+    assert asyncio.run(go()) == [(2, 2)]
+    assert starts == {0: 0, 1: 2, 2: 4}  # branch 3 never starts: branch 2 won at t=5 < 6
+    assert env.now() == 5
+
+
+def test_env_hedge_starts_next_branch_at_once_when_all_started_failed() -> None:
+    env = InMemoryEnv()
+    starts: dict[int, float] = {}
+
+    async def fail() -> int:
+        starts[0] = env.now()
+        await env.sleep(0.5)
+        raise RuntimeError("down")
+
+    async def ok() -> int:
+        starts[1] = env.now()
+        return 1
+
+    async def go() -> Any:
+        return await env.race([fail, ok], hedge_s=10)
+
+    assert asyncio.run(go()) == [(1, 1)]
+    assert starts == {0: 0, 1: 0.5}
+
+
+def test_env_race_cancels_losers() -> None:
+    env = InMemoryEnv()
+    cancelled: list[str] = []
+
+    def branch(name: str, delay: float) -> Any:
+        async def thunk() -> str:
+            try:
+                await env.sleep(delay)
+            except asyncio.CancelledError:
+                cancelled.append(name)
+                raise
+            return name
+
+        return thunk
+
+    async def go() -> Any:
+        return await env.race([branch("a", 1), branch("b", 2), branch("c", 3)])
+
+    assert asyncio.run(go()) == [(0, "a")]
+    assert sorted(cancelled) == ["b", "c"]
+
+
+# -- through the interpreter ---------------------------------------------------------
+
+
+def test_race_flow_fast_failure_slow_success_records_winner_and_cancelled() -> None:
+    log: list[Any] = []
+    fast = branch_tool("rf_fast", 1, fail=True, log=log)
+    slow = branch_tool("rf_slow", 5, log=log)
+    slower = branch_tool("rf_slower", 9, log=log)
+    out, env, rec = run(race(fast, slow, slower), 0)
+    assert out == "rf_slow"
+    event = last_event(rec)
+    assert event["merge"] == "race"
+    assert event["winner"] == 1
+    assert event["launched"] == 3
+    # the fast failure is retried (read tool) until the slow success wins; both others are cancelled
+    assert event["cancelled"] == [0, 2]
+    assert ("cancelled", "rf_slower", 5) in log
+
+
+def test_race_flow_all_failing_ends_failed_with_every_error() -> None:
+    a = branch_tool("rf_a", 1, fail=True)
+    b = branch_tool("rf_b", 2, fail=True)
+    d = deploy(race(a, b), mode="dev")
+    result = d.dry_run(0)
+    assert result.status == "failed"
+    assert result.detail is not None
+    assert result.detail["error"] == "AllBranchesFailed"
+    assert len(result.detail["errors"]) == 2
+    assert "rf_a" in result.detail["errors"][0]["message"]
+    assert "rf_b" in result.detail["errors"][1]["message"]
+
+
+def test_quorum_flow_returns_first_k_in_branch_order() -> None:
+    a = branch_tool("q_a", 4)
+    b = branch_tool("q_b", 1)
+    c = branch_tool("q_c", 2)
+    e = branch_tool("q_e", 1)
+    out, _, rec = run(quorum(a, b, c, e, k=3), 0)
+    assert out == ["q_b", "q_c", "q_e"]
+    assert last_event(rec)["winner"] == [1, 2, 3]
+    assert last_event(rec)["cancelled"] == [0]
+    assert last_event(rec)["merge"] == "quorum"
+
+
+def test_hedge_flow_start_times_are_lazy() -> None:
+    log: list[Any] = []
+    a = branch_tool("h_a", 10, log=log)
+    b = branch_tool("h_b", 1, log=log)
+    c = branch_tool("h_c", 1, log=log)
+    out, env, rec = run(hedge(a, b, c, hedge_ms=3000), 0)
+    assert out == "h_b"
+    assert [(n, t) for kind, n, t in log if kind == "start"] == [("h_a", 0), ("h_b", 3)]
+    assert env.now() == 4
+    assert last_event(rec)["launched"] == 2
+    assert last_event(rec)["cancelled"] == [0]
+
+
+def test_race_winner_is_the_same_under_every_seed() -> None:
+    a = branch_tool("s_a", 2)
+    b = branch_tool("s_b", 1)
+    c = branch_tool("s_c", 1)
+    seen = set()
+    for seed in range(10):
+        out, _, rec = run(quorum(a, b, c, k=2), 0, InMemoryEnv(seed=seed))
+        seen.add((tuple(out), tuple(last_event(rec)["winner"])))
+    assert seen == {(("s_b", "s_c"), (1, 2))}
