@@ -584,14 +584,14 @@ def _constant(key: str, value: object, what: str) -> Json:
             f"oversized capture: {what} {key!r} is {size} bytes of canonical JSON (limit {MAX_CONSTANT_BYTES})",
             "artifacts are not data stores: load large data in a tool step, or pass a reference (a URL or key)",
         )
-    found = _secret_path(value, key, key)  # type: ignore[arg-type]
+    found = _secret_path(value, key, key)
     if found is not None:
         _fail(
             f"secret-shaped capture: {what} {found!r} looks like a credential",
             "never put secrets in a flow (artifacts and histories are not secret stores); read the secret "
             "inside the tool body from its environment, or pass a reference such as 'env://NAME'",
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
 # -- step options ----------------------------------------------------------------------
@@ -959,7 +959,8 @@ def cond(pred: Any, subject: Any, *, then: Any, orelse: Any = None, name: str | 
 
 
 def _cases(cases: Mapping[Any, Any], default: Any, what: str) -> tuple[tuple[Json, ...], tuple[Node, ...]]:
-    if not isinstance(cases, Mapping) or not cases:
+    checked: object = cases
+    if not isinstance(checked, Mapping) or not checked:
         _fail(f"{what}: cases must be a non-empty mapping {{value: arm}}", "write cases={'a': arm_a, 'b': arm_b}")
     keys: list[Json] = []
     arms: list[Node] = []
@@ -1002,7 +1003,8 @@ def switch_on(subject: T, *, key: str, cases: Mapping[Any, Arrow[T, R]],
     trace = _need_trace("switch_on(subject, key=..., cases=...)", "use alt('std.pluck', cases=..., args=...)")
     if not isinstance(subject, Handle):
         _fail("switch_on(subject, ...): subject must be a handle", "pass the record to route")
-    if not isinstance(key, str) or not key:
+    key_obj: object = key
+    if not isinstance(key_obj, str) or not key_obj:
         _fail(f"switch_on key={key!r} must be a field name", "write key='kind'")
     keys, arms = _cases(cases, default, "switch_on")
     node = Alt(branches=arms, selector=PureRef("std.pluck", {"key": key}), cases=keys, name=name,
@@ -1022,7 +1024,8 @@ def reschedule(state: T, *, after_s: float, mark: Arrow[T, T] | None = None,
     trace = _need_trace("reschedule(state, after_s=...)", "build the IR with the kernel instead")
     if not isinstance(state, Handle):
         _fail("reschedule(state, ...): state must be a handle", "pass the state to continue with")
-    if isinstance(after_s, bool) or not isinstance(after_s, int | float) or not after_s >= 0:
+    seconds: object = after_s
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds >= 0:
         _fail(f"reschedule after_s={after_s!r} must be a non-negative number of seconds", "write after_s=3600")
     ops: list[Node] = []
     if mark is not None:
@@ -1410,7 +1413,7 @@ def _input_type(fn: Callable[..., Any], params: list[inspect.Parameter], hints: 
 
 
 def _build(fn: Callable[..., Any], ref: str | None, registry: Registry | None) -> Flow[Any, Any]:
-    if not callable(fn) or not hasattr(fn, "__code__"):
+    if not hasattr(fn, "__code__"):
         msg = f"@flow decorates a Python function, got {fn!r}"
         raise CompositionError(msg)
     if inspect.iscoroutinefunction(fn) or inspect.isgeneratorfunction(fn):
