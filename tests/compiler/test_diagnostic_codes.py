@@ -178,3 +178,12 @@ def test_blocking_codes_refuse_to_run_and_warnings_do_not() -> None:
         if severity == "error":
             assert deployment.blocking
 
+
+
+def test_docs_list_every_code_with_its_fix() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "diagnostics.md").read_text(encoding="utf-8")
+    for code, (severity, _meaning, fix) in CODES.items():
+        assert f"#### `{code}` ({severity})" in doc, code
+        assert f"**Fix:** {fix}" in doc, code
