@@ -1,0 +1,38 @@
+"""Fully qualified names the plugin dispatches on (kept in one place)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+ARROW: Final = "composable_agents.authoring.arrow.Arrow"
+PIPELINE: Final = "composable_agents.authoring.arrow.Pipeline"
+DATAFLOW: Final = "composable_agents.authoring.arrow.Dataflow"
+BRANCHING: Final = "composable_agents.authoring.arrow.Branching"
+FEEDBACK: Final = "composable_agents.authoring.arrow.Feedback"
+STAGED: Final = "composable_agents.authoring.arrow.Staged"
+
+SHAPE_CLASSES: Final = (PIPELINE, DATAFLOW, BRANCHING, FEEDBACK, STAGED, ARROW)
+"""The shape classes in lattice order: a class's rank is its index."""
+
+AS_TYPE: Final = "composable_agents.authoring.adapters.AsType"
+"""The checked crossing: an edge into it is never an any-edge."""
+
+RSHIFT: Final = "__rshift__"
+AND: Final = "__and__"
+OR: Final = "__or__"
+
+OPERATOR_FLOORS: Final = {RSHIFT: 0, AND: 1, OR: 2}
+"""Operator method -> rank of the operator's floor (``>>`` Pipeline, ``&`` Dataflow, ``|`` Branching)."""
+
+TYPED_SEQ: Final = "composable_agents.authoring.typed.seq"
+TYPED_FANOUT: Final = "composable_agents.authoring.typed.fanout"
+TYPED_CHOICE: Final = "composable_agents.authoring.typed.choice"
+TYPED_EACH: Final = "composable_agents.authoring.typed.each"
+EXPECT: Final = "composable_agents.authoring.adapters.expect"
+KERNEL_SEQ: Final = "composable_agents.authoring.kernel.seq"
+
+FUNCTION_FLOORS: Final = {TYPED_SEQ: 0, TYPED_FANOUT: 1, TYPED_CHOICE: 2, TYPED_EACH: 1, EXPECT: 0}
+"""Overloaded n-ary functions whose result class is the join of their arrow arguments."""
+
+SEQUENCES: Final = frozenset({TYPED_SEQ, KERNEL_SEQ})
+"""Functions whose consecutive arguments are composition edges."""

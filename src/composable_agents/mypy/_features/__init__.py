@@ -1,0 +1,1 @@
+"""One module per plugin feature: ``any_edge`` (the error) and ``join`` (exact shape joins)."""

@@ -1,0 +1,76 @@
+"""Exact shape joins when an operand has ``Any`` type arguments.
+
+Our operators and n-ary functions are overloads ordered most-specific-first.
+When an actual argument contains ``Any`` (``call("x")`` is a
+``Pipeline[Any, Any]``), mypy treats the several matching overloads as
+ambiguous and returns ``Any``, silently switching off checking downstream.
+This signature hook (applied to each overload item) keeps only the item whose
+shape class is the join of the operands and the floor, by making every other
+item unmatchable; mypy then resolves to that one item.
+
+Rejected: returning ``Any``-free results from a return-type hook — mypy never
+calls it on the ambiguous path, so it cannot repair the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from mypy.checkexpr import has_any_type
+from mypy.nodes import Expression
+from mypy.plugin import CheckerPluginInterface, FunctionSigContext, MethodSigContext
+from mypy.types import CallableType, Type, UninhabitedType
+
+from composable_agents.mypy import _arrows
+
+
+def _actual_types(api: CheckerPluginInterface, args: Sequence[Sequence[Expression]]) -> list[Type]:
+    return [api.get_expression_type(e) for group in args for e in group]
+
+
+def _restrict(sig: CallableType, actual: list[Type], base_rank: int, floor: int) -> CallableType:
+    """``sig`` unchanged if its arrow formals have the join's class, else with those formals ``Never``."""
+    if not any(has_any_type(t) for t in actual):
+        return sig
+    rank = max(base_rank, floor)
+    for t in actual:
+        inst = _arrows.instance_of(t)
+        if inst is None:
+            if _arrows.is_any(t):
+                return sig  # an Any-typed operand: nothing to join
+            continue
+        rank = max(rank, _arrows.shape_rank(inst.type))
+    formal_ranks = {
+        _arrows.shape_rank(inst.type)
+        for inst in (_arrows.instance_of(a) for a in sig.arg_types)
+        if inst is not None
+    }
+    if not formal_ranks or formal_ranks == {rank}:
+        return sig
+    blocked = [
+        UninhabitedType() if _arrows.instance_of(a) is not None else a for a in sig.arg_types
+    ]
+    return sig.copy_modified(arg_types=blocked)
+
+
+def operator_signature_hook(floor: int) -> Callable[[MethodSigContext], CallableType]:
+    """A method-signature hook for an operator with the given floor rank."""
+
+    def hook(ctx: MethodSigContext) -> CallableType:
+        left = _arrows.instance_of(ctx.type)
+        if left is None:
+            return ctx.default_signature
+        actual = _actual_types(ctx.api, ctx.args)
+        return _restrict(ctx.default_signature, actual, _arrows.shape_rank(left.type), floor)
+
+    return hook
+
+
+def function_signature_hook(floor: int) -> Callable[[FunctionSigContext], CallableType]:
+    """A function-signature hook for an n-ary combinator with the given floor rank."""
+
+    def hook(ctx: FunctionSigContext) -> CallableType:
+        actual = _actual_types(ctx.api, ctx.args)
+        return _restrict(ctx.default_signature, actual, 0, floor)
+
+    return hook

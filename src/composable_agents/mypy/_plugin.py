@@ -1,0 +1,73 @@
+"""The plugin class: a thin dispatcher from fully qualified names to feature hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import final
+
+from mypy.nodes import TypeInfo
+from mypy.options import Options
+from mypy.plugin import FunctionContext, FunctionSigContext, MethodContext, MethodSigContext, Plugin
+from mypy.types import FunctionLike, Type
+
+from composable_agents.mypy import _arrows, _consts
+from composable_agents.mypy._features import any_edge, join
+
+
+@final
+class ComposableAgentsPlugin(Plugin):
+    """Dispatches operator and combinator calls on our arrow classes to the feature modules.
+
+    Method hooks are named by the *left operand's* class (a ``Tool``, a user
+    subclass, ...), so classes are matched by MRO and the answer cached.
+    """
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self._is_arrow: dict[str, int] = {}
+
+    def _arrow_rank(self, class_fullname: str) -> int:
+        cached = self._is_arrow.get(class_fullname)
+        if cached is not None:
+            return cached
+        sym = self.lookup_fully_qualified(class_fullname)
+        rank = -1
+        if sym is not None and isinstance(sym.node, TypeInfo):
+            rank = _arrows.shape_rank(sym.node)
+            self._is_arrow[class_fullname] = rank  # only cache once the class is known
+        return rank
+
+    def _operator(self, fullname: str) -> tuple[str, str] | None:
+        cls, _, method = fullname.rpartition(".")
+        if method not in _consts.OPERATOR_FLOORS or self._arrow_rank(cls) < 0:
+            return None
+        return cls, method
+
+    def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        op = self._operator(fullname)
+        if op is not None and op[1] == _consts.RSHIFT:
+            return any_edge.operator_hook
+        return None
+
+    def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], FunctionLike] | None:
+        op = self._operator(fullname)
+        if op is None:
+            return None
+        return join.operator_signature_hook(_consts.OPERATOR_FLOORS[op[1]])
+
+    def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+        if fullname in _consts.SEQUENCES:
+            return any_edge.sequence_hook
+        return None
+
+    def get_function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], FunctionLike] | None:
+        floor = _consts.FUNCTION_FLOORS.get(fullname)
+        if floor is None:
+            return None
+        return join.function_signature_hook(floor)
+
+
+def plugin(version: str) -> type[Plugin]:
+    """mypy's entry point (``plugins = composable_agents.mypy``)."""
+    del version
+    return ComposableAgentsPlugin
