@@ -477,6 +477,8 @@ def _check_rebinding(src: _Source) -> None:
     binds.sort(key=lambda b: (b[0].lineno, b[0].col_offset))
     for name_node, how in binds:
         name = name_node.id
+        if name == "_":
+            continue  # the conventional throwaway name may be reused
         if name in seen:
             _fail(
                 f"rebinding {name!r} ({how}; first bound on line {seen[name]}): names in a @flow body "
@@ -1458,8 +1460,19 @@ def _build(fn: Callable[..., Any], ref: str | None, registry: Registry | None) -
         pos = [handles[p.name] for p in params if p.kind is not p.KEYWORD_ONLY]
         kw = {p.name: handles[p.name] for p in params if p.kind is p.KEYWORD_ONLY}
         result = fn(*pos, **kw)
-    except DefineError:
-        raise
+    except DefineError as exc:
+        body = _traceback_line(exc.__traceback__, fn.__code__)
+        inside = src is not None and exc.filename == src.filename and exc.lineno is not None and (
+            src.node.lineno <= exc.lineno <= (src.node.end_lineno or src.node.lineno))
+        if body is None or inside:
+            raise
+        raise _define_error(
+            f"{exc.msg.split(chr(10))[0]} (reached through an unregistered callable called from this line of "
+            f"@flow {fn.__name__!r})",
+            "only registered @tool/@pure functions, think(...), other @flows and the flow helpers may receive "
+            "a handle; register the helper with @pure('name') or @tool, or turn it into a @flow",
+            body,
+        ) from exc
     except Exception as exc:
         where = _traceback_line(exc.__traceback__, fn.__code__) or def_where
         raise _define_error(
