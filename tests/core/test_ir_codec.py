@@ -286,7 +286,7 @@ BAD: list[tuple[str, Any, str]] = [
     ("bool for int", {"op": "iter_up_to", "max": True, "body": {"op": "ident"}}, "$.max"),
     ("float for int", {"op": "each", "body": {"op": "ident"}, "maxParallel": 2.0}, "$.maxParallel"),
     ("zero rounds", {"op": "iter_up_to", "max": 0, "body": {"op": "ident"}}, "$.max"),
-    ("zero k", {"op": "par", "branches": [], "merge": "quorum", "k": 0}, "$.k"),
+    ("zero k", {"op": "par", "branches": [{"op": "ident"}], "merge": "quorum", "k": 0}, "$.k"),
     ("bad merge", {"op": "par", "branches": [], "merge": "some"}, "$.merge"),
     ("bad effect", {"op": "ident", "ann": {"effect": "loud"}}, "$.ann.effect"),
     ("bad cache", {"op": "ident", "ann": {"cache": 1}}, "$.ann.cache"),
@@ -407,3 +407,15 @@ def test_decode_error_is_a_value_error_and_non_retryable() -> None:
     with pytest.raises(ValueError):
         Node.from_json({"op": "nope"})
     assert IRDecodeError.non_retryable is True
+
+
+def test_empty_par_is_rejected_and_still_encodes_decodably() -> None:
+    # Regression (found by the decode fuzzer): a par with no branches decoded,
+    # then encoded without its "branches" field, which did not decode back.
+    with pytest.raises(IRDecodeError) as info:
+        Node.from_json({"op": "par", "branches": []})
+    assert info.value.path == "$.branches"
+    doc = Par(branches=()).to_json()
+    assert doc["branches"] == []
+    switch = Alt(branches=(Ident(),), selector=PureRef("s"), cases=()).to_json()
+    assert Node.from_json(switch).to_json() == switch

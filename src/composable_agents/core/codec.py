@@ -182,9 +182,10 @@ def _encode_normal(node: Node, node_id: str) -> JsonObject:
     if node.name is not None:
         out["name"] = node.name
     kids = node.children()
-    if kids:
+    op = node.OP
+    # The list fields are written even when empty, so every encoding decodes.
+    if kids or op is Op.SEQ or op is Op.PAR or op is Op.ALT:
         encoded = [_encode_normal(kid, f"{node_id}.{i}") for i, kid in enumerate(kids)]
-        op = node.OP
         if op is Op.SEQ:
             out["steps"] = encoded
         elif op is Op.PAR or op is Op.ALT:
@@ -440,6 +441,8 @@ def _b_seq(dec: _Decoder, doc: Mapping[str, Json], path: str, depth: int, common
 def _b_par(dec: _Decoder, doc: Mapping[str, Json], path: str, depth: int, common: dict[str, Any]) -> Node:
     merge = dec.enum(Merge, doc, "merge", path) if "merge" in doc else Merge.ALL
     branches = dec.children(doc, "branches", path, depth)
+    if not branches:
+        raise dec.fail(f"{path}.branches", "a par needs at least one branch")
     k = _positive(dec, doc, "k", path, 1) if "k" in doc else None
     hedge = _positive(dec, doc, "hedgeMs", path, 0) if "hedgeMs" in doc else None
     return Par(
