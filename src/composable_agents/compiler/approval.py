@@ -6,8 +6,12 @@ on **every** path from the flow's start. The pass threads a "gated" flag
 through the tree:
 
 * ``seq``: a gate gates every later step;
-* ``par`` / ``alt``: each branch starts with the incoming flag; afterwards the
-  flow is gated only if *every* branch passed a gate;
+* ``par`` (merge ``all``): each branch starts with the incoming flag; every
+  branch must finish before the next step, so afterwards the flow is gated if
+  *any* branch passed a gate;
+* ``race``/``hedge``/``quorum`` and ``alt``: each branch starts with the
+  incoming flag; afterwards the flow is gated only if *every* branch passed a
+  gate (only the winners, or one arm, finish);
 * ``each``: the body is checked with the incoming flag; an empty list skips
   it, so a gate inside never gates what follows;
 * ``iter_up_to``: the first round is checked with the incoming flag; the body
@@ -28,7 +32,8 @@ from typing import TYPE_CHECKING
 
 from composable_agents.compiler.capabilities import needs_approval
 from composable_agents.compiler.diagnostics import Diagnostic, diag
-from composable_agents.core.ir import App, CallStep, Each, IterUpTo, Loop, Node, Prim, Seq, SubStep
+from composable_agents.core.ir import App, CallStep, Each, IterUpTo, Loop, Node, Par, Prim, Seq, SubStep
+from composable_agents.core.kinds import Merge
 
 if TYPE_CHECKING:
     from composable_agents.compiler.freeze import Frozen
@@ -109,6 +114,8 @@ def check_approval(frozen: Frozen) -> list[Diagnostic]:
         if not kids:
             return gated
         outs = [visit(k, f"{nid}.{i}", gated) for i, k in enumerate(kids)]
+        if isinstance(node, Par) and node.merge is Merge.ALL:
+            return gated or any(outs)
         return gated or all(outs)
 
     visit(frozen.node, "$", False)

@@ -454,8 +454,8 @@ class _Parser:
         return out
 
     def budget(self, value: object) -> Budget:
-        if value is None:
-            return Budget(cost=0.0, tokens=0, wall_seconds=0.0)
+        if value is None or (isinstance(value, Mapping) and not value):
+            return Budget(cost=0.0, tokens=0, wall_seconds=0.0)  # present but empty: no spend at all
         if not isinstance(value, Mapping):
             self.bad("budget", f"expected a mapping with cost/tokens/wallSeconds, got {_kind(value)}")
             return Budget(cost=0.0, tokens=0, wall_seconds=0.0)
