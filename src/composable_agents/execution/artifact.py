@@ -103,7 +103,7 @@ def encode_artifact(
         doc = artifact_json(deployment)
         part = pack_document(doc)
         part["h"] = digest
-        size = len(part["z"]) if "z" in part else len(canonical_bytes(doc))  # type: ignore[arg-type]
+        size = len(part["z"]) if "z" in part else len(canonical_bytes(doc))
         if len(_ENCODED) > 256:
             _ENCODED.clear()
         cached = _ENCODED[(digest, True)] = (part, size)
@@ -131,11 +131,12 @@ def pack_document(doc: JsonObject) -> JsonObject:
 def decode_artifact(part: Mapping[str, Json]) -> JsonObject | None:
     """The artifact document carried by an input part (``None`` when only the hash rides)."""
     if "a" in part:
-        return part["a"]  # type: ignore[return-value]
+        inline: JsonObject = part["a"]
+        return inline
     if "z" in part:
         import json
 
-        raw = zlib.decompress(base64.b64decode(part["z"]))  # type: ignore[arg-type]
+        raw = zlib.decompress(base64.b64decode(part["z"]))
         doc: JsonObject = json.loads(raw)
         return doc
     return None
@@ -241,6 +242,7 @@ class LoadedArtifact:
     reasoner_hashes: Mapping[str, str]
     doc: JsonObject | None
     registry: Registry
+    capabilities: JsonObject | None = None
     deployment: Deployment[Any, Any] | None = None
     children: dict[str, tuple[JsonObject, str]] = field(default_factory=dict)
     pins_checked_against: set[int] = field(default_factory=set)
@@ -256,7 +258,7 @@ class LoadedArtifact:
                 msg = f"no artifact document to derive sub-flow {ref!r} from"
                 raise ArtifactNotHosted(msg)
             manifest = doc["manifest"]
-            flow = manifest["subflows"][ref]  # type: ignore[index]
+            flow = manifest["subflows"][ref]
             child: JsonObject = {
                 "format": doc["format"],
                 "flow": flow,
@@ -280,18 +282,19 @@ def _from_deployment(deployment: Deployment[Any, Any]) -> LoadedArtifact:
         hash=deployment.artifact_hash,
         program=deployment.program,
         policy=deployment.policy,
-        pins=dict(manifest.get("pures", {})),  # type: ignore[arg-type]
-        tool_hashes={k: v["definitionHash"] for k, v in manifest.get("tools", {}).items()},  # type: ignore[index,union-attr]
+        pins=dict(manifest.get("pures", {})),
+        tool_hashes={k: v["definitionHash"] for k, v in manifest.get("tools", {}).items()},
         reasoners=dict(deployment.frozen.reasoners),
         reasoner_hashes={n: r.definition_hash() for n, r in deployment.frozen.reasoners.items()},
         doc=None,
         registry=deployment.registry,
+        capabilities=deployment.capabilities_json,
         deployment=deployment,
     )
 
 
 def _from_doc(doc: JsonObject, digest: str, registry: Registry) -> LoadedArtifact:
-    manifest: Mapping[str, Any] = doc.get("manifest") or {}  # type: ignore[assignment]
+    manifest: Mapping[str, Any] = doc.get("manifest") or {}
     tools_doc: Mapping[str, Any] = manifest.get("tools", {})
     tools = {key: _tool_from_json(entry["definition"]) for key, entry in tools_doc.items()}
     reasoners = {name: _reasoner_from_json(d, registry) for name, d in manifest.get("reasoners", {}).items()}
@@ -307,13 +310,14 @@ def _from_doc(doc: JsonObject, digest: str, registry: Registry) -> LoadedArtifac
     return LoadedArtifact(
         hash=digest,
         program=program,
-        policy=policy_from_json(doc.get("policy")),  # type: ignore[arg-type]
+        policy=policy_from_json(doc.get("policy")),
         pins=dict(manifest.get("pures", {})),
         tool_hashes={key: entry["definitionHash"] for key, entry in tools_doc.items()},
         reasoners=reasoners,
         reasoner_hashes={n: content_hash(d) for n, d in manifest.get("reasoners", {}).items()},
         doc=doc,
         registry=registry,
+        capabilities=doc.get("capabilities"),
     )
 
 
@@ -341,7 +345,7 @@ def load_artifact(
         return found
     if deployment is not None:
         if hashes_for is not None:
-            check_pure_pins(deployment.manifest_json.get("pures", {}), hashes_for(deployment.registry),  # type: ignore[arg-type]
+            check_pure_pins(deployment.manifest_json.get("pures", {}), hashes_for(deployment.registry),
                             deployment.registry)
         loaded = _from_deployment(deployment)
     else:
@@ -357,8 +361,8 @@ def load_artifact(
             msg = f"artifact hash mismatch: input says {digest[:23]}..., content hashes to {actual[:23]}..."
             raise ArtifactNotHosted(msg)
         if hashes_for is not None:
-            pins = (doc.get("manifest") or {}).get("pures", {})  # type: ignore[union-attr]
-            check_pure_pins(pins, hashes_for(registry), registry)  # type: ignore[arg-type]
+            pins = (doc.get("manifest") or {}).get("pures", {})
+            check_pure_pins(pins, hashes_for(registry), registry)
         loaded = _from_doc(doc, actual, registry)
     if len(_LOADED) >= _MAX_LOADED:
         _LOADED.clear()
@@ -378,4 +382,4 @@ def find_loaded(digest: str) -> LoadedArtifact | None:
 
 def find_reasoner(definition_hash: str) -> Reasoner[Any, Any] | None:
     """A reasoner definition with this hash from an artifact this process prepared."""
-    return _REASONERS.get(definition_hash)  # type: ignore[no-any-return]
+    return _REASONERS.get(definition_hash)

@@ -36,6 +36,10 @@ O = TypeVar("O")
 
 
 def _require_runnable(deployment: Deployment[Any, O]) -> None:
+    check = getattr(deployment, "_check_deployable", None)
+    if check is not None:
+        check("run")
+        return
     if deployment.mode == "dev":
         msg = (
             "this deployment is in dev mode: it runs locally (dry_run/arun) but never on a server; "
@@ -113,12 +117,24 @@ class FlowHandle(Generic[O]):
         await self.handle.cancel()
 
 
+def _extra(out: Mapping[str, Any]) -> dict[str, Any]:
+    fields = getattr(Result, "__dataclass_fields__", {})
+    extra: dict[str, Any] = {}
+    if "usage" in fields and out.get("u") is not None:
+        extra["usage"] = out["u"]
+    if "segments" in fields:
+        extra["segments"] = int(out.get("n", 1))
+    return extra
+
+
 def _ok_result(deployment: Deployment[Any, O], out: Mapping[str, Any], run_id: str) -> Result[O]:
     from composable_agents.core.schema import from_json_value, is_any
 
     value = out.get("v")
     projection = decode_projection(out.get("p"), deployment.program.metas)
-    decoded = None if is_any(deployment.out_type) else from_json_value(value, deployment.out_type)
+    decoded = None
+    if out.get("s", "ok") == "ok" and not is_any(deployment.out_type):
+        decoded = from_json_value(value, deployment.out_type)
     return Result(
         status=out.get("s", "ok"),
         raw_value=value,
@@ -126,7 +142,8 @@ def _ok_result(deployment: Deployment[Any, O], out: Mapping[str, Any], run_id: s
         projection=projection,
         cost=projection.total_cost,
         run_id=run_id,
-        decoded=decoded,
+        decoded=decoded if out.get("s", "ok") == "ok" else None,
+        **_extra(out),
     )
 
 

@@ -30,6 +30,11 @@ class FlowWorkflow:
         """Run the artifact in ``payload`` on its input; returns ``{"s", "v", "p"?}``."""
         return await _impl.run_flow(payload, self._run)
 
+    @workflow.signal(name="submitHuman")
+    def submit_human(self, decision: dict[str, Any]) -> None:
+        """A human decision for the gate at ``decision["activation"]``."""
+        self._run.submit(decision)
+
     @workflow.query(name="projection")
     def projection(self) -> dict[str, Any]:
         """The projection recorded so far."""
@@ -38,4 +43,4 @@ class FlowWorkflow:
     @workflow.query(name="openGates")
     def open_gates(self) -> list[str]:
         """Activation ids parked on a human gate."""
-        return list(self._run.projection_json().get("pending", []))
+        return self._run.open_gates()

@@ -41,7 +41,7 @@ from composable_agents.execution.artifact import (
     pack_document,
     pure_hashes,
 )
-from composable_agents.execution.env import ReasonerCall, Thunk, ToolCall
+from composable_agents.execution.env import GateRequest, ReasonerCall, Thunk, ToolCall
 from composable_agents.execution.interpreter import RunState
 from composable_agents.execution.projection import Projection, Recorder
 
@@ -146,6 +146,8 @@ def encode_projection(recorder: Recorder) -> JsonObject:
     out: JsonObject = {"e": rows, "x": values}
     if recorder.dropped:
         out["d"] = recorder.dropped
+    if recorder.marks:
+        out["m"] = [list(m) for m in recorder.marks]
     return out
 
 
@@ -158,7 +160,8 @@ def decode_projection(doc: Mapping[str, Any] | None, metas: Sequence[Any]) -> Pr
         (metas[row[0]], tuple(row[1]), values[row[2]], values[row[3]], row[4] if len(row) > 4 else None)
         for row in doc.get("e", [])
     ]
-    return Projection(raw, int(doc.get("d", 0)))
+    marks = [(int(a), int(b)) for a, b in doc.get("m", [])]
+    return Projection(raw, int(doc.get("d", 0)), marks=marks)
 
 
 # -- errors ------------------------------------------------------------------------
@@ -184,11 +187,10 @@ def failure_detail(exc: BaseException) -> tuple[str, JsonObject]:
         cause = exc
     if cause is not None and cause.type:
         etype = cause.type
-    detail: JsonObject = {"error": etype, "message": str(exc)}
-    for attr in ("node_id", "activation", "step", "path"):
-        value = getattr(exc, attr, None)
-        if isinstance(value, str):
-            detail[attr] = value
+    from composable_agents.execution.result import status_of
+
+    detail: JsonObject = dict(status_of(exc)[1])
+    detail["error"] = etype
     if cause is not None and cause is not exc:
         detail["cause"] = cause.message
     return etype, detail
@@ -222,11 +224,12 @@ except ImportError:  # pragma: no cover
 class TemporalEnv:
     """The Env of a workflow run: activities, timers and workflow tasks."""
 
-    __slots__ = ("loaded", "policy", "_info")
+    __slots__ = ("loaded", "policy", "_info", "run")
 
-    def __init__(self, loaded: LoadedArtifact) -> None:
+    def __init__(self, loaded: LoadedArtifact, run: FlowRun | None = None) -> None:
         self.loaded = loaded
         self.policy = loaded.policy
+        self.run = run
         self._info: Any = None
 
     def _prefix(self) -> str:
@@ -301,15 +304,30 @@ class TemporalEnv:
             raise
         return [t.result() for t in tasks]
 
-    async def race(self, thunks: Sequence[Thunk[T]], *args: Any, **kwargs: Any) -> Any:
-        """Settle on success: delegate to the interpreter-side race helper when present."""
-        from composable_agents.execution import env as env_module
+    async def race(
+        self, thunks: Sequence[Thunk[T]], *, k: int = 1, hedge_s: float | None = None
+    ) -> list[tuple[int, T]]:
+        """Settle on success (the shared ``race_over`` contract); hedges wait on durable timers."""
+        from composable_agents.execution.env import race_over
 
-        helper = getattr(env_module, "race_over", None)
-        if helper is None:
-            msg = "race is not available in this version of the interpreter"
-            raise NotImplementedError(msg)
-        return await helper(self, thunks, *args, **kwargs)
+        return await race_over(self, thunks, k=k, hedge_s=hedge_s)
+
+    async def gate(self, request: GateRequest) -> JsonObject:
+        """Wait durably for a ``submitHuman`` signal for this activation (or the gate's timeout)."""
+        run = self.run
+        if run is None:  # pragma: no cover - FlowWorkflow always passes its run
+            return {"approved": False, "reason": "timeout", "by": None}
+        act = request.activation
+        try:
+            await workflow.wait_condition(lambda: act in run.decisions, timeout=request.timeout_s)
+        except asyncio.TimeoutError:
+            return {"approved": False, "reason": "timeout", "by": None}
+        decision = run.decisions.pop(act)
+        return {
+            "approved": decision.get("approved") is True,
+            "reason": decision.get("reason"),
+            "by": decision.get("by"),
+        }
 
     async def sleep(self, seconds: float) -> None:
         """A durable timer."""
@@ -344,20 +362,27 @@ class TemporalEnv:
             id=f"{info.workflow_id}/{activation}",
             task_queue=info.task_queue,
         )
-        return result["v"]  # type: ignore[no-any-return]
+        return result["v"]
 
 
 # -- the workflow body ----------------------------------------------------------------
 
 
 class FlowRun:
-    """Per-run state the workflow's queries read."""
+    """Per-run state the workflow's signal and queries touch."""
 
-    __slots__ = ("recorder", "loaded")
+    __slots__ = ("recorder", "loaded", "decisions")
 
     def __init__(self) -> None:
         self.recorder: Recorder | None = None
         self.loaded: LoadedArtifact | None = None
+        self.decisions: dict[str, JsonObject] = {}
+
+    def submit(self, decision: Mapping[str, Any]) -> None:
+        """Record a human decision ``{"activation", "approved", "reason"?, "by"?}`` (the ``submitHuman`` signal)."""
+        act = decision.get("activation")
+        if isinstance(act, str):
+            self.decisions[act] = dict(decision)
 
     def projection_json(self) -> JsonObject:
         """The projection so far (events, values, cost by shape, pending gates)."""
@@ -365,9 +390,31 @@ class FlowRun:
             return Projection([]).to_json()
         return self.recorder.projection().to_json()
 
+    def open_gates(self) -> list[str]:
+        """Activation ids of gates waiting for a decision."""
+        return sorted(self.recorder.open_gates) if self.recorder is not None else []
+
+
+def _restore_projection(recorder: Recorder, doc: Mapping[str, Any], metas: Sequence[Any]) -> None:
+    carried = decode_projection(doc, metas)
+    recorder.events.extend(carried._raw)
+    recorder.dropped = carried.dropped
+    recorder.marks.extend(carried.marks)
+
+
+def _restore_ledger(ledger: Any, usage: Mapping[str, Any] | None) -> None:
+    if ledger is None or not usage:
+        return
+    ledger.calls.update({str(k): int(v) for k, v in (usage.get("calls") or {}).items()})
+    ledger.cost = float(usage.get("cost", 0.0))
+    ledger.tokens = int(usage.get("tokens", 0))
+
 
 async def run_flow(payload: Mapping[str, Any], run: FlowRun) -> JsonObject:
     """The ``FlowWorkflow`` body: load, verify pins, interpret, finish (or continue as new)."""
+    from composable_agents.execution.limits import ledger_from_capabilities
+    from composable_agents.execution.result import status_of
+
     info = workflow.info()
     ctx = context_for(info.task_queue)
     try:
@@ -376,35 +423,66 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun) -> JsonObject:
         raise _as_app_error(exc) from None
     run.loaded = loaded
     segment = int(payload.get("seg", 0))
-    run_id = info.workflow_id if not segment else f"{info.workflow_id}#{segment}"
+    env = TemporalEnv(loaded, run)
+    started = float(payload.get("t0", workflow.time()))
+    ledger = ledger_from_capabilities(loaded.capabilities, start=started, clock=env.now)
+    _restore_ledger(ledger, payload.get("lg"))
     recorder = None if payload.get("np") else Recorder()
+    if recorder is not None:
+        if payload.get("pp"):
+            _restore_projection(recorder, payload["pp"], loaded.program.metas)
+        if segment:
+            recorder.start_segment(segment)
     run.recorder = recorder
+    policy = loaded.policy
     state = RunState(
-        TemporalEnv(loaded),
+        env,
         catalog=loaded.program.catalog,
-        run_id=run_id,
+        run_id=info.workflow_id,
         principal=payload.get("pr"),
-        check=loaded.policy.check_types,
+        check=policy.check_types,
         recorder=recorder,
+        ledger=ledger,
+        strict=True,
+        segment=segment,
+        read_attempts=policy.read_max_attempts,
+        retry_interval_s=policy.initial_interval_s,
+        backoff_rate=policy.backoff_coefficient,
     )
     try:
         out = await loaded.program.run(payload.get("v"), state)
     except asyncio.CancelledError:
         raise
-    except ApplicationError as exc:
-        if exc.non_retryable:
-            raise
-        raise _as_app_error(exc, recorder) from None
     except Exception as exc:
         if _is_sdk_internal(exc):
             raise
-        raise _as_app_error(exc, recorder) from None
+        if isinstance(exc, ApplicationError) and exc.non_retryable:
+            raise
+        status, detail = status_of(exc)
+        if status == "failed":
+            raise _as_app_error(exc, recorder) from None
+        stopped: JsonObject = {"s": status, "v": None, "d": detail}
+        _finish(stopped, recorder, ledger, segment)
+        return stopped
     if type(out) is dict and len(out) == 1 and "__continue__" in out:
         nxt = dict(payload)
         nxt["v"] = out["__continue__"]
         nxt["seg"] = segment + 1
+        nxt["t0"] = started
+        if ledger is not None:
+            nxt["lg"] = ledger.usage()
+        if recorder is not None:
+            nxt["pp"] = encode_projection(recorder)
         workflow.continue_as_new(nxt)
     result: JsonObject = {"v": out}
+    _finish(result, recorder, ledger, segment)
+    return result
+
+
+def _finish(result: JsonObject, recorder: Recorder | None, ledger: Any, segment: int) -> None:
     if recorder is not None:
         result["p"] = encode_projection(recorder)
-    return result
+    if ledger is not None:
+        result["u"] = ledger.usage()
+    if segment:
+        result["n"] = segment + 1
