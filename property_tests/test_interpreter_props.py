@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import runnable_env_tools, runnable_nodes
@@ -100,7 +101,8 @@ def test_dry_run_seed_gives_identical_results() -> None:
     body = Seq(steps=(Prim(step=CallStep("prop_add1")), Arr(pure="prop.double")))
     node = Seq(steps=(Arr(pure="prop.spread", args={"n": 4}), Each(body=body, max_parallel=2,
                                                                     reducer=PureRef("prop.sum"))))
-    d = deploy(node, tools=[], reasoners=[], mode="dev")
+    with pytest.warns(UserWarning):
+        d = deploy(node, tools=[], reasoners=[], mode="dev")
     results = [d.dry_run(5, tools=FAKES, seed=seed) for seed in (None, 1, 2, 3)]
     assert {r.value for r in results} == {reference(node, 5)}
     comparable = [r.projection.comparable() for r in results]

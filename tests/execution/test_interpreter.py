@@ -27,11 +27,9 @@ from composable_agents.core.ir import (
     Alt,
     App,
     Arr,
-    CallStep,
     EvalPlan,
     Loop,
     Par,
-    Prim,
     PureRef,
     Seq,
 )
@@ -398,13 +396,12 @@ def test_sub_runs_a_named_flow() -> None:
 @pytest.mark.parametrize(
     ("node", "op_name"),
     [
-        (Par(branches=(Arr(pure="it.inc"), Arr(pure="it.inc")), merge=Merge.RACE), "race"),
-        (Par(branches=(Arr(pure="it.inc"),), merge=Merge.QUORUM, k=1), "quorum"),
-        (Par(branches=(Arr(pure="it.inc"),), merge=Merge.HEDGE, hedge_ms=5), "hedge"),
+        # race/hedge/quorum and human gates arrived with their own issue; these
+        # ops have not (update this list when one does).
         (Seq(steps=(Arr(pure="it.inc"), EvalPlan(planner="it_writer"))), "eval_plan"),
         (App(controller="it_writer"), "app"),
         (Loop(body=Arr(pure="it.inc")), "loop"),
-        (Prim(step=CallStep("__human_gate__")), "__human_gate__"),
+        (Par(branches=(Arr(pure="it.inc"), App(controller="c")), merge=Merge.RACE), "app"),
     ],
 )
 async def test_unsupported_ops_raise_not_implemented_naming_the_op(node: Any, op_name: str) -> None:
