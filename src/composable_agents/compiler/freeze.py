@@ -215,7 +215,22 @@ def freeze(
 
     def scan(root: Node, prefix: str) -> list[tuple[str, str]]:
         subs: list[tuple[str, str]] = []
+        pure_uses: list[tuple[str, str]] = []
         for nid, current, _parent in walk(root, root_id=prefix):
+            if isinstance(current, Arr):
+                pure_uses.append((nid, current.pure))
+                continue
+            if isinstance(current, Par | Each):
+                if current.reducer is not None:
+                    pure_uses.append((nid, current.reducer.name))
+                continue
+            if isinstance(current, Alt):
+                pure_uses.extend((nid, r.name) for r in (current.pred, current.selector) if r is not None)
+                continue
+            if isinstance(current, IterUpTo):
+                if current.until is not None:
+                    pure_uses.append((nid, current.until.name))
+                continue
             if isinstance(current, Prim):
                 step = current.step
                 if isinstance(step, CallStep):
@@ -253,7 +268,7 @@ def freeze(
                     else:
                         used_tools[key] = found
                 subs.extend((nid, ref) for ref in current.subflows)  # type: ignore[attr-defined]
-        for nid, name in _pure_uses(root, prefix):
+        for nid, name in pure_uses:
             if name in pins:
                 continue
             if reg.has_pure(name):

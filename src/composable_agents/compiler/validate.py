@@ -95,7 +95,7 @@ def _entropy(text: str) -> float:
 
 def looks_secret(key: str | None, value: Json) -> bool:
     """True for a secret-shaped static argument (by key name or by value)."""
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or len(value) < 4:
         return False
     if _REFERENCE.match(value):
         return False
