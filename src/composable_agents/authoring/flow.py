@@ -716,6 +716,17 @@ def _has_barrier(node: Node) -> bool:
     return False
 
 
+def _has_effect(node: Node) -> bool:
+    """True when ``node`` calls a tool, a reasoner or a sub-flow anywhere inside."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Prim):
+            return True
+        stack.extend(n.children())
+    return False
+
+
 # -- the tracer hook --------------------------------------------------------------------
 
 
@@ -1208,17 +1219,21 @@ class _Lowering:
         units = self.units()
         level_of: dict[int, int] = {vid: 0 for vid in self.trace.params}
         last_barrier = 0
-        highest = 0
+        highest = 0  # the highest level of an effectful unit so far
+        top = 0
         for u in sorted(units, key=lambda u: u.anchor):
             dep = max((level_of.get(v, 0) for v in _inputs(u.args)), default=0)
             if u.barrier:
                 u.level = max(dep, highest) + 1
                 last_barrier = u.level
-            else:
+            elif any(_has_effect(n) for n in u.ops):
                 u.level = max(dep, last_barrier) + 1
-            highest = max(highest, u.level)
+            else:  # pure plumbing observes no world state: only its inputs order it
+                u.level = dep + 1
+            if u.barrier or any(_has_effect(n) for n in u.ops):
+                highest = max(highest, u.level)
+            top = max(top, u.level)
             level_of[u.out] = u.level
-        top = highest
         waves: dict[int, list[_Unit]] = {}
         for u in units:
             waves.setdefault(u.level, []).append(u)
