@@ -15,7 +15,7 @@ quorum order) is the interpreter's job; this module only builds IR.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from composable_agents.authoring.arrow import Arrow, Pipeline, as_node, wrap
 from composable_agents.authoring.kernel import PureLike, pure_ref
@@ -126,14 +126,16 @@ def human_gate(
     returns the decision record so the flow can branch on it. Dangerous and
     approval-required tools must sit behind a gate on every path.
     """
-    if not isinstance(prompt, str):
+    if not isinstance(cast(object, prompt), str):
         msg = f"`prompt` must be a string, got {prompt!r}"
         raise CompositionError(msg)
     if on_reject not in ("end", "value"):
         msg = f"`on_reject` must be 'end' or 'value', got {on_reject!r}"
         raise CompositionError(msg)
     if timeout_s is not None and (
-        isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not timeout_s > 0
+        isinstance(cast(object, timeout_s), bool)
+        or not isinstance(cast(object, timeout_s), int | float)
+        or not timeout_s > 0
     ):
         msg = f"`timeout_s` must be a positive number of seconds, got {timeout_s!r}"
         raise CompositionError(msg)

@@ -108,7 +108,6 @@ def estimate(frozen: Frozen) -> Estimate:
                 if own is not None:
                     est.cost = own
                 return est
-            return Estimate(own or 0.0)
         if isinstance(node, App):
             rounds = node.max_rounds or DEFAULT_APP_ROUNDS
             per = Estimate(DEFAULT_LEAF_COST_USD["think"], think_tokens(node.controller))

@@ -20,11 +20,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from composable_agents.compiler.diagnostics import Diagnostic, diag
 from composable_agents.core.canonical import JsonObject
-from composable_agents.core.ir import RESERVED_TOOLS, App, CallStep, EvalPlan, Node, Prim, SubStep, ThinkStep
+from composable_agents.core.ir import RESERVED_TOOLS, SourceLoc, App, CallStep, EvalPlan, Node, Prim, SubStep, ThinkStep
 from composable_agents.core.kinds import ContextScope, Effect, Idempotency
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class VersionConstraint:
     @classmethod
     def parse(cls, text: str) -> VersionConstraint:
         """Parse ``text``; :class:`ValueError` names the bad clause."""
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(cast(object, text), str) or not text.strip():
             msg = f"a version constraint must be a non-empty string, got {text!r}"
             raise ValueError(msg)
         if text.strip() == "*":
@@ -234,9 +234,7 @@ class CapabilityManifest:
         """Parse YAML text, or the YAML file at a path (``Path`` or a ``*.yaml``/``*.yml`` name)."""
         import yaml
 
-        if isinstance(source, os.PathLike) or (
-            isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml"))
-        ):
+        if isinstance(source, os.PathLike) or ("\n" not in source and source.endswith((".yaml", ".yml"))):
             try:
                 text = Path(source).read_text(encoding="utf-8")
             except OSError as exc:
@@ -614,8 +612,7 @@ def check_capabilities(
             tool = tools_map[key]
             if tool.kind != "mcp" or tool.server is None:
                 continue
-            nid, node = first_call.get(key, ("$", None))  # type: ignore[assignment]
-            src = node.src if node is not None else None
+            nid, src = _where(first_call, key)
             if tool.server not in manifest.mcp_servers:
                 out.append(
                     diag("CAP_SERVER_DENIED", nid, f"MCP server {tool.server!r} (tool {key!r}) is not granted", source=src)
@@ -634,21 +631,28 @@ def check_capabilities(
                     )
                 )
     for key, declared in sorted(frozen.declared.items()):
-        tool = tools_map.get(key)
-        if tool is None or tool.kind == "mcp":
+        granted = tools_map.get(key)
+        if granted is None or granted.kind == "mcp":
             continue
-        if effect_rank(tool.contract.effect) < effect_rank(declared.effect):
-            nid, node = first_call.get(key, ("$", None))  # type: ignore[assignment]
+        if effect_rank(granted.contract.effect) < effect_rank(declared.effect):
+            nid, src = _where(first_call, key)
             out.append(
                 diag(
                     "CAP_ASSERT_CONFLICT",
                     nid,
-                    f"the grant for tool {key!r} asserts effect {str(tool.contract.effect)!r}, "
+                    f"the grant for tool {key!r} asserts effect {str(granted.contract.effect)!r}, "
                     f"weaker than its declared {str(declared.effect)!r}",
-                    source=node.src if node is not None else None,
+                    source=src,
                 )
             )
     return out
+
+
+def _where(first_call: Mapping[str, tuple[str, Node]], key: str) -> tuple[str, SourceLoc | None]:
+    found = first_call.get(key)
+    if found is None:
+        return "$", None
+    return found[0], found[1].src
 
 
 def call_contract(tool: ToolDef, node: Node) -> tuple[Effect, Idempotency]:

@@ -61,7 +61,8 @@ class DevModeError(ComposableAgentsError, RuntimeError):
 
 def _tool_defs(tools: Iterable[Tool[Any, Any] | ToolDef], snapshot: Any) -> list[ToolDef] | None:
     defs: list[ToolDef] = []
-    for t in tools:
+    items: list[object] = list(tools)
+    for t in items:
         if isinstance(t, Tool):
             defs.append(t.definition)
         elif isinstance(t, ToolDef):
@@ -239,7 +240,7 @@ class Deployment(Generic[I, O]):
     def _result(self, value: Json, state: RunState, recorder: Recorder | None) -> Result[O]:
         from composable_agents.core.schema import from_json_value, is_any
 
-        projection = recorder.projection() if recorder is not None else Result.__dataclass_fields__["projection"].default_factory()  # type: ignore[misc]
+        projection = recorder.projection() if recorder is not None else Result.__dataclass_fields__["projection"].default_factory()  # type: ignore[misc,operator,unused-ignore]
         decoded = None if is_any(self.out_type) else from_json_value(value, self.out_type)
         return Result(
             status="ok",
@@ -256,7 +257,7 @@ class Deployment(Generic[I, O]):
         """A non-ok ``Result``: gate endings, ``over_budget`` and failures (see ``result.status_of``)."""
         from composable_agents.execution.result import status_of
 
-        projection = recorder.projection() if recorder is not None else Result.__dataclass_fields__["projection"].default_factory()  # type: ignore[misc]
+        projection = recorder.projection() if recorder is not None else Result.__dataclass_fields__["projection"].default_factory()  # type: ignore[misc,operator,unused-ignore]
         status, detail = status_of(exc)
         return Result(
             status=status,
@@ -353,7 +354,7 @@ class Deployment(Generic[I, O]):
                 return self._result(out, state, recorder)
             if max_segments <= 1:
                 return self._failure(RuntimeError(f"more than {max_segments} continuation segment(s)"), state, recorder)
-            payload = out["__continue__"]  # type: ignore[index,call-overload]
+            payload = out["__continue__"]  # type: ignore[index,call-overload,unused-ignore]
             state.next_segment()
             if recorder is not None:
                 recorder.start_segment(state.segment)
@@ -400,7 +401,7 @@ class Deployment(Generic[I, O]):
                         "(raise dry_run(..., max_segments=...) if that is intended)"
                     )
                     return self._failure(err, state, recorder)
-                payload = out["__continue__"]  # type: ignore[index,call-overload]
+                payload = out["__continue__"]  # type: ignore[index,call-overload,unused-ignore]
                 state.next_segment()
                 if recorder is not None:
                     recorder.start_segment(state.segment)

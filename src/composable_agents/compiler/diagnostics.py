@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import FrameType
 from typing import Final, Literal
 
 from composable_agents.core.canonical import JsonObject
@@ -59,9 +60,9 @@ def capture_source(expr: str | None = None) -> SourceLoc | None:
     """
     if not _CAPTURE[0]:
         return None
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     if frame is None:
         return None
     filename = frame.f_code.co_filename

@@ -183,7 +183,7 @@ def freeze(
     if tools is not None:
         if hasattr(tools, "tools") and callable(tools.tools):
             tools = tools.tools()
-        tools = [t if _is_tooldef(t) else t.definition for t in tools]
+        tools = [t if _is_tooldef(t) else getattr(t, "definition") for t in tools]  # noqa: B009
     manifest = as_manifest(capabilities)
     reg = registry or DEFAULT_REGISTRY
     if tools is None:
@@ -278,7 +278,7 @@ def freeze(
         return subs
 
     root = normalize(flow)
-    pending = [(nid, ref, (ref,)) for nid, ref in scan(root, "$")]
+    pending: list[tuple[str, str, tuple[str, ...]]] = [(nid, ref, (ref,)) for nid, ref in scan(root, "$")]
     while pending:
         nid, ref, path = pending.pop()
         if ref in subflows:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from composable_agents.authoring.leaves import ToolContract, ToolDef
 from composable_agents.core.canonical import JsonObject, content_hash, copy_json
@@ -88,7 +88,7 @@ def _schema(value: Any, where: str) -> JsonObject:
     if not isinstance(value, Mapping):
         msg = f"{where} must be a JSON Schema object, got {type(value).__name__}"
         raise FreezeError(msg)
-    return dict(copy_json(dict(value)))  # type: ignore[arg-type]
+    return dict(copy_json(dict(value)))  # type: ignore[arg-type,unused-ignore]
 
 
 def _name(value: object, what: str) -> str:
@@ -99,7 +99,7 @@ def _name(value: object, what: str) -> str:
 
 
 def snapshot_from_listings(
-    listings: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    listings: Mapping[str, Any],
     *,
     versions: Mapping[str, str] | None = None,
 ) -> Snapshot:
@@ -109,18 +109,18 @@ def snapshot_from_listings(
     manifest's ``mcp_servers`` pins). A listing may be a mapping or a list of
     ``{"name": tool, ...}`` entries (the ``tools/list`` reply's shape).
     """
-    if not isinstance(listings, Mapping):
+    if not isinstance(cast(object, listings), Mapping):
         msg = f"listings must be a mapping {{server: {{tool: listing}}}}, got {type(listings).__name__}"
         raise FreezeError(msg)
     vers = dict(versions or {})
     for server, version in vers.items():
-        if not isinstance(version, str) or not version:
+        if not isinstance(cast(object, version), str) or not version:
             msg = f"versions[{server!r}] must be a non-empty version string, got {version!r}"
             raise FreezeError(msg)
     defs: list[ToolDef] = []
     for server, tools in listings.items():
         _name(server, "an MCP server name")
-        entries: list[tuple[str, Mapping[str, Any]]]
+        entries: list[tuple[str, Any]]
         if isinstance(tools, Mapping):
             entries = [(str(k), v) for k, v in tools.items()]
         elif isinstance(tools, list | tuple):
@@ -160,7 +160,7 @@ def snapshot_from_listings(
                     kind="mcp",
                     server=server,
                     server_version=vers.get(server),
-                    annotations=dict(copy_json(dict(hints))),  # type: ignore[arg-type]
+                    annotations=dict(copy_json(dict(hints))),  # type: ignore[arg-type,unused-ignore]
                     description=str(description),
                 )
             )

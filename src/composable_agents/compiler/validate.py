@@ -131,7 +131,7 @@ def _types(schema: JsonObject | None) -> set[str] | None:
     if isinstance(t, str):
         raw = {t}
     elif isinstance(t, list) and t and all(isinstance(x, str) for x in t):
-        raw = set(t)  # type: ignore[arg-type]
+        raw = {str(x) for x in t}
     else:
         return None
     return raw
