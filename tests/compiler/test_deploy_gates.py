@@ -555,3 +555,21 @@ def test_retry_on_idempotent_tools_is_allowed() -> None:
 def test_diagnostics_are_json_data() -> None:
     d = deploy(seq(call(dg_read), call(dg_danger)), tools=TOOLS, strict=False)
     assert json.loads(json.dumps([x.to_json() for x in d.diagnostics]))[0]["code"] == "APPROVAL_UNGATED"
+
+
+def test_dangerous_tool_outside_a_gate_is_refused_in_a_flow() -> None:
+    import composable_agents
+
+    flow = getattr(composable_agents, "flow", None)
+    if flow is None:
+        pytest.skip("@flow is not available")
+
+    @flow
+    def send(x: str) -> str:
+        y = dg_read(x)
+        return dg_danger(y)  # type: ignore[no-any-return]
+
+    with pytest.raises(ValidationError) as info:
+        deploy(send, tools=TOOLS)
+    assert [d.code for d in info.value.diagnostics] == ["APPROVAL_UNGATED"]
+    assert "dangerous tool 'dg_danger' is reachable without a human_gate before it" in str(info.value)
