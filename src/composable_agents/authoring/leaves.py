@@ -63,8 +63,8 @@ __all__ = [
 
 I = TypeVar("I", contravariant=True)
 O = TypeVar("O", covariant=True)
-P = TypeVar("P")
-R = TypeVar("R")
+P = TypeVar("P", contravariant=True)
+R = TypeVar("R", covariant=True)
 _X = TypeVar("_X")
 _Y = TypeVar("_Y")
 _A = TypeVar("_A", contravariant=True)

@@ -36,3 +36,8 @@ FUNCTION_FLOORS: Final = {TYPED_SEQ: 0, TYPED_FANOUT: 1, TYPED_CHOICE: 2, TYPED_
 
 SEQUENCES: Final = frozenset({TYPED_SEQ, KERNEL_SEQ})
 """Functions whose consecutive arguments are composition edges."""
+
+THINK: Final = "composable_agents.authoring.leaves.think"
+REASONER: Final = "composable_agents.authoring.leaves.Reasoner"
+NO_PROMPT: Final = "composable_agents.authoring.leaves.NoPrompt"
+"""``think(r)``'s declared ends come from ``r``'s type (``NoPrompt`` means an ``Any`` input)."""

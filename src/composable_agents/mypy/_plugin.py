@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
-from typing import final
+from pathlib import Path
+from typing import Final, final
 
 from mypy.nodes import TypeInfo
 from mypy.options import Options
-from mypy.plugin import FunctionContext, FunctionSigContext, MethodContext, MethodSigContext, Plugin
+from mypy.plugin import (
+    FunctionContext,
+    FunctionSigContext,
+    MethodContext,
+    MethodSigContext,
+    Plugin,
+    ReportConfigContext,
+)
 from mypy.types import FunctionLike, Type
 
 from composable_agents.mypy import _arrows, _consts
 from composable_agents.mypy._features import any_edge, join
+
+
+def _source_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+_DIGEST: Final = _source_digest()
+"""Reported to mypy's cache so an edited plugin invalidates cached results."""
 
 
 @final
@@ -25,6 +45,10 @@ class ComposableAgentsPlugin(Plugin):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self._is_arrow: dict[str, int] = {}
+
+    def report_config_data(self, ctx: ReportConfigContext) -> str:
+        del ctx
+        return _DIGEST
 
     def _arrow_rank(self, class_fullname: str) -> int:
         cached = self._is_arrow.get(class_fullname)

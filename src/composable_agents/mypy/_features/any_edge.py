@@ -13,11 +13,11 @@ from typing import Final
 
 from mypy.errorcodes import ErrorCode
 from mypy.messages import format_type
-from mypy.nodes import CallExpr, Context, Expression, MemberExpr, NameExpr, OpExpr
+from mypy.nodes import ARG_POS, CallExpr, Context, Expression, MemberExpr, NameExpr, OpExpr, RefExpr
 from mypy.plugin import CheckerPluginInterface, FunctionContext, MethodContext
-from mypy.types import Type
+from mypy.types import AnyType, Instance, Type, TypeOfAny, get_proper_type
 
-from composable_agents.mypy import _arrows
+from composable_agents.mypy import _arrows, _consts
 
 ANY_EDGE: Final = ErrorCode(
     "any-edge",
@@ -38,22 +38,61 @@ def _describe(expr: Expression | None) -> str:
     return "the step"
 
 
+def _think_ends(api: CheckerPluginInterface, expr: Expression | None) -> tuple[Type, Type] | None:
+    """The declared ends of ``think(r)``, read from ``r``'s type.
+
+    mypy infers a ``think(r)`` operand in the context of the operator's
+    formal, which can pin its type variables to the *left* side's output;
+    the reasoner's own type says what the step really declares.
+    """
+    if not (
+        isinstance(expr, CallExpr)
+        and isinstance(expr.callee, RefExpr)
+        and expr.callee.fullname == _consts.THINK
+        and len(expr.args) == 1
+        and expr.arg_kinds[0] == ARG_POS
+    ):
+        return None
+    reasoner = get_proper_type(api.get_expression_type(expr.args[0]))
+    if not isinstance(reasoner, Instance) or reasoner.type.fullname != _consts.REASONER:
+        return None
+    prompt, reply = reasoner.args
+    proper = get_proper_type(prompt)
+    if isinstance(proper, Instance) and proper.type.fullname == _consts.NO_PROMPT:
+        return AnyType(TypeOfAny.explicit), reply
+    return prompt, reply
+
+
+def declared_ends(
+    api: CheckerPluginInterface, expr: Expression | None, inferred: Type | None
+) -> tuple[Type, Type] | None:
+    """An operand's declared ``(I, O)``: from ``think``'s reasoner, else its type without context."""
+    ends = _think_ends(api, expr)
+    if ends is not None:
+        return ends
+    if inferred is None or (expr is not None and not isinstance(expr, NameExpr | MemberExpr)):
+        if expr is None:
+            return None
+        inferred = api.get_expression_type(expr)
+    return _arrows.ends(inferred)
+
+
 def check_edge(
     api: CheckerPluginInterface,
-    left: Type,
-    right: Type,
+    left_ends: tuple[Type, Type] | None,
+    right: Type | None,
+    right_ends: tuple[Type, Type] | None,
     context: Context,
     left_expr: Expression | None,
     right_expr: Expression | None,
 ) -> None:
     """Report ``left >> right`` when exactly one of (left output, right input) is ``Any``."""
-    left_ends = _arrows.ends(left)
-    right_ends = _arrows.ends(right)
     if left_ends is None or right_ends is None:
         return
+    if right is not None and _arrows.is_checked_crossing(right):
+        return
     out, inp = left_ends[1], right_ends[0]
-    out_any, in_any = _arrows.is_any(out), _arrows.is_any(inp)
-    if out_any == in_any or _arrows.is_checked_crossing(right):
+    if _arrows.is_any(out) == _arrows.is_any(inp):
         return
     opts = api.options
     msg = (
@@ -69,7 +108,11 @@ def operator_hook(ctx: MethodContext) -> Type:
     if ctx.arg_types and ctx.arg_types[0]:
         left_expr = ctx.context.left if isinstance(ctx.context, OpExpr) else None
         right_expr = ctx.args[0][0] if ctx.args and ctx.args[0] else None
-        check_edge(ctx.api, ctx.type, ctx.arg_types[0][0], ctx.context, left_expr, right_expr)
+        right = ctx.arg_types[0][0]
+        # The left operand's type is already context-free (it is the receiver).
+        left_ends = _think_ends(ctx.api, left_expr) or _arrows.ends(ctx.type)
+        right_ends = declared_ends(ctx.api, right_expr, right)
+        check_edge(ctx.api, left_ends, right, right_ends, ctx.context, left_expr, right_expr)
     return ctx.default_return_type
 
 
@@ -77,6 +120,9 @@ def sequence_hook(ctx: FunctionContext) -> Type:
     """``seq(a, b, c)``: check every consecutive pair, at the right-hand argument."""
     types = [t for group in ctx.arg_types for t in group]
     exprs = [e for group in ctx.args for e in group]
-    for i in range(1, min(len(types), len(exprs))):
-        check_edge(ctx.api, types[i - 1], types[i], exprs[i], exprs[i - 1], exprs[i])
+    if len(types) != len(exprs):
+        return ctx.default_return_type
+    ends = [declared_ends(ctx.api, e, t) for e, t in zip(exprs, types, strict=True)]
+    for i in range(1, len(exprs)):
+        check_edge(ctx.api, ends[i - 1], types[i], ends[i], exprs[i], exprs[i - 1], exprs[i])
     return ctx.default_return_type

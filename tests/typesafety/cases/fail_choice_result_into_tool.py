@@ -1,0 +1,3 @@
+from ts_common import enqueue, page, render
+
+flow = (page | enqueue) >> render  # E: Unsupported operand types for >>

@@ -1,0 +1,3 @@
+from ts_common import lookup, render
+
+flow = lookup >> render  # E: Unsupported operand types for >>

@@ -1,0 +1,5 @@
+from composable_agents import typed
+from composable_agents.typed import Dataflow
+from ts_common import Query, count, lookup
+
+flow: Dataflow[Query, tuple[list[str], int, int]] = typed.fanout(lookup, lookup >> count, lookup >> count)

@@ -1,0 +1,5 @@
+from composable_agents import typed
+from composable_agents.typed import Pipeline
+from ts_common import Query, count, lookup, render, shout
+
+flow: Pipeline[Query, str] = typed.seq(lookup, count, render, shout)
