@@ -1,0 +1,763 @@
+"""Sessions: long-lived, keep-messaging flows on the same IR (``Op.LOOP``).
+
+A flow is one-shot; a session is opened once, receives messages, and streams
+events back while it threads a JSON **carrier** (e.g. conversation history)
+across turns.
+
+Authoring (all lower to one ``loop`` node whose body runs once per message):
+
+* ``scan(step, init)`` — ``step`` receives ``{"carrier": c, "msg": m}`` and
+  returns ``[next_carrier, output]``; the output is emitted on the out channel;
+* ``loop(body, init=...)`` — the general form: ``body`` contains exactly one
+  ``recv(channel)`` (yielding ``{"carrier": c, "msg": m}``), any number of
+  ``emit(channel)`` steps (publish the value, pass it through), and returns
+  the next carrier;
+* ``@session`` — a plain Python turn function ``def turn(msg, count=0, ...)``
+  whose parameters after the message are **loop-carried locals**: they are
+  lifted into the carrier (their defaults are the initial carrier) and their
+  final values carried to the next turn; the return value is emitted. A
+  function that cannot be lifted raises :class:`SessionCompileError` saying to
+  use ``scan``.
+
+Rules (:class:`SessionValidationError`): the body of a loop passes **exactly
+one** ``recv`` (the recv guard), in **sequential position** (reachable from the
+body root through ``seq`` steps only, with no ``emit`` before it), and channel
+leaves appear **only inside a session loop**, which itself is the root of a
+session and does not nest.
+
+The local backend (:class:`SessionHandle`) runs turns in memory:
+``send(msg, idempotency_key=...)`` (same key and payload → the original ack;
+different payload → :class:`IdempotencyConflict`; a full channel →
+:class:`ChannelFull`), ``events()`` (``Emit``/``Turn``/``Error``/``Closed``,
+ending on ``Closed``), ``state()``, ``open_receives()`` and ``close(reason)``.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import hashlib
+import inspect
+import textwrap
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from composable_agents.authoring.arrow import Arrow, Pipeline, as_node, wrap
+from composable_agents.authoring.kernel import arr, par, seq
+from composable_agents.core.canonical import Json, JsonObject, canonical_dumps, copy_json
+from composable_agents.core.codec import normalize
+from composable_agents.core.ir import CallStep, Loop, Node, Prim, Seq
+from composable_agents.core.pures import DEFAULT_REGISTRY
+from composable_agents.errors import (
+    ChannelFull,
+    IdempotencyConflict,
+    SessionClosed,
+    SessionCompileError,
+    SessionValidationError,
+)
+from composable_agents.execution.env import InMemoryEnv
+
+if TYPE_CHECKING:
+    from composable_agents.execution.interpreter import Program
+
+__all__ = [
+    "recv",
+    "emit",
+    "scan",
+    "loop",
+    "session",
+    "validate_session",
+    "check_channel_placement",
+    "SessionEvent",
+    "Emit",
+    "Turn",
+    "Error",
+    "Closed",
+    "SessionHandle",
+    "open_session",
+    "DEFAULT_CAPACITY",
+]
+
+DEFAULT_CAPACITY: Final = 16
+"""Messages a channel holds before ``send`` is rejected with :class:`ChannelFull`."""
+
+_FIRST: Final = "ca.session.first"
+_SECOND: Final = "ca.session.second"
+_MSG: Final = "ca.session.msg"
+
+
+def _pair(value: Json) -> list[Json]:
+    if type(value) not in (list, tuple) or len(value) != 2:  # type: ignore[arg-type]
+        msg = f"a scan step must return [next_carrier, output], got {value!r:.80}"
+        raise TypeError(msg)
+    return list(value)  # type: ignore[arg-type]
+
+
+def _session_first(value: Json) -> Json:
+    """``[a, b]`` → ``a`` (a scan turn's next carrier)."""
+    return _pair(value)[0]
+
+
+def _session_second(value: Json) -> Json:
+    """``[a, b]`` → ``b`` (a scan turn's output)."""
+    return _pair(value)[1]
+
+
+def _session_msg(value: Json) -> Json:
+    """``{"carrier": c, "msg": m}`` → ``m``."""
+    if type(value) is not dict or "msg" not in value:
+        msg = f"expected a recv record {{carrier, msg}}, got {value!r:.80}"
+        raise TypeError(msg)
+    return value["msg"]
+
+
+DEFAULT_REGISTRY.register_pure(_FIRST, _session_first)
+DEFAULT_REGISTRY.register_pure(_SECOND, _session_second)
+DEFAULT_REGISTRY.register_pure(_MSG, _session_msg)
+
+
+# -- leaves ----------------------------------------------------------------------------
+
+
+def _channel(name: object, what: str) -> str:
+    if not isinstance(name, str) or not name or name.startswith("__"):
+        msg = f"`{what}` must be a non-empty channel name not starting with '__', got {name!r}"
+        raise SessionValidationError(msg)
+    return name
+
+
+def recv(channel: str = "in") -> Pipeline[Any, Any]:
+    """Wait for this turn's message on ``channel``; yields ``{"carrier": <input>, "msg": <message>}``."""
+    ch = _channel(channel, "channel")
+    return Pipeline(Prim(step=CallStep("__recv__", args={"channel": ch})), label=f"recv:{ch}")
+
+
+def emit(channel: str = "out") -> Pipeline[Any, Any]:
+    """Publish the flowing value on ``channel`` (an ``Emit`` event) and pass it through."""
+    ch = _channel(channel, "channel")
+    return Pipeline(Prim(step=CallStep("__emit__", args={"channel": ch})), label=f"emit:{ch}")
+
+
+def _is_channel(node: Node, tool: str | None = None) -> bool:
+    if not (isinstance(node, Prim) and isinstance(node.step, CallStep)):
+        return False
+    return node.step.tool == tool if tool is not None else node.step.tool in ("__recv__", "__emit__")
+
+
+# -- validation -----------------------------------------------------------------------------
+
+
+def _walk(node: Node, root_id: str) -> list[tuple[str, Node, tuple[Node, ...]]]:
+    """Pre-order ``(id, node, ancestors)`` over the normal form."""
+    out: list[tuple[str, Node, tuple[Node, ...]]] = []
+    stack: list[tuple[str, Node, tuple[Node, ...]]] = [(root_id, node, ())]
+    while stack:
+        nid, current, ancestors = stack.pop()
+        out.append((nid, current, ancestors))
+        kids = current.children()
+        for i in range(len(kids) - 1, -1, -1):
+            stack.append((f"{nid}.{i}", kids[i], (*ancestors, current)))
+    return out
+
+
+def validate_session(flow: Arrow[Any, Any] | Node) -> list[str]:
+    """Problems of a session root (empty when valid); see the module docs for the rules."""
+    root = normalize(as_node(flow, what="session"))
+    problems: list[str] = []
+    if not isinstance(root, Loop):
+        return [f"a session is a loop node at its root, got {root.OP} (build it with scan, loop or @session)"]
+    body = root.body
+    recvs: list[tuple[str, Node, tuple[Node, ...]]] = []
+    for nid, node, ancestors in _walk(body, "$.0"):
+        if isinstance(node, Loop):
+            problems.append(f"{nid}: sessions do not nest (a loop inside a session body)")
+        if _is_channel(node, "__recv__"):
+            recvs.append((nid, node, ancestors))
+    if len(recvs) != 1:
+        where = ", ".join(nid for nid, _, _ in recvs) or "nowhere"
+        problems.append(f"a turn must pass exactly one recv; found {len(recvs)} ({where})")
+    for nid, node, ancestors in recvs:
+        if any(not isinstance(a, Seq) for a in ancestors):
+            kinds = ", ".join(str(a.OP) for a in ancestors if not isinstance(a, Seq))
+            problems.append(f"{nid}: recv must be in sequential position (it is inside {kinds})")
+            continue
+        # no emit may run before the recv: walk the seq chain from the body root
+        current: Node = body
+        chain = [*ancestors[1:], node] if ancestors else []
+        for nxt in chain:
+            if isinstance(current, Seq):
+                index = next(i for i, s in enumerate(current.steps) if s is nxt)
+                for earlier in current.steps[:index]:
+                    if any(_is_channel(n, "__emit__") for _, n, _ in _walk(earlier, "$")):
+                        problems.append(f"{nid}: an emit runs before the turn's recv")
+                        break
+            current = nxt
+    return problems
+
+
+def check_channel_placement(flow: Arrow[Any, Any] | Node) -> list[str]:
+    """Channel leaves outside a session loop (a flow that is not a session must have none)."""
+    root = normalize(as_node(flow, what="flow"))
+    out = []
+    for nid, node, ancestors in _walk(root, "$"):
+        if _is_channel(node) and not any(isinstance(a, Loop) for a in ancestors):
+            out.append(f"{nid}: {node.step.tool} outside a session loop")  # type: ignore[attr-defined]
+    return out
+
+
+def _checked(node: Loop) -> Arrow[Any, Any]:
+    problems = validate_session(node)
+    if problems:
+        raise SessionValidationError("invalid session:\n- " + "\n- ".join(problems))
+    return wrap(node)
+
+
+# -- authoring -------------------------------------------------------------------------------
+
+
+def loop(body: Arrow[Any, Any], *, init: Json = None) -> Arrow[Any, Any]:
+    """A session loop: ``body`` (with exactly one ``recv``) runs once per message; its output is the next carrier."""
+    return _checked(Loop(body=as_node(body, what="loop body"), init=copy_json(init)))
+
+
+def scan(step: Arrow[Any, Any], init: Json = None, *, inbox: str = "in", outbox: str = "out") -> Arrow[Any, Any]:
+    """A session from a turn ``step``: ``{"carrier": c, "msg": m}`` → ``[next_carrier, output]``.
+
+    The output is emitted on ``outbox``; ``init`` is the first carrier.
+    """
+    problems = check_channel_placement(as_node(step, what="scan step"))
+    if problems:
+        raise SessionValidationError("a scan step may not use channels itself:\n- " + "\n- ".join(problems))
+    body = seq(
+        recv(inbox),
+        step,
+        par(seq(arr(_SECOND), emit(outbox)), arr(_FIRST)),
+        arr(_SECOND),
+    )
+    return _checked(Loop(body=body.to_ir(), init=copy_json(init)))
+
+
+class _Lift(ast.NodeTransformer):
+    def __init__(self, carried: list[str]) -> None:
+        self.carried = carried
+
+    def _state(self) -> ast.expr:
+        return ast.Dict(
+            keys=[ast.Constant(k) for k in self.carried],
+            values=[ast.Name(id=k, ctx=ast.Load()) for k in self.carried],
+        )
+
+    def visit_Return(self, node: ast.Return) -> ast.Return:  # noqa: N802 - ast API
+        value = node.value if node.value is not None else ast.Constant(None)
+        return ast.copy_location(ast.Return(value=ast.Tuple(elts=[self._state(), value], ctx=ast.Load())), node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:  # noqa: N802
+        return node  # nested functions keep their own returns
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AsyncFunctionDef:  # noqa: N802
+        return node
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.Lambda:  # noqa: N802
+        return node
+
+
+class _Turn:
+    """A ``@session`` turn lifted to a pure ``{"carrier", "msg"}`` → ``[carrier', output]``."""
+
+    def __init__(self, name: str, fn: Callable[..., Any], carried: dict[str, Json], digest: str) -> None:
+        self.name = name
+        self.fn = fn
+        self.carried = carried
+        self.digest = digest
+
+    def __call__(self, value: Json) -> Json:
+        if type(value) is not dict or "msg" not in value:
+            msg = f"session turn {self.name!r} expects {{carrier, msg}}, got {value!r:.80}"
+            raise TypeError(msg)
+        carrier = value.get("carrier")
+        state = dict(carrier) if type(carrier) is dict else {}
+        kwargs = {k: copy_json(state.get(k, default)) for k, default in self.carried.items()}
+        out = self.fn(value["msg"], **kwargs)
+        if inspect.iscoroutine(out):
+            try:
+                out.send(None)
+            except StopIteration as stop:
+                out = stop.value
+            else:
+                out.close()
+                msg = f"session turn {self.name!r} awaited something; turns run steps through scan/loop instead"
+                raise SessionCompileError(msg)
+        new_state, output = out
+        return [copy_json(new_state), copy_json(output)]
+
+    def __repr__(self) -> str:
+        return f"<session turn {self.name} {self.digest}>"
+
+
+def _lift(fn: Callable[..., Any], name: str) -> tuple[_Turn, dict[str, Json]]:
+    hint = "use scan(step, init) with an explicit (carrier, msg) -> [carrier, output] turn"
+    if not callable(fn) or not hasattr(fn, "__code__"):
+        raise SessionCompileError(f"@session needs a plain function; {hint}")
+    if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+        raise SessionCompileError(f"@session turn {name!r} is a generator; {hint}")
+    if fn.__code__.co_freevars:
+        free = ", ".join(fn.__code__.co_freevars)
+        raise SessionCompileError(f"@session turn {name!r} captures {free} from an enclosing function; {hint}")
+    params = list(inspect.signature(fn).parameters.values())
+    if not params or params[0].kind not in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
+        raise SessionCompileError(f"@session turn {name!r} must take the message as its first parameter; {hint}")
+    carried: dict[str, Json] = {}
+    for p in params[1:]:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise SessionCompileError(f"@session turn {name!r}: *args/**kwargs cannot be carried; {hint}")
+        if p.default is p.empty:
+            raise SessionCompileError(
+                f"@session turn {name!r}: loop-carried local {p.name!r} needs a default (its first value); {hint}"
+            )
+        try:
+            carried[p.name] = copy_json(p.default)
+        except Exception:
+            raise SessionCompileError(
+                f"@session turn {name!r}: the default of {p.name!r} is not JSON; {hint}"
+            ) from None
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        raise SessionCompileError(f"@session cannot read the source of {name!r}; {hint}") from None
+    func = tree.body[0]
+    if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+        raise SessionCompileError(f"@session turn {name!r} must be a def; {hint}")
+    for node in ast.walk(func):
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            raise SessionCompileError(f"@session turn {name!r} uses global/nonlocal state; {hint}")
+    func.decorator_list = []
+    lifter = _Lift(list(carried))
+    func.body = [lifter.visit(stmt) for stmt in func.body]
+    func.body.append(ast.Return(value=ast.Tuple(elts=[lifter._state(), ast.Constant(None)], ctx=ast.Load())))
+    ast.fix_missing_locations(tree)
+    namespace: dict[str, Any] = {}
+    code = compile(tree, filename=inspect.getsourcefile(fn) or "<session>", mode="exec")
+    exec(code, fn.__globals__, namespace)  # noqa: S102 - recompiling the user's own function
+    lifted = namespace[func.name]
+    digest = "sha256:" + hashlib.sha256(source.encode("utf-8")).hexdigest()
+    return _Turn(name, lifted, carried, digest), carried
+
+
+def session(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    inbox: str = "in",
+    outbox: str = "out",
+) -> Any:
+    """``@session``: lift a turn function into a session (see the module docs).
+
+    The turn becomes a registered pure named ``session.<name>`` (pinned by its
+    source), so the session is ``scan(arr(turn), init=<carried defaults>)``.
+    """
+
+    def build(f: Callable[..., Any]) -> Arrow[Any, Any]:
+        ref = name or f"{f.__module__}.{f.__qualname__}"
+        turn, carried = _lift(f, ref)
+        pure_name = f"session.{ref}"
+        DEFAULT_REGISTRY.register_pure(pure_name, turn, replace=True)
+        return scan(arr(pure_name), init=carried, inbox=inbox, outbox=outbox)
+
+    if fn is not None:
+        return build(fn)
+    return build
+
+
+# -- events ------------------------------------------------------------------------------------
+
+Kind = Literal["emit", "turn", "error", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvent:
+    """One event of a session: ``emit``, ``turn`` (``started``/``done``), ``error`` or ``closed``."""
+
+    kind: Kind
+    seq: int
+    channel: str | None = None
+    payload: Json = None
+    turn: Literal["started", "done"] | None = None
+    reason: str | None = None
+    fatal: bool = False
+    index: int | None = None
+
+    @property
+    def is_emit(self) -> bool:
+        """True for an ``emit`` event."""
+        return self.kind == "emit"
+
+    @property
+    def is_turn(self) -> bool:
+        """True for a ``turn`` event."""
+        return self.kind == "turn"
+
+    @property
+    def is_error(self) -> bool:
+        """True for an ``error`` event."""
+        return self.kind == "error"
+
+    @property
+    def is_closed(self) -> bool:
+        """True for the final ``closed`` event."""
+        return self.kind == "closed"
+
+    def to_json(self) -> JsonObject:
+        """The event as a JSON record."""
+        out: JsonObject = {"kind": self.kind, "seq": self.seq}
+        for key in ("channel", "payload", "turn", "reason", "index"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.kind == "error":
+            out["fatal"] = self.fatal
+        return out
+
+
+def Emit(seq: int, channel: str, payload: Json, index: int | None = None) -> SessionEvent:  # noqa: N802
+    """An ``emit`` event."""
+    return SessionEvent("emit", seq, channel=channel, payload=payload, index=index)
+
+
+def Turn(seq: int, phase: Literal["started", "done"], index: int) -> SessionEvent:  # noqa: N802
+    """A ``turn`` event."""
+    return SessionEvent("turn", seq, turn=phase, index=index)
+
+
+def Error(seq: int, reason: str, *, fatal: bool, index: int | None = None) -> SessionEvent:  # noqa: N802
+    """An ``error`` event."""
+    return SessionEvent("error", seq, reason=reason, fatal=fatal, index=index)
+
+
+def Closed(seq: int, reason: str) -> SessionEvent:  # noqa: N802
+    """The final ``closed`` event."""
+    return SessionEvent("closed", seq, reason=reason)
+
+
+# -- the local backend -----------------------------------------------------------------------------
+
+
+class _TurnContext:
+    """What the channel leaves see during one turn (``env.session``)."""
+
+    def __init__(self, handle: SessionHandle, channel: str, msg: Json, index: int) -> None:
+        self.handle = handle
+        self.channel = channel
+        self.msg = msg
+        self.index = index
+        self.taken = False
+
+    def take(self, channel: str) -> Json:
+        if channel != self.channel or self.taken:
+            msg = f"recv on {channel!r} in turn {self.index}: the turn's message arrived on {self.channel!r}"
+            raise SessionValidationError(msg)
+        self.taken = True
+        return self.msg
+
+    def emit(self, channel: str, payload: Json) -> None:
+        self.handle._publish(Emit(self.handle._next_seq(), channel, copy_json(payload), self.index))
+
+
+class _SessionEnv(InMemoryEnv):
+    session: _TurnContext | None = None
+
+
+class SessionHandle:
+    """A local, in-memory session: send messages, stream events, inspect state, close."""
+
+    def __init__(
+        self,
+        program: Program,
+        init: Json,
+        inbox: str,
+        env: _SessionEnv,
+        *,
+        capacity: int = DEFAULT_CAPACITY,
+        session_id: str = "session",
+        principal: Json = None,
+        check: bool = True,
+    ) -> None:
+        if type(capacity) is not int or capacity < 1:
+            msg = f"`capacity` must be a positive integer, got {capacity!r}"
+            raise ValueError(msg)
+        from composable_agents.execution.projection import Recorder
+
+        self.session_id = session_id
+        self.capacity = capacity
+        self._program = program
+        self._carrier: Json = copy_json(init)
+        self._inbox = inbox
+        self._env = env
+        self._principal = principal
+        self._check = check
+        self._pending: deque[Json] = deque()
+        self._acks: dict[str, tuple[str, JsonObject]] = {}
+        self._events: list[SessionEvent] = []
+        self._waiters: list[asyncio.Event] = []
+        self._seq = 0
+        self._turns = 0
+        self._closed: str | None = None
+        self._closing: str | None = None
+        self._busy = False
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._recorder = Recorder()
+
+    # -- sending ---------------------------------------------------------------------
+
+    async def send(self, msg: Json, *, idempotency_key: str | None = None, channel: str | None = None) -> JsonObject:
+        """Queue ``msg`` for a turn; returns the ack ``{"accepted", "channel", "position", "key"}``."""
+        ch = channel or self._inbox
+        payload = copy_json(msg)
+        text = canonical_dumps(payload)
+        if idempotency_key is not None:
+            seen = self._acks.get(idempotency_key)
+            if seen is not None:
+                if seen[0] != text:
+                    msg_ = f"idempotency key {idempotency_key!r} was already used with a different payload"
+                    raise IdempotencyConflict(msg_)
+                return dict(seen[1])
+        if self._closed is not None or self._closing is not None:
+            raise SessionClosed(f"session {self.session_id!r} is closed ({self._closed or self._closing})")
+        if ch != self._inbox:
+            msg_ = f"session {self.session_id!r} receives on {self._inbox!r}, not {ch!r}"
+            raise SessionValidationError(msg_)
+        if len(self._pending) >= self.capacity:
+            raise ChannelFull(ch, self.capacity)
+        self._pending.append(payload)
+        position = self._turns + len(self._pending) - 1 + (1 if self._busy else 0)
+        ack: JsonObject = {"accepted": True, "channel": ch, "position": position, "key": idempotency_key}
+        if idempotency_key is not None:
+            self._acks[idempotency_key] = (text, ack)
+        self._ensure_running()
+        self._wake.set()
+        return dict(ack)
+
+    # -- the turn loop ---------------------------------------------------------------
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _publish(self, event: SessionEvent) -> None:
+        self._events.append(event)
+        for waiter in self._waiters:
+            waiter.set()
+
+    async def _run(self) -> None:
+        while True:
+            if not self._pending:
+                if self._closing is not None:
+                    self._finish(self._closing)
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            msg = self._pending.popleft()
+            await self._turn(msg)
+            if self._closed is not None:
+                return
+
+    async def _turn(self, msg: Json) -> None:
+        from composable_agents.execution.interpreter import RunState
+
+        index = self._turns
+        self._turns += 1
+        self._busy = True
+        self._publish(Turn(self._next_seq(), "started", index))
+        ctx = _TurnContext(self, self._inbox, msg, index)
+        self._env.session = ctx
+        state = RunState(
+            self._env,
+            catalog=self._program.catalog,
+            run_id=f"{self.session_id}/turn-{index}",
+            principal=self._principal,
+            check=self._check,
+            recorder=self._recorder,
+        )
+        try:
+            program = self._program
+            # each turn runs at activation path (turn,) so projection events stay distinct
+            if program.is_sync:
+                carrier = program._fn(self._carrier, (index,), state)
+            else:
+                carrier = await program._fn(self._carrier, (index,), state)
+        except SessionValidationError as exc:
+            self._publish(Error(self._next_seq(), str(exc), fatal=True, index=index))
+            self._finish(f"fatal: {exc}")
+            return
+        except Exception as exc:
+            self._publish(Error(self._next_seq(), f"{type(exc).__name__}: {exc}", fatal=False, index=index))
+        else:
+            self._carrier = carrier
+        finally:
+            self._env.session = None
+            self._busy = False
+        self._publish(Turn(self._next_seq(), "done", index))
+
+    def _finish(self, reason: str) -> None:
+        if self._closed is None:
+            self._closed = reason
+            self._pending.clear()
+            self._publish(Closed(self._next_seq(), reason))
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[SessionEvent]:
+        """Every event from the start, then live ones; ends after ``Closed``."""
+        position = 0
+        waiter = asyncio.Event()
+        self._waiters.append(waiter)
+        try:
+            while True:
+                while position < len(self._events):
+                    event = self._events[position]
+                    position += 1
+                    yield event
+                    if event.is_closed:
+                        return
+                waiter.clear()
+                await waiter.wait()
+        finally:
+            self._waiters.remove(waiter)
+
+    async def state(self) -> JsonObject:
+        """``{"carrier": ..., "pending": {channel: n}, "projection": ...}``."""
+        return {
+            "carrier": copy_json(self._carrier),
+            "pending": {self._inbox: len(self._pending)},
+            "projection": self._recorder.projection().to_json(),
+            "turns": self._turns,
+            "closed": self._closed,
+        }
+
+    def open_receives(self) -> list[str]:
+        """Channels a ``recv`` is currently waiting on (empty once closed)."""
+        if self._closed is not None:
+            return []
+        return [self._inbox]
+
+    async def close(self, reason: str = "closed") -> None:
+        """Stop after the queued turns; the event stream ends with ``Closed(reason)``."""
+        if self._closed is not None:
+            return
+        self._closing = reason
+        if self._task is None or self._task.done():
+            self._finish(reason)
+            return
+        self._wake.set()
+        await asyncio.shield(self._task)
+
+    async def drain(self) -> None:
+        """Wait until every queued message has had its turn."""
+        while self._pending or self._busy:
+            waiter = asyncio.Event()
+            self._waiters.append(waiter)
+            try:
+                await waiter.wait()
+            finally:
+                self._waiters.remove(waiter)
+
+
+def _inbox_of(node: Loop) -> str:
+    for _nid, current, _anc in _walk(node.body, "$.0"):
+        if _is_channel(current, "__recv__"):
+            return str((current.step.args or {}).get("channel", "in"))  # type: ignore[attr-defined]
+    return "in"
+
+
+async def open_session(
+    flow: Arrow[Any, Any] | Node | None,
+    *,
+    agent: Any = None,
+    backend: str = "local",
+    reasoners: Mapping[str, Callable[..., Any]] | None = None,
+    tools: Mapping[str, Callable[..., Any]] | None = None,
+    llm: Callable[..., Any] | None = None,
+    capacity: int | None = None,
+    principal: Json = None,
+    session_id: str | None = None,
+    capabilities: Any = None,
+) -> SessionHandle:
+    """Open a session on ``backend`` (``local`` here; ``temporal``/``cma`` come from the durable layers).
+
+    With ``flow=None`` and an ``agent``, each message runs the agent once and
+    its answer is emitted on ``out``.
+    """
+    if backend != "local":
+        msg = (
+            f"session backend {backend!r} is provided by the durable layer; "
+            "this build runs backend='local' (in memory)"
+        )
+        raise NotImplementedError(msg)
+    if flow is None:
+        if agent is None:
+            msg = "open a session with session=scan(...)/loop(...)/@session, or from an Agent"
+            raise SessionValidationError(msg)
+        flow = loop(seq(recv(), arr(_MSG), agent, emit()), init=None)
+    node = normalize(as_node(flow, what="session"))
+    problems = validate_session(node)
+    if problems:
+        raise SessionValidationError("invalid session:\n- " + "\n- ".join(problems))
+    assert isinstance(node, Loop)
+    from composable_agents.compiler.deploy import deploy
+    from composable_agents.execution.interpreter import Program
+
+    tool_defs: Any = agent.tool_defs() if agent is not None else ()
+    reasoner_defs: Any = agent.reasoner_defs() if agent is not None else ()
+    if agent is not None:
+        from composable_agents.agent import _collect_flow
+
+        extra_tools: dict[str, Any] = {t.key: t for t in tool_defs}
+        extra_reasoners: dict[str, Any] = {r.name: r for r in reasoner_defs}
+        _collect_flow(wrap(node.body), DEFAULT_REGISTRY, extra_tools, extra_reasoners, set())
+        tool_defs, reasoner_defs = list(extra_tools.values()), list(extra_reasoners.values())
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dep = deploy(
+            wrap(node),
+            tools=tool_defs,
+            reasoners=reasoner_defs,
+            capabilities=capabilities,
+            mode=getattr(agent, "mode", "strict"),
+        )
+    catalog = dep.catalog()
+    program = Program(dep.frozen.node.children()[0], catalog, root_id="$.0")  # type: ignore[index]
+    fakes = dict(reasoners or {})
+    if llm is not None:
+        from composable_agents.agent import _llm_fake
+
+        for name in program.reasoners:
+            if name not in fakes:
+                definition = catalog.reasoner(name)
+                fakes[name] = _llm_fake(llm, definition if definition is not None else name)
+    missing = sorted(program.reasoners - set(fakes))
+    if missing:
+        from composable_agents.errors import MissingFakeError
+
+        raise MissingFakeError(f"no fake for reasoner(s) {', '.join(map(repr, missing))}: pass reasoners={{name: fn}} or llm=")
+    env = _SessionEnv(tools=dict(tools or {}), reasoners=fakes)
+    frozen_root = dep.frozen.node
+    assert isinstance(frozen_root, Loop)
+    return SessionHandle(
+        program,
+        frozen_root.init,
+        _inbox_of(frozen_root),
+        env,
+        capacity=capacity or DEFAULT_CAPACITY,
+        session_id=session_id or f"session-{dep.artifact_hash[7:19]}",
+        principal=principal,
+    )
