@@ -18,6 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from composable_agents import (
+    Ann,
+    CapabilityManifest,
+    ContextPolicy,
+    ContextScope,
     Contract,
     Reasoner,
     Shape,
@@ -27,8 +31,14 @@ from composable_agents import (
     deploy,
     each,
     fanout,
+    hedge,
+    human_gate,
     iter_up_to,
+    mcp,
     pure,
+    quorum,
+    race,
+    snapshot_from_listings,
     sub,
     think,
     tool,
@@ -121,18 +131,119 @@ def sub_firewall() -> Arrow[Any, Any]:
     return golden_normalize >> sub(child, Contract.of(Shape.FEEDBACK)) >> call(golden_lookup)
 
 
+# -- deploy gates: race family, human gate, frozen MCP manifest, capability manifest --------
+
+
+@tool(name="golden_send", effect="dangerous", idempotency="required")
+def golden_send(message: str) -> str:
+    return message
+
+
+GATE_TOOLS = [golden_lookup, golden_send]
+
+GOLDEN_SNAPSHOT = snapshot_from_listings(
+    {
+        "golden_search": {
+            "web": {
+                "inputSchema": {"type": "object", "properties": {"q": {"type": "string"}}},
+                "outputSchema": {"type": "array"},
+                "annotations": {"readOnlyHint": True, "idempotentHint": True},
+            }
+        }
+    },
+    versions={"golden_search": "1.4.2"},
+)
+
+GOLDEN_CAPABILITIES = """
+tools:
+  - {name: golden_lookup, effect: read, idempotency: native, maxCalls: 8}
+  - {name: golden_send, effect: dangerous, idempotency: required, approval: required}
+reasoners: [golden_writer]
+models: [claude-haiku-4-5]
+memory: [local, summary]
+network: [api.internal.example]
+subflows: []
+budget: {cost: 0.25, tokens: 20000, wallSeconds: 60}
+"""
+
+
+def race_fixture() -> Arrow[Any, Any]:
+    """Two read-only lookups race; the winner is written up."""
+    return race([call(golden_lookup), golden_normalize >> call(golden_lookup)]) >> think(GOLDEN_WRITER)
+
+
+def quorum_fixture() -> Arrow[Any, Any]:
+    """Three lookups, settle on two successes, pair them with a reducer."""
+    return quorum([call(golden_lookup), call(golden_lookup), call(golden_lookup)], k=2, reduce="golden.pair")
+
+
+def hedge_fixture() -> Arrow[Any, Any]:
+    """A hedged lookup: the second copy starts after 150 ms without a success."""
+    return golden_normalize >> hedge([call(golden_lookup), call(golden_lookup)], hedge_ms=150)
+
+
+def human_gate_fixture() -> Arrow[Any, Any]:
+    """Draft, ask a human (timing out after an hour), then send: the dangerous call is gated."""
+    return (
+        think(GOLDEN_WRITER)
+        >> human_gate("Send this message?", timeout_s=3600)
+        >> call(golden_send)
+    )
+
+
+def frozen_manifest_fixture() -> Arrow[Any, Any]:
+    """An MCP tool frozen from a listing (hints untrusted), asserted read-only by a grant, raced."""
+    return race(call(mcp("golden_search", "web")), call(mcp("golden_search", "web"))) >> think(GOLDEN_WRITER)
+
+
+def capability_manifest_fixture() -> Arrow[Any, Any]:
+    """Every section of the SPEC's manifest format, deployed strictly."""
+    return (
+        call(golden_lookup, ann=Ann(cost_usd=0.01))
+        >> think(GOLDEN_WRITER, ctx=ContextPolicy(scope=ContextScope.SUMMARY))
+        >> human_gate("Send?")
+        >> call(golden_send)
+    )
+
+
 FIXTURES: dict[str, Callable[[], Arrow[Any, Any]]] = {
     "simple_pipeline": simple_pipeline,
     "fan_out": fan_out,
     "switch": switch,
     "iter": iter_rounds,
     "sub_firewall": sub_firewall,
+    "race": race_fixture,
+    "quorum": quorum_fixture,
+    "hedge": hedge_fixture,
+    "human_gate": human_gate_fixture,
+    "frozen_manifest": frozen_manifest_fixture,
+    "capability_manifest": capability_manifest_fixture,
 }
+
+DEPLOY_OPTIONS: dict[str, Callable[[], dict[str, Any]]] = {
+    "human_gate": lambda: {"tools": GATE_TOOLS},
+    "frozen_manifest": lambda: {
+        "snapshot": GOLDEN_SNAPSHOT,
+        "tools": [],
+        "capabilities": {
+            "tools": [{"name": "golden_search/web", "effect": "read", "idempotency": "native"}],
+            "mcp_servers": {"golden_search": ">=1.2,<2"},
+        },
+    },
+    "capability_manifest": lambda: {
+        "tools": GATE_TOOLS,
+        "capabilities": CapabilityManifest.from_yaml(GOLDEN_CAPABILITIES),
+    },
+}
+"""Per-fixture deploy arguments beyond the corpus's tools and reasoners."""
 
 
 def deploy_fixture(name: str) -> Deployment[Any, Any]:
     """Deploy fixture ``name`` against exactly the corpus's tools and reasoners."""
-    return deploy(FIXTURES[name](), tools=TOOLS, reasoners=REASONERS)
+    options: dict[str, Any] = {"tools": TOOLS, "reasoners": REASONERS}
+    options.update(DEPLOY_OPTIONS.get(name, dict)())
+    snapshot = options.pop("snapshot", None)
+    return deploy(FIXTURES[name](), snapshot, **options)
 
 
 def golden_record(name: str) -> dict[str, Any]:
