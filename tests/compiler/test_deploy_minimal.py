@@ -178,3 +178,19 @@ def test_shapes_and_reasoners_of_a_deployment() -> None:
     assert "dm.child.v1" in d.manifest_json["subflows"]
     assert d.manifest_json["reasoners"]["dm_r"]["model"] == "model-x"
     assert d.dry_run(1, reasoners={"dm_r": lambda v: v + 1}).value == 4
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="compiler/deploy.py: `tools=[]` / `reasoners=[]` are turned into None "
+    "(`defs or None`, `list(reasoners) or None`), so an explicit empty list means "
+    "'every registered tool/reasoner exists' instead of 'none exists' (SPEC §14 exists vs allowed)",
+)
+def test_explicit_empty_tool_and_reasoner_lists_mean_none_exist() -> None:
+    think(R)  # registered in the default registry
+    with pytest.raises(ValidationError) as tools_info:
+        deploy(call(dm_read), tools=[], reasoners=[])
+    assert "UNRESOLVED_CALL" in codes(tools_info.value)
+    with pytest.raises(ValidationError) as reasoners_info:
+        deploy(think("dm_r"), tools=[], reasoners=[])
+    assert "UNRESOLVED_REASONER" in codes(reasoners_info.value)
