@@ -573,3 +573,13 @@ def test_dangerous_tool_outside_a_gate_is_refused_in_a_flow() -> None:
         deploy(send, tools=TOOLS)
     assert [d.code for d in info.value.diagnostics] == ["APPROVAL_UNGATED"]
     assert "dangerous tool 'dg_danger' is reachable without a human_gate before it" in str(info.value)
+
+
+def test_run_without_the_temporal_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "temporalio" else real(name, *a))
+    d = deploy(call(dg_read), tools=TOOLS)
+    with pytest.raises(ImportError, match=r"pip install 'composable-agents\[temporal\]'"):
+        d.run(None, session_id="s", input="x")

@@ -417,17 +417,16 @@ T = TypeVar("T")
 
 def _temporal_client() -> Any:
     """The Temporal client helpers (``composable_agents.execution.client``), imported lazily."""
-    try:
-        import temporalio  # noqa: F401
+    import importlib
+    import importlib.util
 
-        from composable_agents.execution import client as client_mod
-    except ImportError as exc:
+    if importlib.util.find_spec("temporalio") is None:
         msg = (
             "running a deployment on Temporal needs the temporal extra: "
             "pip install 'composable-agents[temporal]'"
         )
-        raise ImportError(msg) from exc
-    return client_mod
+        raise ImportError(msg)
+    return importlib.import_module("composable_agents.execution.client")
 
 
 def _run_coroutine(coro: Awaitable[T]) -> T:
