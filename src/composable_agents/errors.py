@@ -36,6 +36,7 @@ __all__ = [
     "AllBranchesFailed",
     "BudgetExceeded",
     "DefineError",
+    "DevModeError",
     "POLICY_ERRORS",
 ]
 
@@ -185,6 +186,12 @@ class RunError(ComposableAgentsError, RuntimeError):
 
 class DefineError(ComposableAgentsError, SyntaxError):
     """A ``@flow`` body used a handle in a way that cannot be traced."""
+
+
+class DevModeError(ComposableAgentsError, RuntimeError):
+    """``run()``/``start()`` of a dev-mode deployment: dev mode is for local runs only."""
+
+    non_retryable = True
 
 
 POLICY_ERRORS: tuple[type[ComposableAgentsError], ...] = (

@@ -583,3 +583,24 @@ def test_run_without_the_temporal_extra_names_the_extra(monkeypatch: pytest.Monk
     d = deploy(call(dg_read), tools=TOOLS)
     with pytest.raises(ImportError, match=r"pip install 'composable-agents\[temporal\]'"):
         d.run(None, session_id="s", input="x")
+
+
+def test_artifact_hash_covers_pure_pins_and_policy() -> None:
+    from composable_agents import ExecutionPolicy, arr
+
+    reg = Registry()
+
+    def body_a(x: str) -> str:
+        return x
+
+    def body_b(x: str) -> str:
+        return x + "?"
+
+    reg.register_pure("dg.pinned", body_a)
+    first = deploy(arr("dg.pinned"), tools=[], registry=reg)
+    reg.register_pure("dg.pinned", body_b, replace=True)
+    second = deploy(arr("dg.pinned"), tools=[], registry=reg)
+    assert first.manifest_json["pures"] != second.manifest_json["pures"]
+    assert first.artifact_hash != second.artifact_hash
+    third = deploy(arr("dg.pinned"), tools=[], registry=reg, policy=ExecutionPolicy(check_types=False))
+    assert third.artifact_hash != second.artifact_hash

@@ -31,7 +31,7 @@ from composable_agents.core.ir import IR_FORMAT_VERSION, Node
 from composable_agents.core.kinds import Shape
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.core.shapes import closed_shape, surface_shape
-from composable_agents.errors import ComposableAgentsError, MissingFakeError, ValidationError
+from composable_agents.errors import ComposableAgentsError, DevModeError, MissingFakeError, ValidationError
 from composable_agents.execution.env import InMemoryEnv
 from composable_agents.execution.interpreter import Catalog, Program, RunState
 from composable_agents.execution.policy import ExecutionPolicy
@@ -53,10 +53,6 @@ class DevModeWarning(UserWarning):
     """Emitted by ``deploy(..., mode="dev")``: the deployment would not pass strict checks."""
 
 
-class DevModeError(ComposableAgentsError, RuntimeError):
-    """``run()``/``start()`` of a dev-mode deployment: dev mode is for local runs only."""
-
-    non_retryable = True
 
 
 def _tool_defs(tools: Iterable[Tool[Any, Any] | ToolDef], snapshot: Any) -> list[ToolDef] | None:
