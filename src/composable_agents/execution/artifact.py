@@ -33,21 +33,21 @@ if TYPE_CHECKING:
     from composable_agents.compiler.deploy import Deployment
 
 __all__ = [
-    "ArtifactTooLarge",
-    "ArtifactNotHosted",
-    "LoadedArtifact",
-    "MAX_INLINE_ARTIFACT_BYTES",
     "COMPRESS_ABOVE_BYTES",
+    "MAX_INLINE_ARTIFACT_BYTES",
+    "ArtifactNotHosted",
+    "ArtifactTooLarge",
+    "LoadedArtifact",
     "artifact_json",
-    "encode_artifact",
+    "check_pure_pins",
     "decode_artifact",
-    "load_artifact",
-    "pack_document",
+    "encode_artifact",
     "find_loaded",
     "find_reasoner",
-    "pure_hashes",
-    "check_pure_pins",
+    "load_artifact",
+    "pack_document",
     "policy_from_json",
+    "pure_hashes",
 ]
 
 MAX_INLINE_ARTIFACT_BYTES: Final = 1_500_000
@@ -339,6 +339,14 @@ def load_artifact(
     """
     digest = str(part.get("h", ""))
     deployment = hosted.get(digest) if hosted else None
+    if deployment is None and "a" not in part and "z" not in part:
+        # Never serve a hash-only run from the cache: a worker that does not host the
+        # deployment must fail it the same way before and after a restart (replay safety).
+        msg = (
+            f"artifact {digest[:23]}... was sent by hash only, but this worker does not host it: "
+            "start the worker with run_worker(deployments=[deployment]) or run without hosted=True"
+        )
+        raise ArtifactNotHosted(msg)
     key = (digest, id(deployment.registry) if deployment is not None else id(registry))
     found = _LOADED.get(key)
     if found is not None:

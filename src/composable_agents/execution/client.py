@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from composable_agents.compiler.deploy import Deployment
 
-__all__ = ["FlowHandle", "run_deployment", "start_deployment", "run_flow", "start_flow", "flow_input"]
+__all__ = ["FlowHandle", "flow_input", "run_deployment", "run_flow", "start_deployment", "start_flow"]
 
 O = TypeVar("O")
 
@@ -112,6 +112,18 @@ class FlowHandle(Generic[O]):
         """The live projection (a workflow query)."""
         return await self.handle.query("projection")
 
+    async def open_gates(self) -> list[str]:
+        """Activation ids of the human gates waiting for a decision (a workflow query)."""
+        gates: list[str] = await self.handle.query("openGates")
+        return gates
+
+    async def submit_human(
+        self, activation: str, *, approved: bool, reason: str | None = None, by: str | None = None
+    ) -> None:
+        """Decide the human gate at ``activation`` (the ``submitHuman`` signal)."""
+        decision: dict[str, Json] = {"activation": activation, "approved": approved, "reason": reason, "by": by}
+        await self.handle.signal("submitHuman", decision)
+
     async def cancel(self) -> None:
         """Request cancellation of the run."""
         await self.handle.cancel()
@@ -152,7 +164,7 @@ async def start_deployment(
     client: Client,
     *,
     session_id: str | None = None,
-    input: Any = None,  # noqa: A002 - the seed's keyword
+    input: Any = None,
     principal: Json = None,
     task_queue: str | None = None,
     hosted: bool = False,
@@ -193,7 +205,7 @@ async def run_deployment(
     client: Client,
     *,
     session_id: str | None = None,
-    input: Any = None,  # noqa: A002 - the seed's keyword
+    input: Any = None,
     **kwargs: Any,
 ) -> Result[O]:
     """Run ``deployment`` durably and wait: the ``Result[O]`` of the run (see :func:`start_deployment`)."""
@@ -209,11 +221,11 @@ def _as_deployment(flow: Any) -> Deployment[Any, Any]:
     return deploy(flow)
 
 
-async def start_flow(client: Client, flow: Any, input: Any = None, **kwargs: Any) -> FlowHandle[Any]:  # noqa: A002
+async def start_flow(client: Client, flow: Any, input: Any = None, **kwargs: Any) -> FlowHandle[Any]:
     """Start a deployment (or an arrow, deployed strictly first) durably."""
     return await start_deployment(_as_deployment(flow), client, input=input, **kwargs)
 
 
-async def run_flow(client: Client, flow: Any, input: Any = None, **kwargs: Any) -> Result[Any]:  # noqa: A002
+async def run_flow(client: Client, flow: Any, input: Any = None, **kwargs: Any) -> Result[Any]:
     """Run a deployment (or an arrow, deployed strictly first) durably and wait for its ``Result``."""
     return await run_deployment(_as_deployment(flow), client, input=input, **kwargs)

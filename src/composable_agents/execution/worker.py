@@ -37,12 +37,12 @@ if TYPE_CHECKING:
     from composable_agents.compiler.deploy import Deployment
 
 __all__ = [
+    "PASSTHROUGH_MODULES",
+    "build_replayer",
     "build_worker",
+    "import_modules",
     "run_worker",
     "workflow_runner",
-    "build_replayer",
-    "PASSTHROUGH_MODULES",
-    "import_modules",
 ]
 
 PASSTHROUGH_MODULES: tuple[str, ...] = (
