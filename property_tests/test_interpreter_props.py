@@ -10,11 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import runnable_env_tools, runnable_nodes
 
+from composable_agents.core.codec import normalize
 from composable_agents.core.ir import Alt, Arr, Each, Ident, IterUpTo, Node, Par, Prim, Seq
 from composable_agents.core.pures import DEFAULT_REGISTRY
 from composable_agents.execution.env import InMemoryEnv
 from composable_agents.execution.interpreter import interpret
-from composable_agents.execution.projection import Projection, Recorder
+from composable_agents.execution.projection import Projection, Recorder, activation_id
 
 FAKES = runnable_env_tools()
 
@@ -56,6 +57,39 @@ def reference(node: Node, value: Any) -> Any:
     raise AssertionError(f"not a runnable node: {node!r}")
 
 
+def reference_activations(node: Node, value: Any) -> set[str]:
+    """The activation ids a run must record: one per node reached, with item/round paths."""
+    out: set[str] = set()
+
+    def visit(current: Node, nid: str, acts: tuple[int, ...], v: Any) -> Any:
+        out.add(activation_id(nid, acts))
+        kids = current.children()
+        if isinstance(current, Seq):
+            for i, step in enumerate(kids):
+                v = visit(step, f"{nid}.{i}", acts, v)
+            return v
+        if isinstance(current, Par):
+            outs = [visit(b, f"{nid}.{i}", acts, v) for i, b in enumerate(kids)]
+            return _pure(current.reducer.name, current.reducer.args, outs) if current.reducer else outs
+        if isinstance(current, Each):
+            outs = [visit(current.body, f"{nid}.0", (*acts, i), x) for i, x in enumerate(v)]
+            return _pure(current.reducer.name, current.reducer.args, outs) if current.reducer else outs
+        if isinstance(current, Alt):
+            assert current.pred is not None
+            pick = 0 if _pure(current.pred.name, current.pred.args, v) else 1
+            return visit(kids[pick], f"{nid}.{pick}", acts, v)
+        if isinstance(current, IterUpTo):
+            for r in range(current.max_rounds):
+                v = visit(current.body, f"{nid}.0", (*acts, r), v)
+                if current.until is not None and _pure(current.until.name, current.until.args, v):
+                    break
+            return v
+        return reference(current, v)
+
+    visit(normalize(node), "$", (), value)
+    return out
+
+
 def run(node: Node, value: int, seed: int | None) -> tuple[Any, Projection]:
     rec = Recorder()
     env = InMemoryEnv(tools=FAKES, seed=seed)
@@ -66,8 +100,10 @@ def run(node: Node, value: int, seed: int | None) -> tuple[Any, Projection]:
 @settings(max_examples=80)
 @given(runnable_nodes(), st.integers(0, 999))
 def test_interpreter_agrees_with_the_reference(node: Node, value: int) -> None:
-    out, _ = run(node, value, None)
+    out, projection = run(node, value, None)
     assert out == reference(node, value)
+    assert set(projection.by_activation()) == reference_activations(node, value)
+    assert len(projection.events) == len(projection.by_activation())
 
 
 @settings(max_examples=60)
