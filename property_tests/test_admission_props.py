@@ -329,3 +329,40 @@ def test_absent_is_unconstrained_and_present_empty_denies(states: dict[str, str]
     got = {x.code for x in d.diagnostics}
     want = {DENIED[s] for s, state in states.items() if state == "empty" and DENIED[s] is not None}
     assert got == want
+
+
+# -- bad manifests never crash ------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=True) | st.text(max_size=6),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=6), kids, max_size=3),
+    max_leaves=8,
+)
+section_names = st.sampled_from(
+    ["tools", "reasoners", "models", "memory", "mcp_servers", "network", "subflows", "budget", "bogus"]
+)
+grant_like = st.fixed_dictionaries(
+    {"name": st.text(max_size=4) | st.integers()},
+    optional={
+        "effect": st.sampled_from(["read", "write", "reed", 3]),
+        "idempotency": st.sampled_from(["none", "native", "nope"]),
+        "maxCalls": st.integers(-2, 3) | st.text(max_size=2),
+        "approval": st.sampled_from(["required", "none", "maybe", True]),
+        "extra": json_values,
+    },
+)
+manifests = st.dictionaries(section_names, json_values | st.lists(grant_like, max_size=3), max_size=5) | json_values
+
+
+@settings(max_examples=300, deadline=None)
+@given(manifests)
+def test_any_manifest_document_is_diagnosed_never_raised(doc: Any) -> None:
+    from composable_agents import CapabilityManifest
+
+    m = CapabilityManifest.from_dict(doc)
+    assert all(p.code == "CAP_MANIFEST_INVALID" and p.node_id.startswith("capabilities:") for p in m.problems)
+    assert CapabilityManifest.from_dict(m.to_json()).problems == ()  # what survives is well-formed
+    d = deploy(call(ap_read), tools=NATIVE, capabilities=doc, strict=False)
+    assert {x.code for x in d.diagnostics} <= {
+        "CAP_MANIFEST_INVALID", "CAP_TOOL_DENIED", "BUDGET_EXCEEDED", "CAP_MAX_CALLS",
+    }
