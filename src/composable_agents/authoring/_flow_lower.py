@@ -5,6 +5,7 @@ See :mod:`composable_agents.authoring.flow` and ``docs/authoring.md`` for the ru
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -239,6 +240,13 @@ class _Lowering:
         return [Arr(pure="std.unpack", args={"fields": mapping})]
 
     def branch(self, rep: tuple[str, Any], u: _Unit) -> Node:
+        first = u.ops[0] if u.ops else None
+        if (rep[0] == "env" and u.args[0] == "list" and isinstance(first, Arr) and first.pure == "std.merge"
+                and first.args is None):
+            # merge two fields of the env record directly: std.merge(fields=[a, b])
+            env: dict[int, str] = rep[1]
+            merged = dataclasses.replace(first, args={"fields": [env[v] for v in u.args[1]]})
+            return _seq([merged, *u.ops[1:]])
         return _seq([*self.extract(rep, u.args), *u.ops])
 
     def wave(
