@@ -19,6 +19,10 @@ import importlib.util as _importlib_util
 from composable_agents import deploy as _deploy_module  # noqa: F401
 from composable_agents import freeze as _freeze_module  # noqa: F401
 from composable_agents import validate as _validate_module  # noqa: F401
+from composable_agents import session as _session_module  # noqa: F401
+from composable_agents.agent import Agent
+from composable_agents.agent_loop import extract_plan, generalize_trace_to_plan, promote_plan
+from composable_agents.session import SessionEvent, emit, loop, recv, scan, session
 from composable_agents.authoring.adapters import any_edges, as_type, expect
 from composable_agents.authoring.arrow import Arrow, Branching, Dataflow, Feedback, Pipeline, Staged
 from composable_agents.authoring.kernel import (
@@ -59,6 +63,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "HAVE_TEMPORAL",
+    "Agent",
     "AgentConfig",
     "CapabilityManifest",
     "Ann",
@@ -77,6 +82,7 @@ __all__ = [
     "Pipeline",
     "Reasoner",
     "Result",
+    "SessionEvent",
     "Shape",
     "Staged",
     "alt",
@@ -88,24 +94,32 @@ __all__ = [
     "cond",
     "deploy",
     "each",
+    "emit",
     "expect",
     "explain",
+    "extract_plan",
     "fanout",
     "flow",
     "freeze",
+    "generalize_trace_to_plan",
     "hedge",
     "human_gate",
     "ident",
     "iter_up_to",
+    "loop",
     "mcp",
     "native",
     "par",
+    "promote_plan",
     "pure",
     "quorum",
     "race",
+    "recv",
     "register_pure",
     "reschedule",
+    "scan",
     "seq",
+    "session",
     "set_source_capture",
     "stage",
     "snapshot_from_listings",
