@@ -103,7 +103,9 @@ async def main(save_histories: str | None = None) -> int:
         )
         async with worker:
             for item in items:
-                session = f"example-{item.name}-{uuid.uuid4().hex[:8]}"
+                # Fixed ids when saving histories (the file name is the workflow id).
+                suffix = "" if save_histories else f"-{uuid.uuid4().hex[:8]}"
+                session = f"example-{item.name}{suffix}"
                 result = await item.deployment.run(client, session_id=session, input=item.input)
                 print(f"\n{item.name}: status={result.status} run_id={result.run_id}")
                 if result.ok:
@@ -115,7 +117,7 @@ async def main(save_histories: str | None = None) -> int:
                 print_trace(result)
                 if save_histories:
                     history = await client.get_workflow_handle(session).fetch_history()
-                    target = Path(save_histories) / f"{item.name}.json"
+                    target = Path(save_histories) / f"{session}.json"
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
                     print(f"  history: {target} ({len(history.events)} events)")
