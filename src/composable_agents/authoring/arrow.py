@@ -330,6 +330,7 @@ class Arrow(Generic[I, O]):
             in_type=_meet(self._in, right._in),
             out_type=tuple[self._out, right._out],  # type: ignore[name-defined]
             edges=_join_logs(self._edges, right._edges),
+            ends=(_both(self._head(), right._head(), "&"), _both(self._tail(), right._tail(), "&")),
             bounds=(self._bounds[0] and right._bounds[0], False),
         )
 
@@ -350,6 +351,7 @@ class Arrow(Generic[I, O]):
             in_type=_union(self._in, right._in),
             out_type=_union(self._out, right._out),
             edges=_join_logs(self._edges, right._edges),
+            ends=(_both(self._head(), right._head(), "|"), _both(self._tail(), right._tail(), "|")),
             bounds=(self._bounds[0] and right._bounds[0], self._bounds[1] and right._bounds[1]),
         )
 
@@ -584,6 +586,15 @@ def _operand(value: object, operator: str) -> Arrow[Any, Any]:
         return value
     msg = f"the right operand of `{operator}` must be an Arrow, got {type(value).__name__}: {value!r}"
     raise CompositionError(msg)
+
+
+_MAX_END_NAME: Final = 60
+
+
+def _both(left: str, right: str, operator: str) -> str:
+    """The name of two parallel steps (``a & b``), kept short for reports."""
+    name = f"{left} {operator} {right}"
+    return name if len(name) <= _MAX_END_NAME else f"<{operator}>"
 
 
 def _join_logs(left: _EdgeLog | None, right: _EdgeLog | None) -> _EdgeLog | None:
