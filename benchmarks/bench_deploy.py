@@ -16,7 +16,19 @@ import statistics
 import time
 from typing import Any
 
-from composable_agents import Ann, alt, arr, call, deploy, human_gate, iter_up_to, par, race, seq, tool
+from composable_agents import (
+    Ann,
+    alt,
+    arr,
+    call,
+    deploy,
+    human_gate,
+    iter_up_to,
+    par,
+    race,
+    seq,
+    tool,
+)
 from composable_agents.core.codec import walk
 from composable_agents.core.pures import Registry
 

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -116,7 +116,7 @@ def _concat(xs: set[tuple[str, ...]], ys: set[tuple[str, ...]]) -> set[tuple[str
     return {x + y for x in xs for y in ys}
 
 
-@lru_cache(maxsize=None)
+@cache
 def traces(tree: Any) -> frozenset[tuple[str, ...]]:
     """Every order in which gate/danger events can happen (reads are irrelevant)."""
     kind = tree[0]

@@ -8,4 +8,4 @@ from composable_agents.compiler.capabilities import (
     check_capabilities,
 )
 
-__all__ = ["CapabilityManifest", "ToolGrant", "Budget", "VersionConstraint", "check_capabilities"]
+__all__ = ["Budget", "CapabilityManifest", "ToolGrant", "VersionConstraint", "check_capabilities"]

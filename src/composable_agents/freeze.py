@@ -3,4 +3,4 @@
 from composable_agents.compiler.freeze import Frozen, execution_hash, freeze, retry_class
 from composable_agents.compiler.snapshot import McpToolDef, Snapshot, snapshot_from_listings
 
-__all__ = ["Frozen", "freeze", "execution_hash", "retry_class", "snapshot_from_listings", "Snapshot", "McpToolDef"]
+__all__ = ["Frozen", "McpToolDef", "Snapshot", "execution_hash", "freeze", "retry_class", "snapshot_from_listings"]

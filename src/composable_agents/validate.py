@@ -7,13 +7,13 @@ from composable_agents.compiler.passes import admission, run_all
 from composable_agents.compiler.validate import looks_secret, validate, validate_frozen
 
 __all__ = [
-    "validate",
-    "validate_frozen",
-    "looks_secret",
-    "check_race_admission",
+    "admission",
     "check_approval",
     "check_budget",
+    "check_race_admission",
     "estimate",
-    "admission",
+    "looks_secret",
     "run_all",
+    "validate",
+    "validate_frozen",
 ]

@@ -29,7 +29,7 @@ from composable_agents import (
 from composable_agents.authoring.derived import human_gate, race
 from composable_agents.compiler.deploy import Deployment
 from composable_agents.compiler.snapshot import snapshot_from_listings
-from composable_agents.core.ir import Par, Prim, CallStep
+from composable_agents.core.ir import CallStep, Par, Prim
 from composable_agents.core.kinds import Merge
 
 

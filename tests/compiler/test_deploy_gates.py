@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dg_cases import CHILD, DG_R, REASONERS, SNAPSHOT, TOOLS, dg_danger, dg_read, dg_upper, dg_write
 
 from composable_agents import (
     Ann,
@@ -43,8 +44,6 @@ from composable_agents.core.ir import CallStep, Par, Prim
 from composable_agents.core.kinds import Effect, Idempotency, Merge
 from composable_agents.core.pures import Registry
 from composable_agents.errors import CompositionError, ValidationError
-
-from dg_cases import CHILD, DG_R, REASONERS, SNAPSHOT, TOOLS, dg_danger, dg_read, dg_upper, dg_write
 
 
 def _codes(deployment: Any) -> list[str]:
@@ -127,7 +126,7 @@ def test_artifact_hash_is_stable_across_processes() -> None:
         d = deploy(seq(race(call(dg_read), call(dg_upper)), human_gate("ok?")), tools=TOOLS,
                    capabilities={"tools": ["dg_read", "dg_upper"]})
         print(d.artifact_hash)
-        """
+        """  # noqa: UP031
         % str(here)
     )
     local = deploy(
@@ -485,7 +484,7 @@ def test_human_gate_lowering() -> None:
 def test_source_capture_points_at_the_user_line() -> None:
     set_source_capture(True)
     try:
-        flow = race(call(dg_read), call(dg_write)); line = sys._getframe().f_lineno  # noqa: E702
+        flow = race(call(dg_read), call(dg_write)); line = sys._getframe().f_lineno
     finally:
         set_source_capture(False)
     node = flow.to_ir()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from dg_cases import CASES
 
 from composable_agents.compiler.diagnostics import CODES
-
-from dg_cases import CASES
 
 EXPECTED: dict[str, str] = {
     'UNRESOLVED_CALL': (

@@ -24,7 +24,7 @@ from composable_agents.core.ir import Ann, CallStep, Node, Par, Prim, PureRef
 from composable_agents.core.kinds import Merge
 from composable_agents.errors import CompositionError
 
-__all__ = ["race", "hedge", "quorum", "human_gate", "HUMAN_GATE_TOOL"]
+__all__ = ["HUMAN_GATE_TOOL", "hedge", "human_gate", "quorum", "race"]
 
 HUMAN_GATE_TOOL = "__human_gate__"
 

@@ -32,13 +32,24 @@ from typing import TYPE_CHECKING
 
 from composable_agents.compiler.capabilities import needs_approval
 from composable_agents.compiler.diagnostics import Diagnostic, diag
-from composable_agents.core.ir import App, CallStep, Each, IterUpTo, Loop, Node, Par, Prim, Seq, SubStep
+from composable_agents.core.ir import (
+    App,
+    CallStep,
+    Each,
+    IterUpTo,
+    Loop,
+    Node,
+    Par,
+    Prim,
+    Seq,
+    SubStep,
+)
 from composable_agents.core.kinds import Merge
 
 if TYPE_CHECKING:
     from composable_agents.compiler.freeze import Frozen
 
-__all__ = ["check_approval", "GATE_TOOL"]
+__all__ = ["GATE_TOOL", "check_approval"]
 
 GATE_TOOL = "__human_gate__"
 

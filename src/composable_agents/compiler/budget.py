@@ -26,13 +26,26 @@ import math
 from typing import TYPE_CHECKING, Final
 
 from composable_agents.compiler.diagnostics import Diagnostic, diag
-from composable_agents.core.ir import RESERVED_TOOLS, Alt, App, CallStep, Each, EvalPlan, IterUpTo, Loop, Node, Prim, SubStep, ThinkStep
+from composable_agents.core.ir import (
+    RESERVED_TOOLS,
+    Alt,
+    App,
+    CallStep,
+    Each,
+    EvalPlan,
+    IterUpTo,
+    Loop,
+    Node,
+    Prim,
+    SubStep,
+    ThinkStep,
+)
 
 if TYPE_CHECKING:
     from composable_agents.compiler.capabilities import CapabilityManifest
     from composable_agents.compiler.freeze import Frozen
 
-__all__ = ["DEFAULT_LEAF_COST_USD", "DEFAULT_APP_ROUNDS", "Estimate", "estimate", "check_budget"]
+__all__ = ["DEFAULT_APP_ROUNDS", "DEFAULT_LEAF_COST_USD", "Estimate", "check_budget", "estimate"]
 
 DEFAULT_LEAF_COST_USD: Final = {"call": 0.0, "think": 0.001, "arr": 0.0, "ident": 0.0}
 """Estimated USD cost of a leaf without a ``cost_usd`` annotation, by kind."""
@@ -44,7 +57,7 @@ DEFAULT_APP_ROUNDS: Final = 10
 class Estimate:
     """A worst-case cost (USD), token count (``None`` when unknown) and tool call counts."""
 
-    __slots__ = ("cost", "tokens", "calls")
+    __slots__ = ("calls", "cost", "tokens")
 
     def __init__(self, cost: float = 0.0, tokens: float | None = 0, calls: dict[str, float] | None = None) -> None:
         self.cost = cost

@@ -15,6 +15,7 @@ and the faulty part denies (a bad section acts as a present, empty one).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,17 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from composable_agents.compiler.diagnostics import Diagnostic, diag
 from composable_agents.core.canonical import JsonObject
-from composable_agents.core.ir import RESERVED_TOOLS, SourceLoc, App, CallStep, EvalPlan, Node, Prim, SubStep, ThinkStep
+from composable_agents.core.ir import (
+    RESERVED_TOOLS,
+    App,
+    CallStep,
+    EvalPlan,
+    Node,
+    Prim,
+    SourceLoc,
+    SubStep,
+    ThinkStep,
+)
 from composable_agents.core.kinds import ContextScope, Effect, Idempotency
 
 if TYPE_CHECKING:
@@ -32,16 +43,16 @@ if TYPE_CHECKING:
     from composable_agents.compiler.freeze import Frozen
 
 __all__ = [
+    "SECTIONS",
+    "Budget",
     "CapabilityManifest",
     "ToolGrant",
-    "Budget",
     "VersionConstraint",
-    "SECTIONS",
-    "as_manifest",
     "apply_grant",
+    "as_manifest",
+    "call_contract",
     "check_capabilities",
     "effect_rank",
-    "call_contract",
     "needs_approval",
 ]
 
@@ -463,7 +474,7 @@ class _Parser:
             if key not in _BUDGET_KEYS:
                 self.bad(path, f"unknown budget key {key!r} (keys: {', '.join(_BUDGET_KEYS)})")
                 continue
-            if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != raw or raw in (float("inf"),):
+            if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
                 self.bad(path, f"expected a finite number, got {_kind(raw)}")
                 vals[key] = 0
                 continue

@@ -21,15 +21,15 @@ from composable_agents.core.canonical import JsonObject
 from composable_agents.core.ir import SourceLoc
 
 __all__ = [
+    "CODES",
     "Diagnostic",
     "Severity",
-    "explain",
     "blocking",
+    "capture_source",
+    "diag",
+    "explain",
     "set_source_capture",
     "source_capture_enabled",
-    "capture_source",
-    "CODES",
-    "diag",
 ]
 
 Severity = Literal["error", "warning", "info"]
@@ -171,8 +171,10 @@ CODES: Final[Mapping[str, tuple[Severity, str, str]]] = {
     "RETRY_UNSAFE": (
         "error",
         "explicit retries (maxAttempts > 1) on a tool that is neither read-only nor idempotent",
-        "Drop the retries, or make the tool idempotent (@tool(idempotent=True) or a capability "
-        "grant asserting idempotency: required).",
+        (
+            "Drop the retries, or make the tool idempotent (@tool(idempotent=True) or a capability "
+            "grant asserting idempotency: required)."
+        ),
     ),
     "SCHEMA_MISMATCH": (
         "error",
@@ -182,8 +184,10 @@ CODES: Final[Mapping[str, tuple[Severity, str, str]]] = {
     "SECRET_ARG": (
         "error",
         "a static argument looks like a secret; artifacts and histories are not secret stores",
-        "Pass a credential reference through the run's principal (or the worker's "
-        "configuration), never a secret in the flow.",
+        (
+            "Pass a credential reference through the run's principal (or the worker's "
+            "configuration), never a secret in the flow."
+        ),
     ),
     "WHOLE_SESSION_PAR": (
         "warning",
@@ -192,8 +196,10 @@ CODES: Final[Mapping[str, tuple[Severity, str, str]]] = {
     ),
     "CAP_MANIFEST_INVALID": (
         "error",
-        "the capability manifest is malformed (unknown section or key, wrong type, bad version "
-        "constraint, negative budget)",
+        (
+            "the capability manifest is malformed (unknown section or key, wrong type, bad version "
+            "constraint, negative budget)"
+        ),
         "Fix the manifest entry at the path shown; see the format in docs/diagnostics.md.",
     ),
     "CAP_TOOL_DENIED": (
@@ -258,8 +264,10 @@ CODES: Final[Mapping[str, tuple[Severity, str, str]]] = {
     ),
     "RACE_UNASSERTED": (
         "error",
-        "a race/hedge/quorum branch calls an MCP tool whose read-only/idempotent status is only "
-        "an untrusted hint",
+        (
+            "a race/hedge/quorum branch calls an MCP tool whose read-only/idempotent status is only "
+            "an untrusted hint"
+        ),
         "Assert the tool in the capability manifest (effect: read, or idempotency: native/required).",
     ),
     "RACE_UNSAFE": (

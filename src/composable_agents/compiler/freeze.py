@@ -20,7 +20,19 @@ from typing import TYPE_CHECKING, Any
 
 from composable_agents.core.canonical import JsonObject, content_hash
 from composable_agents.core.codec import normalize, walk
-from composable_agents.core.ir import RESERVED_TOOLS, Alt, Arr, CallStep, Each, IterUpTo, Node, Par, Prim, SubStep, ThinkStep
+from composable_agents.core.ir import (
+    RESERVED_TOOLS,
+    Alt,
+    Arr,
+    CallStep,
+    Each,
+    IterUpTo,
+    Node,
+    Par,
+    Prim,
+    SubStep,
+    ThinkStep,
+)
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.errors import FreezeError
 
@@ -28,7 +40,7 @@ if TYPE_CHECKING:
     from composable_agents.authoring.leaves import Reasoner, ToolContract, ToolDef
     from composable_agents.compiler.capabilities import CapabilityManifest
 
-__all__ = ["Frozen", "freeze", "execution_hash", "retry_class", "pure_names", "all_nodes", "snapshot_from_listings"]
+__all__ = ["Frozen", "all_nodes", "execution_hash", "freeze", "pure_names", "retry_class", "snapshot_from_listings"]
 
 
 def retry_class(tool: ToolDef) -> str:

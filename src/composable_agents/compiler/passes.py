@@ -20,14 +20,18 @@ from typing import Any
 from composable_agents.compiler.admission import check_race_admission
 from composable_agents.compiler.approval import check_approval
 from composable_agents.compiler.budget import check_budget
-from composable_agents.compiler.capabilities import CapabilityManifest, as_manifest, check_capabilities
+from composable_agents.compiler.capabilities import (
+    CapabilityManifest,
+    as_manifest,
+    check_capabilities,
+)
 from composable_agents.compiler.diagnostics import Diagnostic
 from composable_agents.compiler.freeze import Frozen, all_nodes
 from composable_agents.compiler.validate import validate
 from composable_agents.core.canonical import JsonObject
 from composable_agents.core.pures import Registry
 
-__all__ = ["run_all", "capabilities_json", "admission"]
+__all__ = ["admission", "capabilities_json", "run_all"]
 
 
 def admission(frozen: Frozen, *, capabilities: Any = None) -> list[Diagnostic]:

@@ -40,7 +40,7 @@ from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 if TYPE_CHECKING:
     from composable_agents.compiler.freeze import Frozen
 
-__all__ = ["validate", "validate_frozen", "resolution", "looks_secret"]
+__all__ = ["looks_secret", "resolution", "validate", "validate_frozen"]
 
 
 def resolution(frozen: Frozen) -> list[Diagnostic]:
@@ -159,7 +159,7 @@ class _Schemas:
             return None
         try:
             return dict(schema_of(tp) or {}) or None
-        except Exception:  # an underivable annotation is simply unknown
+        except Exception:  # noqa: BLE001 - an underivable annotation is simply unknown
             return None
 
     def of(self, node: Node, side: str) -> JsonObject | None:
