@@ -410,3 +410,44 @@ def test_flow_called_outside_a_body_says_how_to_run_it() -> None:
         cond(tf_is_long, "x", then=tf_upper)
     assert tf_upper("plain") == "PLAIN"
     assert Ann(max_attempts=3).to_json() == {"maxAttempts": 3}
+
+
+def test_record_parameters_merge_in_place_and_effects_with_discarded_results_still_run() -> None:
+    @flow
+    def both(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+        return a | b
+
+    assert both.to_json() == {"op": "arr", "id": "$", "pure": "std.merge", "args": {"fields": ["a", "b"]}}
+    assert run(both, {"a": {"x": 1, "y": 1}, "b": {"y": 2}}) == {"x": 1, "y": 2}
+
+    saved: list[Any] = []
+
+    def fake_save(value: Any) -> Any:
+        saved.append(value)
+        return {"saved": True}
+
+    @flow
+    def passthrough(rec: dict[str, Any]) -> dict[str, Any]:
+        tf_save(rec)
+        return rec
+
+    assert run(passthrough, {"k": 1}, tools={"tf_save": fake_save}) == {"k": 1}
+    assert saved == [{"k": 1}]
+
+
+def test_each_captures_lower_to_each_pack() -> None:
+    @flow
+    def label_one(item: str, prefix: str) -> str:
+        return tf_label_rec(item=item, prefix=prefix)
+
+    @flow
+    def labels(prefix: str, items: list[str]) -> list[str]:
+        return each(label_one, items, prefix=prefix)
+
+    doc = labels.to_json()
+    assert doc["op"] == "seq"
+    pack = doc["steps"][-2]
+    assert pack["pure"] == "std.each_pack"
+    assert pack["args"] == {"items": "__items__", "item": "item", "fields": ["prefix"]}
+    assert doc["steps"][-1]["op"] == "each"
+    assert run(labels, {"prefix": "p", "items": ["a", "b"]}) == ["p:a", "p:b"]
