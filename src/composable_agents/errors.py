@@ -36,6 +36,13 @@ __all__ = [
     "AllBranchesFailed",
     "BudgetExceeded",
     "DefineError",
+    "RunStopped",
+    "StagedPlanRejected",
+    "SessionValidationError",
+    "SessionCompileError",
+    "SessionClosed",
+    "ChannelFull",
+    "IdempotencyConflict",
     "DevModeError",
     "POLICY_ERRORS",
 ]
@@ -229,17 +236,19 @@ class RunStopped(ComposableAgentsError):
         return (type(self), (self.status, self.detail, str(self)))
 
 
-class StagedPlanRejected(PlanRejected):
+class StagedPlanRejected(PlanRejected, RunStopped):
     """A ``stage`` planner's plan failed compilation; the run ends ``plan_rejected``.
+
+    Both a :class:`PlanRejected` (a policy verdict) and a :class:`RunStopped`
+    (so runners report ``Result(status="plan_rejected")``).
 
     ``diagnostics`` holds every ``PLAN_*`` (and admission) finding; ``detail``
     is their JSON form for ``Result.detail``.
     """
 
-    status = "plan_rejected"
-
     def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
-        super().__init__(message)
+        Exception.__init__(self, message)
+        self.status = "plan_rejected"
         self.diagnostics = tuple(diagnostics)
         self.detail: dict[str, Any] = {
             "reason": "plan_rejected",
