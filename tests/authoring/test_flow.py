@@ -451,3 +451,25 @@ def test_each_captures_lower_to_each_pack() -> None:
     assert pack["args"] == {"items": "__items__", "item": "item", "fields": ["prefix"]}
     assert doc["steps"][-1]["op"] == "each"
     assert run(labels, {"prefix": "p", "items": ["a", "b"]}) == ["p:a", "p:b"]
+
+
+@tool(effect="read", idempotent=True)
+def tf_config() -> dict[str, Any]:
+    return {"mode": "fast"}
+
+
+def test_a_nullary_tool_is_a_step_without_input() -> None:
+    @flow
+    def configured(rec: dict[str, Any]) -> dict[str, Any]:
+        cfg = tf_config()
+        return rec | cfg
+
+    assert run(configured, {"k": 1}) == {"k": 1, "mode": "fast"}
+
+    from composable_agents.errors import DefineError
+
+    with pytest.raises(DefineError, match="unused parameter 'rec'"):
+
+        @flow
+        def ignores(rec: dict[str, Any]) -> dict[str, Any]:
+            return tf_config()

@@ -102,6 +102,8 @@ class _Trace:
     param_names: dict[int, str] = field(default_factory=dict)
     next_vid: int = 0
     closed: bool = False
+    nullary: set[int] = field(default_factory=set)
+    """Indexes of steps that take no input (fed the flow input only to place them)."""
 
     def new_value(self) -> int:
         vid = self.next_vid

@@ -320,7 +320,12 @@ def _trace_tool(trace: _Trace, leaf: Tool[Any, Any], args: tuple[Any, ...], kwar
         vid = _single_arg(leaf.key, args, handles, "tool", params[0] if params else None)
         spec: Args = ("ref", vid)
     elif not params:
-        _fail(f"tool {leaf.key!r} takes no input", "a step needs a handle input; give the tool a parameter")
+        if args or handles or consts:
+            _fail(f"tool {leaf.key!r} takes no input, got arguments",
+                  f"call it with no arguments: {leaf.key}()")
+        # placed on the flow input (which it ignores); it does not count as a use of that parameter
+        trace.nullary.add(len(trace.steps))
+        spec = ("ref", trace.params[0])
     else:
         sig = inspect.signature(d.fn) if d.fn is not None else None
         required = [p for p in params if sig is None or sig.parameters[p].default is inspect.Parameter.empty]
@@ -758,7 +763,7 @@ def _build(fn: Callable[..., Any], ref: str | None, registry: Registry | None) -
         if isinstance(value, Handle) and value._trace is trace and value._vid not in trace.param_names:
             trace.names.setdefault(value._vid, var)
     output, extra = _output(trace, result, src, fn.__name__)
-    used = {v for st in trace.steps for v in _inputs(st.args)}
+    used = {v for st in trace.steps if st.index not in trace.nullary for v in _inputs(st.args)}
     if extra is not None:
         used |= set(_inputs(extra.args))
     used.add(output)
