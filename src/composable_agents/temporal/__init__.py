@@ -1,0 +1,62 @@
+"""The durable (Temporal) layer in one import: ``from composable_agents.temporal import ...``.
+
+Needs the ``temporal`` extra (``pip install 'composable-agents[temporal]'``);
+importing this package without temporalio raises an ``ImportError`` saying so.
+"""
+
+from __future__ import annotations
+
+try:
+    import temporalio  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    msg = "the Temporal layer needs temporalio: pip install 'composable-agents[temporal]'"
+    raise ImportError(msg) from exc
+
+from composable_agents.execution.artifact import (
+    MAX_INLINE_ARTIFACT_BYTES,
+    ArtifactNotHosted,
+    ArtifactTooLarge,
+)
+from composable_agents.execution.client import (
+    FlowHandle,
+    flow_input,
+    run_deployment,
+    run_flow,
+    start_deployment,
+    start_flow,
+)
+from composable_agents.execution.devserver import DevServer, dev_server, find_temporal_binary
+from composable_agents.execution.harness import FlowWorkflow
+from composable_agents.execution.policy import DEFAULT_TASK_QUEUE, ExecutionPolicy
+from composable_agents.execution.serve import serve
+from composable_agents.execution.temporal_env import TemporalEnv
+from composable_agents.execution.worker import (
+    build_replayer,
+    build_worker,
+    run_worker,
+    workflow_runner,
+)
+
+__all__ = [
+    "DEFAULT_TASK_QUEUE",
+    "MAX_INLINE_ARTIFACT_BYTES",
+    "ArtifactNotHosted",
+    "ArtifactTooLarge",
+    "DevServer",
+    "ExecutionPolicy",
+    "FlowHandle",
+    "FlowWorkflow",
+    "TemporalEnv",
+    "build_replayer",
+    "build_worker",
+    "dev_server",
+    "find_temporal_binary",
+    "flow_input",
+    "run_deployment",
+    "run_flow",
+    "run_worker",
+    "serve",
+    "start_deployment",
+    "start_flow",
+    "workflow_runner",
+]
