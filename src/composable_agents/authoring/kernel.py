@@ -13,6 +13,7 @@ from typing import Any
 
 from composable_agents.authoring.arrow import Arrow, Pipeline, as_node, wrap
 from composable_agents.authoring.leaves import Pure, Reasoner, Tool, think
+from composable_agents.compiler.diagnostics import capture_source
 from composable_agents.core.canonical import Json
 from composable_agents.core.ir import (
     Alt,
@@ -96,7 +97,7 @@ def seq(*steps: Arrow[Any, Any]) -> Arrow[Any, Any]:
         return wrap(Ident())
     arrows = [s for s in steps if isinstance(s, Arrow)]  # type: ignore[redundant-expr,unused-ignore]
     return wrap(
-        Seq(steps=nodes),
+        Seq(steps=nodes, src=capture_source()),
         in_type=arrows[0].in_type if arrows else Any,
         out_type=arrows[-1].out_type if arrows else Any,
     )
@@ -108,7 +109,7 @@ def par(*branches: Arrow[Any, Any]) -> Arrow[Any, Any]:
     if not nodes:
         msg = "par() needs at least one branch"
         raise CompositionError(msg)
-    return wrap(Par(branches=nodes))
+    return wrap(Par(branches=nodes, src=capture_source()))
 
 
 def fanout(*branches: Arrow[Any, Any]) -> Arrow[Any, Any]:
@@ -140,7 +141,9 @@ def each(
         msg = f"`max_parallel` must be a positive integer, got {max_parallel!r}"
         raise CompositionError(msg)
     red = pure_ref(reducer, what="reducer") if reducer is not None else None
-    return wrap(Each(body=as_node(body, what="each body"), max_parallel=max_parallel, reducer=red))
+    return wrap(
+        Each(body=as_node(body, what="each body"), max_parallel=max_parallel, reducer=red, src=capture_source())
+    )
 
 
 def alt(
@@ -165,7 +168,14 @@ def alt(
         keys = list(cases)
         arms = [as_node(cases[k], what=f"case {k!r}") for k in keys]
         arms.append(as_node(default, what="default") if default is not None else Ident())
-        return wrap(Alt(branches=tuple(arms), selector=pure_ref(pred, args, what="selector"), cases=tuple(keys)))
+        return wrap(
+            Alt(
+                branches=tuple(arms),
+                selector=pure_ref(pred, args, what="selector"),
+                cases=tuple(keys),
+                src=capture_source(),
+            )
+        )
     if if_true is None or if_false is None:
         msg = "alt(pred, if_true, if_false) needs both branches (or use cases=... for a switch)"
         raise CompositionError(msg)
@@ -173,6 +183,7 @@ def alt(
         Alt(
             branches=(as_node(if_true, what="if_true"), as_node(if_false, what="if_false")),
             pred=pure_ref(pred, args, what="pred"),
+            src=capture_source(),
         )
     )
 
@@ -183,7 +194,7 @@ def iter_up_to(max_rounds: int, body: Arrow[Any, Any], until: PureLike | None = 
         msg = f"`max_rounds` must be a positive integer, got {max_rounds!r}"
         raise CompositionError(msg)
     stop = pure_ref(until, what="until") if until is not None else None
-    return wrap(IterUpTo(body=as_node(body, what="iter body"), max_rounds=max_rounds, until=stop))
+    return wrap(IterUpTo(body=as_node(body, what="iter body"), max_rounds=max_rounds, until=stop, src=capture_source()))
 
 
 def ident() -> Pipeline[Any, Any]:
@@ -198,7 +209,7 @@ def arr(pure: PureLike, **args: Json) -> Pipeline[Any, Any]:
     out_type: object = Any
     if isinstance(pure, Pure):
         in_type, out_type = pure.in_type, pure.out_type
-    return Pipeline(Arr(pure=ref.name, args=ref.args), in_type=in_type, out_type=out_type, label=ref.name)
+    return Pipeline(Arr(pure=ref.name, args=ref.args, src=capture_source()), in_type=in_type, out_type=out_type, label=ref.name)
 
 
 class ToolRef(Pipeline[Any, Any]):
@@ -232,7 +243,7 @@ class ToolRef(Pipeline[Any, Any]):
 
 
 def _tool_ref(key: str, server: str | None, tool_name: str, ann: Ann | None, ctx: ContextPolicy | None) -> ToolRef:
-    ref = ToolRef(Prim(step=CallStep(key), ann=ann, ctx=ctx), label=key)
+    ref = ToolRef(Prim(step=CallStep(key), ann=ann, ctx=ctx, src=capture_source()), label=key)
     object.__setattr__(ref, "_key", key)
     object.__setattr__(ref, "_server", server)
     object.__setattr__(ref, "_tool", tool_name)
@@ -279,7 +290,7 @@ def call(
     else:
         msg = f"`ref` must be a tool key, native(...)/mcp(...) or a @tool, got {ref!r}"
         raise CompositionError(msg)
-    return Pipeline(Prim(step=CallStep(key), ann=ann, ctx=ctx, name=name), in_type=in_type, out_type=out_type, label=key)
+    return Pipeline(Prim(step=CallStep(key), ann=ann, ctx=ctx, name=name, src=capture_source()), in_type=in_type, out_type=out_type, label=key)
 
 
 def sub(ref: str | Arrow[Any, Any], contract: Contract | None = None, *, ann: Ann | None = None) -> Pipeline[Any, Any]:
@@ -304,7 +315,7 @@ def sub(ref: str | Arrow[Any, Any], contract: Contract | None = None, *, ann: An
         msg = f"`ref` must be a flow name or a named Arrow, got {ref!r}"
         raise CompositionError(msg)
     step = SubStep(key, contract or Contract.of(Shape.PIPELINE))
-    return Pipeline(Prim(step=step, ann=ann), in_type=in_type, out_type=out_type, label=key)
+    return Pipeline(Prim(step=step, ann=ann, src=capture_source()), in_type=in_type, out_type=out_type, label=key)
 
 
 def _reasoner_name(value: Reasoner[Any, Any] | str, what: str) -> str:
@@ -321,7 +332,7 @@ def _reasoner_name(value: Reasoner[Any, Any] | str, what: str) -> str:
 
 def stage(planner: Reasoner[Any, Any] | str, *, ann: Ann | None = None) -> Arrow[Any, Any]:
     """A staged step: the ``planner`` reasoner emits a plan (IR JSON) that is admitted and run."""
-    return wrap(EvalPlan(planner=_reasoner_name(planner, "planner"), ann=ann))
+    return wrap(EvalPlan(planner=_reasoner_name(planner, "planner"), ann=ann, src=capture_source()))
 
 
 def app(
@@ -363,5 +374,6 @@ def app(
         subflows=tuple(refs),
         budget=dict(budget) if budget is not None else None,
         max_rounds=max_rounds,
+        src=capture_source(),
     )
     return wrap(node)
