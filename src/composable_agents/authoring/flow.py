@@ -201,12 +201,6 @@ def _vid(h: Handle) -> int:
     return h._vid
 
 
-def _no_handles(values: Sequence[object], what: str) -> None:
-    for v in values:
-        if isinstance(v, Handle):
-            _fail(f"{what} received a handle where it needs a constant", "pass a JSON constant here")
-
-
 def _bind_ops(consts: Mapping[str, Json]) -> list[Node]:
     return [Arr(pure="std.bind", args={"consts": dict(consts)})] if consts else []
 
@@ -313,7 +307,7 @@ def _single_arg(label: str, args: tuple[Any, ...], handles: dict[str, Any], kind
 def _trace_tool(trace: _Trace, leaf: Tool[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     d = leaf.definition
     params = list(d.params)
-    handles, consts, options = _split(kwargs, params if not d.single else [], f"argument of tool {leaf.key!r}")
+    handles, consts, options = _split(kwargs, params, f"argument of tool {leaf.key!r}")
     base = leaf.to_ir()
     ann, name, ctx = _options(options, base.ann)
     if d.single:
@@ -783,8 +777,6 @@ def _build(fn: Callable[..., Any], ref: str | None, registry: Registry | None) -
     node = _Lowering(trace, output, extra).lower()
     in_type = _input_type(fn, params, hints)
     out_type: object = hints.get("return", Any)
-    if extra is not None and out_type is Any:
-        out_type = Any
     cls = _FLOW_CLASSES[surface_shape(node)]
     arrow = cls(node, in_type=in_type, out_type=out_type, label=fn.__name__)
     object.__setattr__(arrow, "_params", tuple(p.name for p in params))
