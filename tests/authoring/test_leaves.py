@@ -85,7 +85,10 @@ def test_beartype_rejects_a_wrong_argument_at_the_call() -> None:
 def test_contracts_carry_schemas_effect_and_idempotency() -> None:
     c = price.contract
     assert c.effect is Effect.READ
-    assert c.input_schema["required"] == ["qty", "sku"] or set(c.input_schema["required"]) == {"qty", "sku"}
+    assert c.input_schema["required"] == ["qty", "sku"] or set(c.input_schema["required"]) == {
+        "qty",
+        "sku",
+    }
     assert c.output_schema == {"type": "number"}
     rec = file_ticket.contract
     assert rec.idempotency is Idempotency.NATIVE
@@ -144,7 +147,9 @@ def hook() -> Iterator[list[tuple[object, tuple[Any, ...], dict[str, Any]]]]:
         TRACE_HOOKS.remove(record)
 
 
-def test_calls_ask_trace_hooks_first(hook: list[tuple[object, tuple[Any, ...], dict[str, Any]]]) -> None:
+def test_calls_ask_trace_hooks_first(
+    hook: list[tuple[object, tuple[Any, ...], dict[str, Any]]],
+) -> None:
     assert price("HANDLE", retries=3, timeout_s=1.5) == "STEP"  # type: ignore[arg-type]
     assert double("HANDLE") == "STEP"  # type: ignore[arg-type]
     assert think(Reasoner("tl_h", "m"))("HANDLE", name="s") == "STEP"

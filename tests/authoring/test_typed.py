@@ -65,6 +65,11 @@ def total(xs: list[int]) -> int:
     return sum(xs)
 
 
+@pure("tt.add_pair")
+def add_pair(pair: tuple[int, int]) -> int:
+    return pair[0] + pair[1]
+
+
 def test_rshift_is_pipeline_with_typed_ends() -> None:
     flow = inc >> show
     assert type(flow) is Pipeline
@@ -91,7 +96,7 @@ def test_or_is_branching_and_routes_by_schema() -> None:
 def test_join_of_operands_and_floor() -> None:
     branching = go_up | go_down
     assert type(inc >> inc) is Pipeline
-    assert type((inc & inc) >> total) is Dataflow
+    assert type((inc & inc) >> add_pair) is Dataflow
     assert type(branching >> show) is Branching
     assert type((inc & inc) | (inc & inc)) is Branching
 
@@ -111,7 +116,10 @@ def test_operands_never_change() -> None:
 
 def test_edges_record_step_names_and_types() -> None:
     flow = inc >> inc >> show
-    assert [(e.left_name, e.right_name) for e in flow.edges] == [("tt_inc", "tt_inc"), ("tt_inc", "tt_show")]
+    assert [(e.left_name, e.right_name) for e in flow.edges] == [
+        ("tt_inc", "tt_inc"),
+        ("tt_inc", "tt_show"),
+    ]
     assert all(e.left_type is int and e.right_type is int for e in flow.edges)
 
 

@@ -44,7 +44,16 @@ def mypy_errors() -> dict[str, list[tuple[int, str]]]:
     cfg.write_text(config)
     files = [str(CASES / name) for name in (*PASS_CASES, *FAIL_CASES)]
     proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(cfg), "--show-error-codes", "--no-pretty", *files],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(cfg),
+            "--show-error-codes",
+            "--no-pretty",
+            *files,
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -66,7 +75,9 @@ def _mark(name: str) -> tuple[int, str]:
         for no, text in enumerate((CASES / name).read_text().splitlines(), start=1)
         if (m := _MARK.search(text))
     ]
-    assert len(marks) == 1, f"{name}: a failing case needs exactly one `# E:` line, found {len(marks)}"
+    assert len(marks) == 1, (
+        f"{name}: a failing case needs exactly one `# E:` line, found {len(marks)}"
+    )
     return marks[0]
 
 

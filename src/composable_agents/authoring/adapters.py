@@ -29,9 +29,9 @@ from composable_agents.authoring.arrow import (
 from composable_agents.core.ir import Arr
 from composable_agents.errors import CompositionError
 
-__all__ = ["AsType", "as_type", "expect", "any_edges"]
+__all__ = ["AsType", "any_edges", "as_type", "expect"]
 
-O = TypeVar("O", covariant=True)
+O = TypeVar("O", covariant=True)  # noqa: PLC0105
 _T = TypeVar("_T")
 _T1 = TypeVar("_T1")
 _T2 = TypeVar("_T2")
@@ -91,17 +91,29 @@ def as_type(*types: object, step: str | None = None) -> AsType[Any]:
 
 
 @overload
-def expect(arrow: Pipeline[_X, object], t: type[_T], /, *, step: str | None = None) -> Pipeline[_X, _T]: ...
+def expect(
+    arrow: Pipeline[_X, object], t: type[_T], /, *, step: str | None = None
+) -> Pipeline[_X, _T]: ...
 @overload
-def expect(arrow: Dataflow[_X, object], t: type[_T], /, *, step: str | None = None) -> Dataflow[_X, _T]: ...
+def expect(
+    arrow: Dataflow[_X, object], t: type[_T], /, *, step: str | None = None
+) -> Dataflow[_X, _T]: ...
 @overload
-def expect(arrow: Branching[_X, object], t: type[_T], /, *, step: str | None = None) -> Branching[_X, _T]: ...
+def expect(
+    arrow: Branching[_X, object], t: type[_T], /, *, step: str | None = None
+) -> Branching[_X, _T]: ...
 @overload
-def expect(arrow: Feedback[_X, object], t: type[_T], /, *, step: str | None = None) -> Feedback[_X, _T]: ...
+def expect(
+    arrow: Feedback[_X, object], t: type[_T], /, *, step: str | None = None
+) -> Feedback[_X, _T]: ...
 @overload
-def expect(arrow: Staged[_X, object], t: type[_T], /, *, step: str | None = None) -> Staged[_X, _T]: ...
+def expect(
+    arrow: Staged[_X, object], t: type[_T], /, *, step: str | None = None
+) -> Staged[_X, _T]: ...
 @overload
-def expect(arrow: Arrow[_X, object], t: type[_T], /, *, step: str | None = None) -> Arrow[_X, _T]: ...
+def expect(
+    arrow: Arrow[_X, object], t: type[_T], /, *, step: str | None = None
+) -> Arrow[_X, _T]: ...
 @overload
 def expect(
     arrow: Pipeline[_X, object], t1: type[_T1], t2: type[_T2], /, *, step: str | None = None

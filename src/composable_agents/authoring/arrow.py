@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar, overload
 
 from composable_agents.core.ir import Node
 from composable_agents.core.kinds import Shape
@@ -30,22 +30,22 @@ if TYPE_CHECKING:
     from composable_agents.core.pures import Registry
 
 __all__ = [
+    "SHAPE_CLASSES",
     "Arrow",
-    "Staged",
-    "Feedback",
     "Branching",
     "Dataflow",
-    "Pipeline",
     "Edge",
     "Elaboration",
+    "Feedback",
+    "Pipeline",
+    "Staged",
+    "as_node",
     "type_label",
     "wrap",
-    "as_node",
-    "SHAPE_CLASSES",
 ]
 
-I = TypeVar("I", contravariant=True)
-O = TypeVar("O", covariant=True)
+I = TypeVar("I", contravariant=True)  # noqa: PLC0105  (the SPEC names it I)
+O = TypeVar("O", covariant=True)  # noqa: PLC0105
 A = TypeVar("A", bound="Arrow[Any, Any]")
 # Invariant, method-scoped variables for the operator overloads: a covariant
 # ``O`` cannot appear in a parameter, so each overload names ``self``'s type.
@@ -63,7 +63,7 @@ class Edge:
     ``expect``): such an edge is never an any-edge.
     """
 
-    __slots__ = ("left_name", "left_type", "right_name", "right_type", "operator", "checked")
+    __slots__ = ("checked", "left_name", "left_type", "operator", "right_name", "right_type")
 
     def __init__(
         self,
@@ -127,7 +127,7 @@ class _EdgeLog:
     A plain tuple would make a chain of N ``>>`` cost O(N^2).
     """
 
-    __slots__ = ("parts", "edge")
+    __slots__ = ("edge", "parts")
 
     def __init__(self, parts: tuple[_EdgeLog | None, ...], edge: Edge | None) -> None:
         self.parts = parts
@@ -155,7 +155,17 @@ class Arrow(Generic[I, O]):
 
     # ``_bounds[0]``: the head is an explicit checked crossing (``as_type``), so
     # an edge into it is never an any-edge; ``_bounds[1]`` is kept for symmetry.
-    __slots__ = ("_node", "_in", "_out", "_ref", "_label", "_edges", "_ends", "_bounds", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_bounds",
+        "_edges",
+        "_ends",
+        "_in",
+        "_label",
+        "_node",
+        "_out",
+        "_ref",
+    )
 
     _node: Node
     _in: object
@@ -254,7 +264,7 @@ class Arrow(Generic[I, O]):
         """The durable name given by ``.named(...)``, or ``None``."""
         return self._ref
 
-    def named(self: A, ref: str, *, registry: Registry | None = None) -> A:
+    def named(self, ref: str, *, registry: Registry | None = None) -> Self:
         """A copy with the durable name ``ref``, registered so ``sub(ref)`` finds it.
 
         Names are affine: composing a named arrow into anything larger yields an
@@ -270,7 +280,7 @@ class Arrow(Generic[I, O]):
         (registry or DEFAULT_REGISTRY).register_flow(ref, clone)
         return clone
 
-    def _rebuild(self: A, **changes: Any) -> A:
+    def _rebuild(self, **changes: Any) -> Self:
         fields: dict[str, Any] = {
             "in_type": self._in,
             "out_type": self._out,
@@ -298,9 +308,11 @@ class Arrow(Generic[I, O]):
     def __rshift__(self: Arrow[_X, _Y], other: Arrow[_Y, _Z], /) -> Arrow[_X, _Z]:
         """``self >> other``: run ``self``, feed its output to ``other``."""
         return self._then(other)
+
     def __and__(self: Arrow[_X, _Y], other: Arrow[_X, _Z], /) -> Arrow[_X, tuple[_Y, _Z]]:
         """``self & other``: run both on the same input; the value is ``(a, b)``."""
         return self._fan(other)
+
     def __or__(self: Arrow[_X, _Y], other: Arrow[_X2, _Y2], /) -> Arrow[_X | _X2, _Y | _Y2]:
         """``self | other``: route the input to ``self`` if it matches ``self``'s input type, else to ``other``."""
         return self._choose(other)
@@ -347,7 +359,9 @@ class Arrow(Generic[I, O]):
             raise CompositionError(msg)
         schema = schema_of(self._in)
         return wrap(
-            Alt(branches=(self._node, right._node), pred=PureRef("std.matches", {"schema": schema})),
+            Alt(
+                branches=(self._node, right._node), pred=PureRef("std.matches", {"schema": schema})
+            ),
             in_type=_union(self._in, right._in),
             out_type=_union(self._out, right._out),
             edges=_join_logs(self._edges, right._edges),
@@ -398,7 +412,9 @@ class Arrow(Generic[I, O]):
         """
         wanted = SHAPE_OF_CLASS.get(cls)
         if wanted is None:
-            msg = f"`cls` must be one of {', '.join(c.__name__ for c in SHAPE_OF_CLASS)}, got {cls!r}"
+            msg = (
+                f"`cls` must be one of {', '.join(c.__name__ for c in SHAPE_OF_CLASS)}, got {cls!r}"
+            )
             raise CompositionError(msg)
         actual = self.surface_shape
         if actual > wanted:
@@ -436,12 +452,14 @@ class Staged(Arrow[I, O]):
     def __rshift__(self: Staged[_X, _Y], other: Arrow[_Y, _Z], /) -> Arrow[_X, _Z]: ...
     def __rshift__(self, other: Arrow[Any, Any], /) -> Any:
         return self._then(other)
+
     @overload
     def __and__(self: Staged[_X, _Y], other: Staged[_X, _Z], /) -> Staged[_X, tuple[_Y, _Z]]: ...
     @overload
     def __and__(self: Staged[_X, _Y], other: Arrow[_X, _Z], /) -> Arrow[_X, tuple[_Y, _Z]]: ...
     def __and__(self, other: Arrow[Any, Any], /) -> Any:
         return self._fan(other)
+
     @overload
     def __or__(self: Staged[_X, _Y], other: Staged[_X2, _Y2], /) -> Staged[_X | _X2, _Y | _Y2]: ...
     @overload
@@ -463,18 +481,26 @@ class Feedback(Staged[I, O]):
     def __rshift__(self: Feedback[_X, _Y], other: Arrow[_Y, _Z], /) -> Arrow[_X, _Z]: ...
     def __rshift__(self, other: Arrow[Any, Any], /) -> Any:
         return self._then(other)
+
     @overload  # type: ignore[override]
-    def __and__(self: Feedback[_X, _Y], other: Feedback[_X, _Z], /) -> Feedback[_X, tuple[_Y, _Z]]: ...
+    def __and__(
+        self: Feedback[_X, _Y], other: Feedback[_X, _Z], /
+    ) -> Feedback[_X, tuple[_Y, _Z]]: ...
     @overload
     def __and__(self: Feedback[_X, _Y], other: Staged[_X, _Z], /) -> Staged[_X, tuple[_Y, _Z]]: ...
     @overload
     def __and__(self: Feedback[_X, _Y], other: Arrow[_X, _Z], /) -> Arrow[_X, tuple[_Y, _Z]]: ...
     def __and__(self, other: Arrow[Any, Any], /) -> Any:
         return self._fan(other)
+
     @overload  # type: ignore[override]
-    def __or__(self: Feedback[_X, _Y], other: Feedback[_X2, _Y2], /) -> Feedback[_X | _X2, _Y | _Y2]: ...
+    def __or__(
+        self: Feedback[_X, _Y], other: Feedback[_X2, _Y2], /
+    ) -> Feedback[_X | _X2, _Y | _Y2]: ...
     @overload
-    def __or__(self: Feedback[_X, _Y], other: Staged[_X2, _Y2], /) -> Staged[_X | _X2, _Y | _Y2]: ...
+    def __or__(
+        self: Feedback[_X, _Y], other: Staged[_X2, _Y2], /
+    ) -> Staged[_X | _X2, _Y | _Y2]: ...
     @overload
     def __or__(self: Feedback[_X, _Y], other: Arrow[_X2, _Y2], /) -> Arrow[_X | _X2, _Y | _Y2]: ...
     def __or__(self, other: Arrow[Any, Any], /) -> Any:
@@ -496,22 +522,34 @@ class Branching(Feedback[I, O]):
     def __rshift__(self: Branching[_X, _Y], other: Arrow[_Y, _Z], /) -> Arrow[_X, _Z]: ...
     def __rshift__(self, other: Arrow[Any, Any], /) -> Any:
         return self._then(other)
+
     @overload  # type: ignore[override]
-    def __and__(self: Branching[_X, _Y], other: Branching[_X, _Z], /) -> Branching[_X, tuple[_Y, _Z]]: ...
+    def __and__(
+        self: Branching[_X, _Y], other: Branching[_X, _Z], /
+    ) -> Branching[_X, tuple[_Y, _Z]]: ...
     @overload
-    def __and__(self: Branching[_X, _Y], other: Feedback[_X, _Z], /) -> Feedback[_X, tuple[_Y, _Z]]: ...
+    def __and__(
+        self: Branching[_X, _Y], other: Feedback[_X, _Z], /
+    ) -> Feedback[_X, tuple[_Y, _Z]]: ...
     @overload
     def __and__(self: Branching[_X, _Y], other: Staged[_X, _Z], /) -> Staged[_X, tuple[_Y, _Z]]: ...
     @overload
     def __and__(self: Branching[_X, _Y], other: Arrow[_X, _Z], /) -> Arrow[_X, tuple[_Y, _Z]]: ...
     def __and__(self, other: Arrow[Any, Any], /) -> Any:
         return self._fan(other)
+
     @overload  # type: ignore[override]
-    def __or__(self: Branching[_X, _Y], other: Branching[_X2, _Y2], /) -> Branching[_X | _X2, _Y | _Y2]: ...
+    def __or__(
+        self: Branching[_X, _Y], other: Branching[_X2, _Y2], /
+    ) -> Branching[_X | _X2, _Y | _Y2]: ...
     @overload
-    def __or__(self: Branching[_X, _Y], other: Feedback[_X2, _Y2], /) -> Feedback[_X | _X2, _Y | _Y2]: ...
+    def __or__(
+        self: Branching[_X, _Y], other: Feedback[_X2, _Y2], /
+    ) -> Feedback[_X | _X2, _Y | _Y2]: ...
     @overload
-    def __or__(self: Branching[_X, _Y], other: Staged[_X2, _Y2], /) -> Staged[_X | _X2, _Y | _Y2]: ...
+    def __or__(
+        self: Branching[_X, _Y], other: Staged[_X2, _Y2], /
+    ) -> Staged[_X | _X2, _Y | _Y2]: ...
     @overload
     def __or__(self: Branching[_X, _Y], other: Arrow[_X2, _Y2], /) -> Arrow[_X | _X2, _Y | _Y2]: ...
     def __or__(self, other: Arrow[Any, Any], /) -> Any:
@@ -535,12 +573,19 @@ class Dataflow(Branching[I, O]):
     def __rshift__(self: Dataflow[_X, _Y], other: Arrow[_Y, _Z], /) -> Arrow[_X, _Z]: ...
     def __rshift__(self, other: Arrow[Any, Any], /) -> Any:
         return self._then(other)
+
     @overload  # type: ignore[override]
-    def __and__(self: Dataflow[_X, _Y], other: Dataflow[_X, _Z], /) -> Dataflow[_X, tuple[_Y, _Z]]: ...
+    def __and__(
+        self: Dataflow[_X, _Y], other: Dataflow[_X, _Z], /
+    ) -> Dataflow[_X, tuple[_Y, _Z]]: ...
     @overload
-    def __and__(self: Dataflow[_X, _Y], other: Branching[_X, _Z], /) -> Branching[_X, tuple[_Y, _Z]]: ...
+    def __and__(
+        self: Dataflow[_X, _Y], other: Branching[_X, _Z], /
+    ) -> Branching[_X, tuple[_Y, _Z]]: ...
     @overload
-    def __and__(self: Dataflow[_X, _Y], other: Feedback[_X, _Z], /) -> Feedback[_X, tuple[_Y, _Z]]: ...
+    def __and__(
+        self: Dataflow[_X, _Y], other: Feedback[_X, _Z], /
+    ) -> Feedback[_X, tuple[_Y, _Z]]: ...
     @overload
     def __and__(self: Dataflow[_X, _Y], other: Staged[_X, _Z], /) -> Staged[_X, tuple[_Y, _Z]]: ...
     @overload
@@ -578,13 +623,17 @@ SHAPE_CLASSES: Final[dict[Shape, type[Arrow[Any, Any]]]] = {
     Shape.STAGED: Staged,
     Shape.AGENT: Arrow,
 }
-SHAPE_OF_CLASS: Final[dict[type[Arrow[Any, Any]], Shape]] = {cls: s for s, cls in SHAPE_CLASSES.items()}
+SHAPE_OF_CLASS: Final[dict[type[Arrow[Any, Any]], Shape]] = {
+    cls: s for s, cls in SHAPE_CLASSES.items()
+}
 
 
 def _operand(value: object, operator: str) -> Arrow[Any, Any]:
     if isinstance(value, Arrow):
         return value
-    msg = f"the right operand of `{operator}` must be an Arrow, got {type(value).__name__}: {value!r}"
+    msg = (
+        f"the right operand of `{operator}` must be an Arrow, got {type(value).__name__}: {value!r}"
+    )
     raise CompositionError(msg)
 
 
@@ -644,7 +693,9 @@ def wrap(
 ) -> Arrow[Any, Any]:
     """An arrow of the shape class naming ``node``'s surface shape."""
     cls = SHAPE_CLASSES[surface_shape(node)]
-    return cls(node, in_type=in_type, out_type=out_type, label=label, edges=edges, ends=ends, bounds=bounds)
+    return cls(
+        node, in_type=in_type, out_type=out_type, label=label, edges=edges, ends=ends, bounds=bounds
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -686,7 +737,19 @@ class Elaboration:
 
 
 def _elaborate(arrow: Arrow[Any, Any]) -> Elaboration:
-    from composable_agents.core.ir import Alt, App, Arr, CallStep, Each, EvalPlan, IterUpTo, Par, Prim, SubStep, ThinkStep
+    from composable_agents.core.ir import (
+        Alt,
+        App,
+        Arr,
+        CallStep,
+        Each,
+        EvalPlan,
+        IterUpTo,
+        Par,
+        Prim,
+        SubStep,
+        ThinkStep,
+    )
 
     kinds: dict[str, int] = {}
     tools: dict[str, None] = {}
@@ -709,8 +772,12 @@ def _elaborate(arrow: Arrow[Any, Any]) -> Elaboration:
         elif isinstance(node, Arr):
             pures[node.pure] = None
         elif isinstance(node, Alt | Par | Each | IterUpTo):
-            for ref in (getattr(node, "pred", None), getattr(node, "selector", None), getattr(node, "reducer", None),
-                        getattr(node, "until", None)):
+            for ref in (
+                getattr(node, "pred", None),
+                getattr(node, "selector", None),
+                getattr(node, "reducer", None),
+                getattr(node, "until", None),
+            ):
                 if ref is not None:
                     pures[ref.name] = None
         elif isinstance(node, EvalPlan):

@@ -43,32 +43,32 @@ from composable_agents.core.pures import DEFAULT_REGISTRY, PureDef, Registry, so
 from composable_agents.errors import CompositionError
 
 __all__ = [
-    "ToolContract",
-    "ToolDef",
-    "Tool",
-    "NullaryTool",
-    "RecordTool",
-    "Pure",
-    "Reasoner",
-    "NoPrompt",
-    "Think",
-    "PromptlessThink",
-    "ThinkByName",
-    "tool",
-    "pure",
-    "think",
     "RUNTIME_PARAMS",
     "TRACE_HOOKS",
+    "NoPrompt",
+    "NullaryTool",
+    "PromptlessThink",
+    "Pure",
+    "Reasoner",
+    "RecordTool",
+    "Think",
+    "ThinkByName",
+    "Tool",
+    "ToolContract",
+    "ToolDef",
+    "pure",
+    "think",
+    "tool",
 ]
 
-I = TypeVar("I", contravariant=True)
-O = TypeVar("O", covariant=True)
-P = TypeVar("P", contravariant=True)
-R = TypeVar("R", covariant=True)
+I = TypeVar("I", contravariant=True)  # noqa: PLC0105  (the SPEC names it I)
+O = TypeVar("O", covariant=True)  # noqa: PLC0105
+P = TypeVar("P", contravariant=True)  # noqa: PLC0105
+R = TypeVar("R", covariant=True)  # noqa: PLC0105
 _X = TypeVar("_X")
 _Y = TypeVar("_Y")
-_A = TypeVar("_A", contravariant=True)
-_B = TypeVar("_B", covariant=True)
+_A = TypeVar("_A", contravariant=True)  # noqa: PLC0105
+_B = TypeVar("_B", covariant=True)  # noqa: PLC0105
 _Pm = ParamSpec("_Pm")
 
 RUNTIME_PARAMS: Final = frozenset({"idempotency_key", "principal"})
@@ -162,11 +162,13 @@ class ToolDef:
         return content_hash(self.definition_json())
 
 
-def _inspect_tool(fn: Callable[..., Any]) -> tuple[tuple[str, ...], bool, bool, dict[str, object], object]:
+def _inspect_tool(
+    fn: Callable[..., Any],
+) -> tuple[tuple[str, ...], bool, bool, dict[str, object], object]:
     sig = inspect.signature(fn)
     try:
         hints = inspect.get_annotations(fn, eval_str=True)
-    except Exception:  # unresolvable annotations make the boundary untyped
+    except Exception:  # noqa: BLE001  # unresolvable annotations make the boundary untyped
         hints = {}
     params: list[str] = []
     wants_key = wants_principal = False
@@ -183,7 +185,9 @@ def _inspect_tool(fn: Callable[..., Any]) -> tuple[tuple[str, ...], bool, bool, 
     return tuple(params), wants_key, wants_principal, types, hints.get("return", Any)
 
 
-def _record_schema(fn: Callable[..., Any], params: tuple[str, ...], types: dict[str, object]) -> JsonObject:
+def _record_schema(
+    fn: Callable[..., Any], params: tuple[str, ...], types: dict[str, object]
+) -> JsonObject:
     sig = inspect.signature(fn)
     props = {name: _schema(types[name]) for name in params}
     required = [n for n in params if sig.parameters[n].default is inspect.Parameter.empty]
@@ -195,7 +199,7 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         from beartype import beartype
 
         return beartype(fn)
-    except Exception:  # beartype declines some annotations; the raw body still runs
+    except Exception:  # noqa: BLE001  # beartype declines some annotations; the raw body still runs
         return fn
 
 
@@ -265,8 +269,13 @@ class Tool(Pipeline[I, O]):
         assert isinstance(node, Prim)
         merged = (node.ann or Ann()).merged(ann)
         clone = object.__new__(type(self))
-        Pipeline.__init__(clone, Prim(step=node.step, ann=merged, ctx=node.ctx, name=node.name),
-                          in_type=self.in_type, out_type=self.out_type, label=self._label)
+        Pipeline.__init__(
+            clone,
+            Prim(step=node.step, ann=merged, ctx=node.ctx, name=node.name),
+            in_type=self.in_type,
+            out_type=self.out_type,
+            label=self._label,
+        )
         self._copy_extra(clone)
         return clone
 
@@ -359,7 +368,9 @@ def _make_tool(
 ) -> Tool[Any, Any]:
     key = name or fn.__name__
     if not key or "/" in key or key.startswith("__"):
-        msg = f"tool name {key!r} must be non-empty, without '/', and not start with '__' (reserved)"
+        msg = (
+            f"tool name {key!r} must be non-empty, without '/', and not start with '__' (reserved)"
+        )
         raise CompositionError(msg)
     params, wants_key, wants_principal, types, out_type = _inspect_tool(fn)
     if idempotency is None:
@@ -484,7 +495,7 @@ def tool(
 class Pure(Pipeline[I, O]):
     """A registered pure as an arrow; calling it with values runs the function."""
 
-    __slots__ = ("_pdef", "_guarded")
+    __slots__ = ("_guarded", "_pdef")
 
     _pdef: PureDef
     _guarded: Callable[..., Any]
@@ -788,7 +799,10 @@ def think(  # type: ignore[misc]  # the flow-body overloads route extra options 
         msg = f"`reasoner` must be a Reasoner or a reasoner name, got {reasoner!r}"
         raise CompositionError(msg)
     leaf: Think[Any, Any] = cls(
-        Prim(step=ThinkStep(rname), ann=ann, ctx=ctx, name=name), in_type=in_type, out_type=out_type, label=rname
+        Prim(step=ThinkStep(rname), ann=ann, ctx=ctx, name=name),
+        in_type=in_type,
+        out_type=out_type,
+        label=rname,
     )
     object.__setattr__(leaf, "_reasoner", rname)
     if args or opts:

@@ -38,19 +38,19 @@ from composable_agents.execution.result import Result
 
 __all__ = [
     "Arrow",
-    "Pipeline",
-    "Dataflow",
     "Branching",
+    "Dataflow",
     "Feedback",
+    "Pipeline",
+    "Result",
     "Staged",
-    "seq",
-    "fanout",
-    "choice",
-    "each",
     "as_flow",
     "as_type",
+    "choice",
+    "each",
     "expect",
-    "Result",
+    "fanout",
+    "seq",
 ]
 
 _T0 = TypeVar("_T0")
@@ -97,53 +97,181 @@ def seq(a0: Staged[_T0, _T1], a1: Staged[_T1, _T2], /) -> Staged[_T0, _T2]: ...
 @overload
 def seq(a0: Arrow[_T0, _T1], a1: Arrow[_T1, _T2], /) -> Arrow[_T0, _T2]: ...
 @overload
-def seq(a0: Pipeline[_T0, _T1], a1: Pipeline[_T1, _T2], a2: Pipeline[_T2, _T3], /) -> Pipeline[_T0, _T3]: ...
+def seq(
+    a0: Pipeline[_T0, _T1], a1: Pipeline[_T1, _T2], a2: Pipeline[_T2, _T3], /
+) -> Pipeline[_T0, _T3]: ...
 @overload
-def seq(a0: Dataflow[_T0, _T1], a1: Dataflow[_T1, _T2], a2: Dataflow[_T2, _T3], /) -> Dataflow[_T0, _T3]: ...
+def seq(
+    a0: Dataflow[_T0, _T1], a1: Dataflow[_T1, _T2], a2: Dataflow[_T2, _T3], /
+) -> Dataflow[_T0, _T3]: ...
 @overload
-def seq(a0: Branching[_T0, _T1], a1: Branching[_T1, _T2], a2: Branching[_T2, _T3], /) -> Branching[_T0, _T3]: ...
+def seq(
+    a0: Branching[_T0, _T1], a1: Branching[_T1, _T2], a2: Branching[_T2, _T3], /
+) -> Branching[_T0, _T3]: ...
 @overload
-def seq(a0: Feedback[_T0, _T1], a1: Feedback[_T1, _T2], a2: Feedback[_T2, _T3], /) -> Feedback[_T0, _T3]: ...
+def seq(
+    a0: Feedback[_T0, _T1], a1: Feedback[_T1, _T2], a2: Feedback[_T2, _T3], /
+) -> Feedback[_T0, _T3]: ...
 @overload
-def seq(a0: Staged[_T0, _T1], a1: Staged[_T1, _T2], a2: Staged[_T2, _T3], /) -> Staged[_T0, _T3]: ...
+def seq(
+    a0: Staged[_T0, _T1], a1: Staged[_T1, _T2], a2: Staged[_T2, _T3], /
+) -> Staged[_T0, _T3]: ...
 @overload
 def seq(a0: Arrow[_T0, _T1], a1: Arrow[_T1, _T2], a2: Arrow[_T2, _T3], /) -> Arrow[_T0, _T3]: ...
 @overload
-def seq(a0: Pipeline[_T0, _T1], a1: Pipeline[_T1, _T2], a2: Pipeline[_T2, _T3], a3: Pipeline[_T3, _T4], /) -> Pipeline[_T0, _T4]: ...
+def seq(
+    a0: Pipeline[_T0, _T1],
+    a1: Pipeline[_T1, _T2],
+    a2: Pipeline[_T2, _T3],
+    a3: Pipeline[_T3, _T4],
+    /,
+) -> Pipeline[_T0, _T4]: ...
 @overload
-def seq(a0: Dataflow[_T0, _T1], a1: Dataflow[_T1, _T2], a2: Dataflow[_T2, _T3], a3: Dataflow[_T3, _T4], /) -> Dataflow[_T0, _T4]: ...
+def seq(
+    a0: Dataflow[_T0, _T1],
+    a1: Dataflow[_T1, _T2],
+    a2: Dataflow[_T2, _T3],
+    a3: Dataflow[_T3, _T4],
+    /,
+) -> Dataflow[_T0, _T4]: ...
 @overload
-def seq(a0: Branching[_T0, _T1], a1: Branching[_T1, _T2], a2: Branching[_T2, _T3], a3: Branching[_T3, _T4], /) -> Branching[_T0, _T4]: ...
+def seq(
+    a0: Branching[_T0, _T1],
+    a1: Branching[_T1, _T2],
+    a2: Branching[_T2, _T3],
+    a3: Branching[_T3, _T4],
+    /,
+) -> Branching[_T0, _T4]: ...
 @overload
-def seq(a0: Feedback[_T0, _T1], a1: Feedback[_T1, _T2], a2: Feedback[_T2, _T3], a3: Feedback[_T3, _T4], /) -> Feedback[_T0, _T4]: ...
+def seq(
+    a0: Feedback[_T0, _T1],
+    a1: Feedback[_T1, _T2],
+    a2: Feedback[_T2, _T3],
+    a3: Feedback[_T3, _T4],
+    /,
+) -> Feedback[_T0, _T4]: ...
 @overload
-def seq(a0: Staged[_T0, _T1], a1: Staged[_T1, _T2], a2: Staged[_T2, _T3], a3: Staged[_T3, _T4], /) -> Staged[_T0, _T4]: ...
+def seq(
+    a0: Staged[_T0, _T1], a1: Staged[_T1, _T2], a2: Staged[_T2, _T3], a3: Staged[_T3, _T4], /
+) -> Staged[_T0, _T4]: ...
 @overload
-def seq(a0: Arrow[_T0, _T1], a1: Arrow[_T1, _T2], a2: Arrow[_T2, _T3], a3: Arrow[_T3, _T4], /) -> Arrow[_T0, _T4]: ...
+def seq(
+    a0: Arrow[_T0, _T1], a1: Arrow[_T1, _T2], a2: Arrow[_T2, _T3], a3: Arrow[_T3, _T4], /
+) -> Arrow[_T0, _T4]: ...
 @overload
-def seq(a0: Pipeline[_T0, _T1], a1: Pipeline[_T1, _T2], a2: Pipeline[_T2, _T3], a3: Pipeline[_T3, _T4], a4: Pipeline[_T4, _T5], /) -> Pipeline[_T0, _T5]: ...
+def seq(
+    a0: Pipeline[_T0, _T1],
+    a1: Pipeline[_T1, _T2],
+    a2: Pipeline[_T2, _T3],
+    a3: Pipeline[_T3, _T4],
+    a4: Pipeline[_T4, _T5],
+    /,
+) -> Pipeline[_T0, _T5]: ...
 @overload
-def seq(a0: Dataflow[_T0, _T1], a1: Dataflow[_T1, _T2], a2: Dataflow[_T2, _T3], a3: Dataflow[_T3, _T4], a4: Dataflow[_T4, _T5], /) -> Dataflow[_T0, _T5]: ...
+def seq(
+    a0: Dataflow[_T0, _T1],
+    a1: Dataflow[_T1, _T2],
+    a2: Dataflow[_T2, _T3],
+    a3: Dataflow[_T3, _T4],
+    a4: Dataflow[_T4, _T5],
+    /,
+) -> Dataflow[_T0, _T5]: ...
 @overload
-def seq(a0: Branching[_T0, _T1], a1: Branching[_T1, _T2], a2: Branching[_T2, _T3], a3: Branching[_T3, _T4], a4: Branching[_T4, _T5], /) -> Branching[_T0, _T5]: ...
+def seq(
+    a0: Branching[_T0, _T1],
+    a1: Branching[_T1, _T2],
+    a2: Branching[_T2, _T3],
+    a3: Branching[_T3, _T4],
+    a4: Branching[_T4, _T5],
+    /,
+) -> Branching[_T0, _T5]: ...
 @overload
-def seq(a0: Feedback[_T0, _T1], a1: Feedback[_T1, _T2], a2: Feedback[_T2, _T3], a3: Feedback[_T3, _T4], a4: Feedback[_T4, _T5], /) -> Feedback[_T0, _T5]: ...
+def seq(
+    a0: Feedback[_T0, _T1],
+    a1: Feedback[_T1, _T2],
+    a2: Feedback[_T2, _T3],
+    a3: Feedback[_T3, _T4],
+    a4: Feedback[_T4, _T5],
+    /,
+) -> Feedback[_T0, _T5]: ...
 @overload
-def seq(a0: Staged[_T0, _T1], a1: Staged[_T1, _T2], a2: Staged[_T2, _T3], a3: Staged[_T3, _T4], a4: Staged[_T4, _T5], /) -> Staged[_T0, _T5]: ...
+def seq(
+    a0: Staged[_T0, _T1],
+    a1: Staged[_T1, _T2],
+    a2: Staged[_T2, _T3],
+    a3: Staged[_T3, _T4],
+    a4: Staged[_T4, _T5],
+    /,
+) -> Staged[_T0, _T5]: ...
 @overload
-def seq(a0: Arrow[_T0, _T1], a1: Arrow[_T1, _T2], a2: Arrow[_T2, _T3], a3: Arrow[_T3, _T4], a4: Arrow[_T4, _T5], /) -> Arrow[_T0, _T5]: ...
+def seq(
+    a0: Arrow[_T0, _T1],
+    a1: Arrow[_T1, _T2],
+    a2: Arrow[_T2, _T3],
+    a3: Arrow[_T3, _T4],
+    a4: Arrow[_T4, _T5],
+    /,
+) -> Arrow[_T0, _T5]: ...
 @overload
-def seq(a0: Pipeline[_T0, _T1], a1: Pipeline[_T1, _T2], a2: Pipeline[_T2, _T3], a3: Pipeline[_T3, _T4], a4: Pipeline[_T4, _T5], a5: Pipeline[_T5, _T6], /) -> Pipeline[_T0, _T6]: ...
+def seq(
+    a0: Pipeline[_T0, _T1],
+    a1: Pipeline[_T1, _T2],
+    a2: Pipeline[_T2, _T3],
+    a3: Pipeline[_T3, _T4],
+    a4: Pipeline[_T4, _T5],
+    a5: Pipeline[_T5, _T6],
+    /,
+) -> Pipeline[_T0, _T6]: ...
 @overload
-def seq(a0: Dataflow[_T0, _T1], a1: Dataflow[_T1, _T2], a2: Dataflow[_T2, _T3], a3: Dataflow[_T3, _T4], a4: Dataflow[_T4, _T5], a5: Dataflow[_T5, _T6], /) -> Dataflow[_T0, _T6]: ...
+def seq(
+    a0: Dataflow[_T0, _T1],
+    a1: Dataflow[_T1, _T2],
+    a2: Dataflow[_T2, _T3],
+    a3: Dataflow[_T3, _T4],
+    a4: Dataflow[_T4, _T5],
+    a5: Dataflow[_T5, _T6],
+    /,
+) -> Dataflow[_T0, _T6]: ...
 @overload
-def seq(a0: Branching[_T0, _T1], a1: Branching[_T1, _T2], a2: Branching[_T2, _T3], a3: Branching[_T3, _T4], a4: Branching[_T4, _T5], a5: Branching[_T5, _T6], /) -> Branching[_T0, _T6]: ...
+def seq(
+    a0: Branching[_T0, _T1],
+    a1: Branching[_T1, _T2],
+    a2: Branching[_T2, _T3],
+    a3: Branching[_T3, _T4],
+    a4: Branching[_T4, _T5],
+    a5: Branching[_T5, _T6],
+    /,
+) -> Branching[_T0, _T6]: ...
 @overload
-def seq(a0: Feedback[_T0, _T1], a1: Feedback[_T1, _T2], a2: Feedback[_T2, _T3], a3: Feedback[_T3, _T4], a4: Feedback[_T4, _T5], a5: Feedback[_T5, _T6], /) -> Feedback[_T0, _T6]: ...
+def seq(
+    a0: Feedback[_T0, _T1],
+    a1: Feedback[_T1, _T2],
+    a2: Feedback[_T2, _T3],
+    a3: Feedback[_T3, _T4],
+    a4: Feedback[_T4, _T5],
+    a5: Feedback[_T5, _T6],
+    /,
+) -> Feedback[_T0, _T6]: ...
 @overload
-def seq(a0: Staged[_T0, _T1], a1: Staged[_T1, _T2], a2: Staged[_T2, _T3], a3: Staged[_T3, _T4], a4: Staged[_T4, _T5], a5: Staged[_T5, _T6], /) -> Staged[_T0, _T6]: ...
+def seq(
+    a0: Staged[_T0, _T1],
+    a1: Staged[_T1, _T2],
+    a2: Staged[_T2, _T3],
+    a3: Staged[_T3, _T4],
+    a4: Staged[_T4, _T5],
+    a5: Staged[_T5, _T6],
+    /,
+) -> Staged[_T0, _T6]: ...
 @overload
-def seq(a0: Arrow[_T0, _T1], a1: Arrow[_T1, _T2], a2: Arrow[_T2, _T3], a3: Arrow[_T3, _T4], a4: Arrow[_T4, _T5], a5: Arrow[_T5, _T6], /) -> Arrow[_T0, _T6]: ...
+def seq(
+    a0: Arrow[_T0, _T1],
+    a1: Arrow[_T1, _T2],
+    a2: Arrow[_T2, _T3],
+    a3: Arrow[_T3, _T4],
+    a4: Arrow[_T4, _T5],
+    a5: Arrow[_T5, _T6],
+    /,
+) -> Arrow[_T0, _T6]: ...
 @overload
 def seq(*steps: Arrow[Any, Any]) -> Arrow[Any, Any]: ...
 def seq(*steps: Arrow[Any, Any]) -> Arrow[Any, Any]:
@@ -159,6 +287,7 @@ def seq(*steps: Arrow[Any, Any]) -> Arrow[Any, Any]:
         out = out._then(_arrow(step, "seq"))
     return out
 
+
 @overload
 def fanout(a0: Dataflow[_I, _T0], a1: Dataflow[_I, _T1], /) -> Dataflow[_I, tuple[_T0, _T1]]: ...
 @overload
@@ -170,35 +299,94 @@ def fanout(a0: Staged[_I, _T0], a1: Staged[_I, _T1], /) -> Staged[_I, tuple[_T0,
 @overload
 def fanout(a0: Arrow[_I, _T0], a1: Arrow[_I, _T1], /) -> Arrow[_I, tuple[_T0, _T1]]: ...
 @overload
-def fanout(a0: Dataflow[_I, _T0], a1: Dataflow[_I, _T1], a2: Dataflow[_I, _T2], /) -> Dataflow[_I, tuple[_T0, _T1, _T2]]: ...
+def fanout(
+    a0: Dataflow[_I, _T0], a1: Dataflow[_I, _T1], a2: Dataflow[_I, _T2], /
+) -> Dataflow[_I, tuple[_T0, _T1, _T2]]: ...
 @overload
-def fanout(a0: Branching[_I, _T0], a1: Branching[_I, _T1], a2: Branching[_I, _T2], /) -> Branching[_I, tuple[_T0, _T1, _T2]]: ...
+def fanout(
+    a0: Branching[_I, _T0], a1: Branching[_I, _T1], a2: Branching[_I, _T2], /
+) -> Branching[_I, tuple[_T0, _T1, _T2]]: ...
 @overload
-def fanout(a0: Feedback[_I, _T0], a1: Feedback[_I, _T1], a2: Feedback[_I, _T2], /) -> Feedback[_I, tuple[_T0, _T1, _T2]]: ...
+def fanout(
+    a0: Feedback[_I, _T0], a1: Feedback[_I, _T1], a2: Feedback[_I, _T2], /
+) -> Feedback[_I, tuple[_T0, _T1, _T2]]: ...
 @overload
-def fanout(a0: Staged[_I, _T0], a1: Staged[_I, _T1], a2: Staged[_I, _T2], /) -> Staged[_I, tuple[_T0, _T1, _T2]]: ...
+def fanout(
+    a0: Staged[_I, _T0], a1: Staged[_I, _T1], a2: Staged[_I, _T2], /
+) -> Staged[_I, tuple[_T0, _T1, _T2]]: ...
 @overload
-def fanout(a0: Arrow[_I, _T0], a1: Arrow[_I, _T1], a2: Arrow[_I, _T2], /) -> Arrow[_I, tuple[_T0, _T1, _T2]]: ...
+def fanout(
+    a0: Arrow[_I, _T0], a1: Arrow[_I, _T1], a2: Arrow[_I, _T2], /
+) -> Arrow[_I, tuple[_T0, _T1, _T2]]: ...
 @overload
-def fanout(a0: Dataflow[_I, _T0], a1: Dataflow[_I, _T1], a2: Dataflow[_I, _T2], a3: Dataflow[_I, _T3], /) -> Dataflow[_I, tuple[_T0, _T1, _T2, _T3]]: ...
+def fanout(
+    a0: Dataflow[_I, _T0], a1: Dataflow[_I, _T1], a2: Dataflow[_I, _T2], a3: Dataflow[_I, _T3], /
+) -> Dataflow[_I, tuple[_T0, _T1, _T2, _T3]]: ...
 @overload
-def fanout(a0: Branching[_I, _T0], a1: Branching[_I, _T1], a2: Branching[_I, _T2], a3: Branching[_I, _T3], /) -> Branching[_I, tuple[_T0, _T1, _T2, _T3]]: ...
+def fanout(
+    a0: Branching[_I, _T0],
+    a1: Branching[_I, _T1],
+    a2: Branching[_I, _T2],
+    a3: Branching[_I, _T3],
+    /,
+) -> Branching[_I, tuple[_T0, _T1, _T2, _T3]]: ...
 @overload
-def fanout(a0: Feedback[_I, _T0], a1: Feedback[_I, _T1], a2: Feedback[_I, _T2], a3: Feedback[_I, _T3], /) -> Feedback[_I, tuple[_T0, _T1, _T2, _T3]]: ...
+def fanout(
+    a0: Feedback[_I, _T0], a1: Feedback[_I, _T1], a2: Feedback[_I, _T2], a3: Feedback[_I, _T3], /
+) -> Feedback[_I, tuple[_T0, _T1, _T2, _T3]]: ...
 @overload
-def fanout(a0: Staged[_I, _T0], a1: Staged[_I, _T1], a2: Staged[_I, _T2], a3: Staged[_I, _T3], /) -> Staged[_I, tuple[_T0, _T1, _T2, _T3]]: ...
+def fanout(
+    a0: Staged[_I, _T0], a1: Staged[_I, _T1], a2: Staged[_I, _T2], a3: Staged[_I, _T3], /
+) -> Staged[_I, tuple[_T0, _T1, _T2, _T3]]: ...
 @overload
-def fanout(a0: Arrow[_I, _T0], a1: Arrow[_I, _T1], a2: Arrow[_I, _T2], a3: Arrow[_I, _T3], /) -> Arrow[_I, tuple[_T0, _T1, _T2, _T3]]: ...
+def fanout(
+    a0: Arrow[_I, _T0], a1: Arrow[_I, _T1], a2: Arrow[_I, _T2], a3: Arrow[_I, _T3], /
+) -> Arrow[_I, tuple[_T0, _T1, _T2, _T3]]: ...
 @overload
-def fanout(a0: Dataflow[_I, _T0], a1: Dataflow[_I, _T1], a2: Dataflow[_I, _T2], a3: Dataflow[_I, _T3], a4: Dataflow[_I, _T4], /) -> Dataflow[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
+def fanout(
+    a0: Dataflow[_I, _T0],
+    a1: Dataflow[_I, _T1],
+    a2: Dataflow[_I, _T2],
+    a3: Dataflow[_I, _T3],
+    a4: Dataflow[_I, _T4],
+    /,
+) -> Dataflow[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
 @overload
-def fanout(a0: Branching[_I, _T0], a1: Branching[_I, _T1], a2: Branching[_I, _T2], a3: Branching[_I, _T3], a4: Branching[_I, _T4], /) -> Branching[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
+def fanout(
+    a0: Branching[_I, _T0],
+    a1: Branching[_I, _T1],
+    a2: Branching[_I, _T2],
+    a3: Branching[_I, _T3],
+    a4: Branching[_I, _T4],
+    /,
+) -> Branching[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
 @overload
-def fanout(a0: Feedback[_I, _T0], a1: Feedback[_I, _T1], a2: Feedback[_I, _T2], a3: Feedback[_I, _T3], a4: Feedback[_I, _T4], /) -> Feedback[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
+def fanout(
+    a0: Feedback[_I, _T0],
+    a1: Feedback[_I, _T1],
+    a2: Feedback[_I, _T2],
+    a3: Feedback[_I, _T3],
+    a4: Feedback[_I, _T4],
+    /,
+) -> Feedback[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
 @overload
-def fanout(a0: Staged[_I, _T0], a1: Staged[_I, _T1], a2: Staged[_I, _T2], a3: Staged[_I, _T3], a4: Staged[_I, _T4], /) -> Staged[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
+def fanout(
+    a0: Staged[_I, _T0],
+    a1: Staged[_I, _T1],
+    a2: Staged[_I, _T2],
+    a3: Staged[_I, _T3],
+    a4: Staged[_I, _T4],
+    /,
+) -> Staged[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
 @overload
-def fanout(a0: Arrow[_I, _T0], a1: Arrow[_I, _T1], a2: Arrow[_I, _T2], a3: Arrow[_I, _T3], a4: Arrow[_I, _T4], /) -> Arrow[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
+def fanout(
+    a0: Arrow[_I, _T0],
+    a1: Arrow[_I, _T1],
+    a2: Arrow[_I, _T2],
+    a3: Arrow[_I, _T3],
+    a4: Arrow[_I, _T4],
+    /,
+) -> Arrow[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
 @overload
 def fanout(*branches: Arrow[Any, Any]) -> Arrow[Any, tuple[Any, ...]]: ...
 def fanout(*branches: Arrow[Any, Any]) -> Arrow[Any, tuple[Any, ...]]:
@@ -224,8 +412,11 @@ def fanout(*branches: Arrow[Any, Any]) -> Arrow[Any, tuple[Any, ...]]:
         bounds=(all(a._bounds[0] for a in arrows), False),
     )
 
+
 @overload
-def choice(a0: Branching[_I0, _T0], a1: Branching[_I1, _T1], /) -> Branching[_I0 | _I1, _T0 | _T1]: ...
+def choice(
+    a0: Branching[_I0, _T0], a1: Branching[_I1, _T1], /
+) -> Branching[_I0 | _I1, _T0 | _T1]: ...
 @overload
 def choice(a0: Feedback[_I0, _T0], a1: Feedback[_I1, _T1], /) -> Feedback[_I0 | _I1, _T0 | _T1]: ...
 @overload
@@ -233,29 +424,81 @@ def choice(a0: Staged[_I0, _T0], a1: Staged[_I1, _T1], /) -> Staged[_I0 | _I1, _
 @overload
 def choice(a0: Arrow[_I0, _T0], a1: Arrow[_I1, _T1], /) -> Arrow[_I0 | _I1, _T0 | _T1]: ...
 @overload
-def choice(a0: Branching[_I0, _T0], a1: Branching[_I1, _T1], a2: Branching[_I2, _T2], /) -> Branching[_I0 | _I1 | _I2, _T0 | _T1 | _T2]: ...
+def choice(
+    a0: Branching[_I0, _T0], a1: Branching[_I1, _T1], a2: Branching[_I2, _T2], /
+) -> Branching[_I0 | _I1 | _I2, _T0 | _T1 | _T2]: ...
 @overload
-def choice(a0: Feedback[_I0, _T0], a1: Feedback[_I1, _T1], a2: Feedback[_I2, _T2], /) -> Feedback[_I0 | _I1 | _I2, _T0 | _T1 | _T2]: ...
+def choice(
+    a0: Feedback[_I0, _T0], a1: Feedback[_I1, _T1], a2: Feedback[_I2, _T2], /
+) -> Feedback[_I0 | _I1 | _I2, _T0 | _T1 | _T2]: ...
 @overload
-def choice(a0: Staged[_I0, _T0], a1: Staged[_I1, _T1], a2: Staged[_I2, _T2], /) -> Staged[_I0 | _I1 | _I2, _T0 | _T1 | _T2]: ...
+def choice(
+    a0: Staged[_I0, _T0], a1: Staged[_I1, _T1], a2: Staged[_I2, _T2], /
+) -> Staged[_I0 | _I1 | _I2, _T0 | _T1 | _T2]: ...
 @overload
-def choice(a0: Arrow[_I0, _T0], a1: Arrow[_I1, _T1], a2: Arrow[_I2, _T2], /) -> Arrow[_I0 | _I1 | _I2, _T0 | _T1 | _T2]: ...
+def choice(
+    a0: Arrow[_I0, _T0], a1: Arrow[_I1, _T1], a2: Arrow[_I2, _T2], /
+) -> Arrow[_I0 | _I1 | _I2, _T0 | _T1 | _T2]: ...
 @overload
-def choice(a0: Branching[_I0, _T0], a1: Branching[_I1, _T1], a2: Branching[_I2, _T2], a3: Branching[_I3, _T3], /) -> Branching[_I0 | _I1 | _I2 | _I3, _T0 | _T1 | _T2 | _T3]: ...
+def choice(
+    a0: Branching[_I0, _T0],
+    a1: Branching[_I1, _T1],
+    a2: Branching[_I2, _T2],
+    a3: Branching[_I3, _T3],
+    /,
+) -> Branching[_I0 | _I1 | _I2 | _I3, _T0 | _T1 | _T2 | _T3]: ...
 @overload
-def choice(a0: Feedback[_I0, _T0], a1: Feedback[_I1, _T1], a2: Feedback[_I2, _T2], a3: Feedback[_I3, _T3], /) -> Feedback[_I0 | _I1 | _I2 | _I3, _T0 | _T1 | _T2 | _T3]: ...
+def choice(
+    a0: Feedback[_I0, _T0],
+    a1: Feedback[_I1, _T1],
+    a2: Feedback[_I2, _T2],
+    a3: Feedback[_I3, _T3],
+    /,
+) -> Feedback[_I0 | _I1 | _I2 | _I3, _T0 | _T1 | _T2 | _T3]: ...
 @overload
-def choice(a0: Staged[_I0, _T0], a1: Staged[_I1, _T1], a2: Staged[_I2, _T2], a3: Staged[_I3, _T3], /) -> Staged[_I0 | _I1 | _I2 | _I3, _T0 | _T1 | _T2 | _T3]: ...
+def choice(
+    a0: Staged[_I0, _T0], a1: Staged[_I1, _T1], a2: Staged[_I2, _T2], a3: Staged[_I3, _T3], /
+) -> Staged[_I0 | _I1 | _I2 | _I3, _T0 | _T1 | _T2 | _T3]: ...
 @overload
-def choice(a0: Arrow[_I0, _T0], a1: Arrow[_I1, _T1], a2: Arrow[_I2, _T2], a3: Arrow[_I3, _T3], /) -> Arrow[_I0 | _I1 | _I2 | _I3, _T0 | _T1 | _T2 | _T3]: ...
+def choice(
+    a0: Arrow[_I0, _T0], a1: Arrow[_I1, _T1], a2: Arrow[_I2, _T2], a3: Arrow[_I3, _T3], /
+) -> Arrow[_I0 | _I1 | _I2 | _I3, _T0 | _T1 | _T2 | _T3]: ...
 @overload
-def choice(a0: Branching[_I0, _T0], a1: Branching[_I1, _T1], a2: Branching[_I2, _T2], a3: Branching[_I3, _T3], a4: Branching[_I4, _T4], /) -> Branching[_I0 | _I1 | _I2 | _I3 | _I4, _T0 | _T1 | _T2 | _T3 | _T4]: ...
+def choice(
+    a0: Branching[_I0, _T0],
+    a1: Branching[_I1, _T1],
+    a2: Branching[_I2, _T2],
+    a3: Branching[_I3, _T3],
+    a4: Branching[_I4, _T4],
+    /,
+) -> Branching[_I0 | _I1 | _I2 | _I3 | _I4, _T0 | _T1 | _T2 | _T3 | _T4]: ...
 @overload
-def choice(a0: Feedback[_I0, _T0], a1: Feedback[_I1, _T1], a2: Feedback[_I2, _T2], a3: Feedback[_I3, _T3], a4: Feedback[_I4, _T4], /) -> Feedback[_I0 | _I1 | _I2 | _I3 | _I4, _T0 | _T1 | _T2 | _T3 | _T4]: ...
+def choice(
+    a0: Feedback[_I0, _T0],
+    a1: Feedback[_I1, _T1],
+    a2: Feedback[_I2, _T2],
+    a3: Feedback[_I3, _T3],
+    a4: Feedback[_I4, _T4],
+    /,
+) -> Feedback[_I0 | _I1 | _I2 | _I3 | _I4, _T0 | _T1 | _T2 | _T3 | _T4]: ...
 @overload
-def choice(a0: Staged[_I0, _T0], a1: Staged[_I1, _T1], a2: Staged[_I2, _T2], a3: Staged[_I3, _T3], a4: Staged[_I4, _T4], /) -> Staged[_I0 | _I1 | _I2 | _I3 | _I4, _T0 | _T1 | _T2 | _T3 | _T4]: ...
+def choice(
+    a0: Staged[_I0, _T0],
+    a1: Staged[_I1, _T1],
+    a2: Staged[_I2, _T2],
+    a3: Staged[_I3, _T3],
+    a4: Staged[_I4, _T4],
+    /,
+) -> Staged[_I0 | _I1 | _I2 | _I3 | _I4, _T0 | _T1 | _T2 | _T3 | _T4]: ...
 @overload
-def choice(a0: Arrow[_I0, _T0], a1: Arrow[_I1, _T1], a2: Arrow[_I2, _T2], a3: Arrow[_I3, _T3], a4: Arrow[_I4, _T4], /) -> Arrow[_I0 | _I1 | _I2 | _I3 | _I4, _T0 | _T1 | _T2 | _T3 | _T4]: ...
+def choice(
+    a0: Arrow[_I0, _T0],
+    a1: Arrow[_I1, _T1],
+    a2: Arrow[_I2, _T2],
+    a3: Arrow[_I3, _T3],
+    a4: Arrow[_I4, _T4],
+    /,
+) -> Arrow[_I0 | _I1 | _I2 | _I3 | _I4, _T0 | _T1 | _T2 | _T3 | _T4]: ...
 @overload
 def choice(*arms: Arrow[Any, Any]) -> Arrow[Any, Any]: ...
 def choice(*arms: Arrow[Any, Any]) -> Arrow[Any, Any]:
@@ -273,28 +516,53 @@ def choice(*arms: Arrow[Any, Any]) -> Arrow[Any, Any]:
         out = arm._choose(out)
     return out
 
+
 @overload
-def each(body: Dataflow[_I, _T0], /, *, max_parallel: int | None = None, reducer: None = None) -> Dataflow[list[_I], list[_T0]]: ...
-@overload
-def each(body: Dataflow[_I, _T0], /, *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]) -> Dataflow[list[_I], _T1]: ...
-@overload
-def each(body: Branching[_I, _T0], /, *, max_parallel: int | None = None, reducer: None = None) -> Branching[list[_I], list[_T0]]: ...
-@overload
-def each(body: Branching[_I, _T0], /, *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]) -> Branching[list[_I], _T1]: ...
-@overload
-def each(body: Feedback[_I, _T0], /, *, max_parallel: int | None = None, reducer: None = None) -> Feedback[list[_I], list[_T0]]: ...
-@overload
-def each(body: Feedback[_I, _T0], /, *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]) -> Feedback[list[_I], _T1]: ...
-@overload
-def each(body: Staged[_I, _T0], /, *, max_parallel: int | None = None, reducer: None = None) -> Staged[list[_I], list[_T0]]: ...
-@overload
-def each(body: Staged[_I, _T0], /, *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]) -> Staged[list[_I], _T1]: ...
-@overload
-def each(body: Arrow[_I, _T0], /, *, max_parallel: int | None = None, reducer: None = None) -> Arrow[list[_I], list[_T0]]: ...
-@overload
-def each(body: Arrow[_I, _T0], /, *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]) -> Arrow[list[_I], _T1]: ...
 def each(
-    body: Arrow[Any, Any], /, *, max_parallel: int | None = None, reducer: Pure[Any, Any] | None = None
+    body: Dataflow[_I, _T0], /, *, max_parallel: int | None = None, reducer: None = None
+) -> Dataflow[list[_I], list[_T0]]: ...
+@overload
+def each(
+    body: Dataflow[_I, _T0], /, *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]
+) -> Dataflow[list[_I], _T1]: ...
+@overload
+def each(
+    body: Branching[_I, _T0], /, *, max_parallel: int | None = None, reducer: None = None
+) -> Branching[list[_I], list[_T0]]: ...
+@overload
+def each(
+    body: Branching[_I, _T0], /, *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]
+) -> Branching[list[_I], _T1]: ...
+@overload
+def each(
+    body: Feedback[_I, _T0], /, *, max_parallel: int | None = None, reducer: None = None
+) -> Feedback[list[_I], list[_T0]]: ...
+@overload
+def each(
+    body: Feedback[_I, _T0], /, *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]
+) -> Feedback[list[_I], _T1]: ...
+@overload
+def each(
+    body: Staged[_I, _T0], /, *, max_parallel: int | None = None, reducer: None = None
+) -> Staged[list[_I], list[_T0]]: ...
+@overload
+def each(
+    body: Staged[_I, _T0], /, *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]
+) -> Staged[list[_I], _T1]: ...
+@overload
+def each(
+    body: Arrow[_I, _T0], /, *, max_parallel: int | None = None, reducer: None = None
+) -> Arrow[list[_I], list[_T0]]: ...
+@overload
+def each(
+    body: Arrow[_I, _T0], /, *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]
+) -> Arrow[list[_I], _T1]: ...
+def each(
+    body: Arrow[Any, Any],
+    /,
+    *,
+    max_parallel: int | None = None,
+    reducer: Pure[Any, Any] | None = None,
 ) -> Arrow[Any, Any]:
     """Run ``body`` once per item of the input list (floor Dataflow); ``reducer`` (a ``@pure``) folds the results."""
     node = _kernel_each(_arrow(body, "each"), max_parallel=max_parallel, reducer=reducer).to_ir()
@@ -304,4 +572,3 @@ def each(
     else:
         out_type = Any if body.out_type is Any else list[body.out_type]  # type: ignore[name-defined]
     return wrap(node, in_type=in_type, out_type=out_type, edges=body._edges)
-

@@ -73,7 +73,9 @@ class ComposableAgentsPlugin(Plugin):
             return any_edge.operator_hook
         return None
 
-    def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], FunctionLike] | None:
+    def get_method_signature_hook(
+        self, fullname: str
+    ) -> Callable[[MethodSigContext], FunctionLike] | None:
         op = self._operator(fullname)
         if op is None:
             return None
@@ -84,7 +86,9 @@ class ComposableAgentsPlugin(Plugin):
             return any_edge.sequence_hook
         return None
 
-    def get_function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], FunctionLike] | None:
+    def get_function_signature_hook(
+        self, fullname: str
+    ) -> Callable[[FunctionSigContext], FunctionLike] | None:
         floor = _consts.FUNCTION_FLOORS.get(fullname)
         if floor is None:
             return None

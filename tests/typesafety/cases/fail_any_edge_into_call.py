@@ -1,4 +1,5 @@
-from composable_agents import call
 from ts_common import count, lookup
+
+from composable_agents import call
 
 flow = lookup >> count >> call("audit")  # E: [any-edge]

@@ -1,4 +1,5 @@
-from composable_agents import think, typed
 from ts_common import lookup, summarize
+
+from composable_agents import think, typed
 
 flow = typed.seq(lookup, think(summarize))  # E: [any-edge]

@@ -1,5 +1,6 @@
-from composable_agents import pure
 from ts_common import count
+
+from composable_agents import pure
 
 
 @pure("ts.scale")

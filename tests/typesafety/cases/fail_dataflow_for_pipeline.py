@@ -1,5 +1,6 @@
-from composable_agents.typed import Pipeline
 from ts_common import Query, count, lookup
+
+from composable_agents.typed import Pipeline
 
 
 def needs_pipeline(flow: Pipeline[Query, tuple[int, int]]) -> None:

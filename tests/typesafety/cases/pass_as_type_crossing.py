@@ -1,6 +1,7 @@
+from ts_common import Query, Urgent, lookup, page, summarize
+
 from composable_agents import as_type, think
 from composable_agents.typed import Pipeline
-from ts_common import Query, Urgent, lookup, page, summarize
 
 # think(summarize) takes Any; the edge into it is an any-edge, so the flow
 # starts at the reasoner and crosses back into typed code with as_type.

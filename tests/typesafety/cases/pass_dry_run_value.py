@@ -1,5 +1,6 @@
-from composable_agents import deploy
 from ts_common import Query, count, lookup
+
+from composable_agents import deploy
 
 query: Query = {"q": "refund"}
 n: int = deploy(lookup >> count).dry_run(query).value

@@ -1,5 +1,6 @@
+from ts_common import Query, enqueue, triage
+
 from composable_agents import think
 from composable_agents.typed import Pipeline
-from ts_common import Query, enqueue, triage
 
 flow: Pipeline[Query, int] = think(triage) >> enqueue

@@ -1,5 +1,6 @@
-from composable_agents.typed import Branching, Feedback
 from ts_common import Query, count, lookup
+
+from composable_agents.typed import Branching, Feedback
 
 
 def accepts_feedback(flow: Feedback[Query, int]) -> Feedback[Query, int]:

@@ -1,5 +1,6 @@
+from ts_common import Query, count, lookup, render, shout
+
 from composable_agents import typed
 from composable_agents.typed import Pipeline
-from ts_common import Query, count, lookup, render, shout
 
 flow: Pipeline[Query, str] = typed.seq(lookup, count, render, shout)

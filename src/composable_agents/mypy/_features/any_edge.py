@@ -33,8 +33,10 @@ def _describe(expr: Expression | None) -> str:
         return f'"{expr.name}"'
     if isinstance(expr, CallExpr) and isinstance(expr.callee, NameExpr | MemberExpr):
         return f'"{expr.callee.name}(...)"'
-    if isinstance(expr, OpExpr) and expr.op == ">>":
-        return _describe(expr.right)  # the step whose output leaves the composite
+    if isinstance(expr, OpExpr):
+        if expr.op == ">>":
+            return _describe(expr.right)  # the step whose output leaves the composite
+        return f"{_describe(expr.left)} {expr.op} {_describe(expr.right)}".replace('"', "")
     return "the step"
 
 
