@@ -182,6 +182,7 @@ def compile_race(prog: Program, node: Par, nid: str, parent: NodeMeta | None, pr
 
             return branch
 
+        winners: list[int] = []
         try:
             if sequential:
                 wins: list[tuple[int, Json]] = []
@@ -202,14 +203,11 @@ def compile_race(prog: Program, node: Par, nid: str, parent: NodeMeta | None, pr
                     raise AllBranchesFailed(msg, errors)
             else:
                 wins = await st.env.race([thunk(i) for i in range(n)], k=k, hedge_s=hedge_s)
+            winners = [i for i, _ in wins]
         except BranchAbort as abort:
-            join_states(st, sts, ())
             raise abort.error from None
-        except AllBranchesFailed:
-            join_states(st, sts, ())
-            raise
-        winners = [i for i, _ in wins]
-        join_states(st, sts, winners)
+        finally:  # usage of every branch (winners, losers, cancelled) folds in branch order
+            join_states(st, sts, winners)
         out = settle([value for _, value in wins])
         if st.rec is not None:
             attrs: dict[str, Json] = {

@@ -178,6 +178,17 @@ class Env(Protocol):
 
 
 _CURRENT: ContextVar[Any] = ContextVar("composable_agents_env", default=None)
+_DEPTH: ContextVar[int] = ContextVar("composable_agents_branch_depth", default=0)
+"""How many concurrent constructs (race, gather) enclose the running task."""
+
+
+def _spawn(make: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+    """Start ``make()`` as a task one branch level deeper than the caller."""
+    token = _DEPTH.set(_DEPTH.get() + 1)
+    try:
+        return asyncio.ensure_future(make())
+    finally:
+        _DEPTH.reset(token)
 
 
 def current_env() -> Any:
@@ -283,7 +294,7 @@ class InMemoryEnv:
     _rng: random.Random | None = field(default=None, init=False, repr=False)
     _timers: list[tuple[float, int, asyncio.Future[None]]] = field(default_factory=list, init=False, repr=False)
     _tseq: int = field(default=0, init=False, repr=False)
-    _settle: list[asyncio.Future[None]] = field(default_factory=list, init=False, repr=False)
+    _settle: list[tuple[int, int, asyncio.Future[None]]] = field(default_factory=list, init=False, repr=False)
     _driver: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _threads: int = field(default=0, init=False, repr=False)
 
@@ -310,9 +321,15 @@ class InMemoryEnv:
         await fut
 
     async def settle(self) -> None:
-        """Return once every task runnable at the current instant is blocked (the clock does not move)."""
+        """Return once every task runnable at the current instant is blocked (the clock does not move).
+
+        Waiters are released one per quiet point, the most deeply nested
+        first, so an inner race decides (and its branch completes) before
+        the race enclosing it looks at its branches.
+        """
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._settle.append(fut)
+        self._settle.append((-_DEPTH.get(), self._tseq, fut))
+        self._tseq += 1
         self._wake_driver()
         await fut
 
@@ -338,10 +355,10 @@ class InMemoryEnv:
                     continue
                 quiet = 0
             if self._settle:
-                waiting, self._settle = self._settle, []
-                for fut in waiting:
-                    if not fut.done():
-                        fut.set_result(None)
+                self._settle.sort(key=lambda w: (w[0], w[1]))
+                _, _, fut = self._settle.pop(0)
+                if not fut.done():
+                    fut.set_result(None)
                 continue
             timers = self._timers
             while timers and timers[0][2].done():  # cancelled sleepers
@@ -525,24 +542,38 @@ class InMemoryEnv:
     # -- concurrency over thunks ----------------------------------------------------
 
     async def gather(self, thunks: Sequence[Thunk[T]]) -> list[T]:
-        """Run thunks concurrently; results in thunk order; the first failure cancels the rest."""
+        """Run thunks concurrently; results in thunk order.
+
+        On a failure the rest are cancelled — after every task runnable at
+        that instant has settled, and the failure raised is the lowest-index
+        one of that instant, so which error ends a ``par`` does not depend on
+        scheduling.
+        """
         if len(thunks) == 1:
             return [await thunks[0]()]
         order = list(range(len(thunks)))
         if self._rng is not None:
             self._rng.shuffle(order)
-        tasks: list[asyncio.Future[T] | None] = [None] * len(thunks)
+        slots: list[asyncio.Future[T] | None] = [None] * len(thunks)
         for i in order:
-            tasks[i] = asyncio.ensure_future(thunks[i]())
-        started = [t for t in tasks if t is not None]
+            slots[i] = _spawn(thunks[i])
+        tasks = [t for t in slots if t is not None]
         try:
-            await asyncio.gather(*started)
+            _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            if pending:
+                await self.settle()
         except BaseException:
-            for t in started:
+            for t in tasks:
                 t.cancel()
-            await asyncio.gather(*started, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        return [t.result() for t in started]
+        failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception() is not None]
+        if failed:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise failed[0].exception()  # type: ignore[misc]
+        return [t.result() for t in tasks]
 
     async def race(
         self, thunks: Sequence[Thunk[T]], *, k: int = 1, hedge_s: float | None = None
@@ -577,6 +608,7 @@ async def race_over(
     pending: set[asyncio.Future[Any]] = set()
     wins: list[tuple[float, int, T]] = []
     errors: dict[int, BaseException] = {}
+    aborts: dict[int, BaseException] = {}
     nxt = 0
 
     def launch(count: int) -> None:
@@ -586,7 +618,7 @@ async def race_over(
         if rng is not None and len(batch) > 1:
             rng.shuffle(batch)
         for i in batch:
-            task = asyncio.ensure_future(thunks[i]())
+            task = _spawn(thunks[i])
             index_of[task] = i
             pending.add(task)
 
@@ -600,7 +632,7 @@ async def race_over(
         if exc is None:
             wins.append((env.now(), i, task.result()))
         elif getattr(exc, "ends_run", False):
-            raise exc
+            aborts[i] = exc
         else:
             errors[i] = exc
 
@@ -630,10 +662,12 @@ async def race_over(
                     launch(1)
             for task in sorted(done, key=index_of.__getitem__):
                 collect(task)
-            if len(wins) >= k:
-                await settle()  # let successes of this same instant land
+            if aborts or len(wins) >= k:
+                await settle()  # let everything of this same instant land before deciding
                 for task in sorted((t for t in pending if t.done()), key=index_of.__getitem__):
                     collect(task)
+                if len(wins) < k:  # a run-ending error: the lowest index of this instant ends the run
+                    raise aborts[min(aborts)]
     finally:
         if timer is not None:
             timer.cancel()

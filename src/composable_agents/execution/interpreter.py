@@ -820,8 +820,14 @@ async def interpret(
     principal: Json = None,
     check_types: bool = True,
     recorder: Recorder | None = None,
+    ledger: Ledger | None = None,
+    strict: bool = True,
 ) -> Json:
-    """Run ``node`` on ``value`` with effects from ``env``; returns the output value."""
+    """Run ``node`` on ``value`` with effects from ``env``; returns the output value.
+
+    ``ledger`` applies ``maxCalls``/budget limits; ``strict`` (the default)
+    refuses approval-required tools that no approving gate precedes.
+    """
     program = prepare(node, catalog)
     state = RunState(
         env,
@@ -830,5 +836,7 @@ async def interpret(
         principal=principal,
         check=check_types,
         recorder=recorder,
+        ledger=ledger,
+        strict=strict,
     )
     return await program.run(value, state)
