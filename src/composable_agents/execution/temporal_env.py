@@ -345,9 +345,18 @@ class TemporalEnv:
         *,
         activation: str,
         principal: Json = None,
+        quota: Any = None,
         **_: Any,
     ) -> Json:
-        """Run the named sub-flow ``ref`` as a child ``FlowWorkflow`` carrying its own artifact."""
+        """Run the named sub-flow ``ref`` as a child ``FlowWorkflow`` carrying its own artifact.
+
+        ``quota`` (a :class:`~composable_agents.execution.limits.Ledger`) rides
+        in the child's input as its limits; the child's usage is written back
+        into it, so the caller can absorb it like a local child's.
+        """
+        from composable_agents.errors import RunStopped
+        from composable_agents.execution.limits import Ledger
+
         doc, digest = self.loaded.child_artifact(ref)
         payload: dict[str, Json] = dict(pack_document(doc))
         payload["h"] = digest
@@ -355,6 +364,13 @@ class TemporalEnv:
         payload["np"] = True
         if principal is not None:
             payload["pr"] = principal
+        if isinstance(quota, Ledger):
+            payload["q"] = {
+                "calls": dict(quota.max_calls),
+                "cost": quota.cost_limit,
+                "tokens": quota.token_limit,
+                "deadline": quota.deadline,
+            }
         info = workflow.info()
         result = await workflow.execute_child_workflow(
             FLOW_WORKFLOW,
@@ -362,6 +378,11 @@ class TemporalEnv:
             id=f"{info.workflow_id}/{activation}",
             task_queue=info.task_queue,
         )
+        if isinstance(quota, Ledger):
+            _restore_ledger(quota, result.get("u"))
+        status = result.get("s", "ok")
+        if status != "ok":
+            raise RunStopped(status, result.get("d") or {}, f"sub-flow {ref!r} at {activation} ended with {status!r}")
         return result["v"]
 
 
@@ -425,7 +446,16 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun) -> JsonObject:
     segment = int(payload.get("seg", 0))
     env = TemporalEnv(loaded, run)
     started = float(payload.get("t0", workflow.time()))
-    ledger = ledger_from_capabilities(loaded.capabilities, start=started, clock=env.now)
+    quota = payload.get("q")
+    if quota is not None:  # a child run: the parent's quota, not the capabilities, limits it
+        from composable_agents.execution.limits import Ledger
+
+        ledger: Any = Ledger(
+            max_calls=quota.get("calls"), cost=quota.get("cost"), tokens=quota.get("tokens"),
+            deadline=quota.get("deadline"), clock=env.now,
+        )
+    else:
+        ledger = ledger_from_capabilities(loaded.capabilities, start=started, clock=env.now)
     _restore_ledger(ledger, payload.get("lg"))
     recorder = None if payload.get("np") else Recorder()
     if recorder is not None:
