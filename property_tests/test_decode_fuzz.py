@@ -53,7 +53,7 @@ _weird = st.one_of(
     json_values(4),
     st.sampled_from([float("nan"), float("inf"), float("-inf"), 10**400, -(10**5000), True, False, None,
                      "", "x" * 300, {1: 2}, {None: "k"}, (1, 2), {1, 2}, b"bytes", object(), 1j]),
-)
+).map(copy.deepcopy)  # never share a mutable constant between examples
 _keys = st.sampled_from(["op", "id", "steps", "branches", "body", "pure", "args", "step", "kind", "tool",
                          "reasoner", "ref", "contract", "shape", "merge", "k", "hedgeMs", "reducer",
                          "maxParallel", "pred", "selector", "cases", "max", "until", "planner",

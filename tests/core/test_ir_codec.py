@@ -419,3 +419,31 @@ def test_empty_par_is_rejected_and_still_encodes_decodably() -> None:
     assert doc["branches"] == []
     switch = Alt(branches=(Ident(),), selector=PureRef("s"), cases=()).to_json()
     assert Node.from_json(switch).to_json() == switch
+
+
+def test_mutating_a_wire_document_never_changes_the_node() -> None:
+    # Regression: to_json() returned the node's own args/cases/budget/init
+    # objects, so editing a document silently edited the "immutable" node
+    # (whose digest was already cached).
+    nodes = [
+        Arr(pure="p", args={"x": [1]}),
+        Prim(step=CallStep("t", args={"x": [1]})),
+        Par(branches=(Ident(name="i"),), reducer=PureRef("r", {"x": [1]})),
+        Alt(branches=(Ident(), Ident()), selector=PureRef("s"), cases=({"x": [1]},)),
+        App(controller="c", budget={"x": [1]}),
+        Loop(body=Ident(name="i"), init={"x": [1]}),
+    ]
+    for node in nodes:
+        before = canonical_dumps(node.to_json())
+        digest = node.digest()
+        stack: list[Any] = [node.to_json()]
+        while stack:  # append to every list, set a key in every object
+            item = stack.pop()
+            if isinstance(item, dict):
+                stack.extend(item.values())
+                item["zz"] = 0
+            elif isinstance(item, list):
+                stack.extend(item)
+                item.append(0)
+        assert canonical_dumps(node.to_json()) == before
+        assert Node.from_json(before).digest() == digest

@@ -173,6 +173,20 @@ class Contract:
         return {"shape": str(self.shape)}
 
 
+def _clone(value: Any) -> Any:
+    """A fresh copy of a checked JSON value, so wire documents never alias a node's state.
+
+    Mutating a document returned by ``to_json()`` must not change the
+    (immutable, digest-cached) node it came from.
+    """
+    kind = type(value)
+    if kind is dict:
+        return {key: _clone(item) for key, item in value.items()}
+    if kind is list:
+        return [_clone(item) for item in value]
+    return value
+
+
 def _frozen_args(args: Mapping[str, Any] | None) -> JsonObject | None:
     if args is None:
         return None
@@ -193,7 +207,7 @@ class PureRef:
         """The wire form ``{"pure": name, "args": {...}}`` (args absent if none)."""
         out: JsonObject = {"pure": self.name}
         if self.args is not None:
-            out["args"] = self.args
+            out["args"] = _clone(self.args)
         return out
 
     def _key(self) -> str:
@@ -227,7 +241,7 @@ class CallStep:
         if self.bind is not None:
             out["bind"] = self.bind
         if self.args is not None:
-            out["args"] = self.args
+            out["args"] = _clone(self.args)
         return out
 
     def __eq__(self, other: object) -> bool:
@@ -374,7 +388,7 @@ class Arr(Node):
     def fields_json(self) -> JsonObject:
         out: JsonObject = {"pure": self.pure}
         if self.args is not None:
-            out["args"] = self.args
+            out["args"] = _clone(self.args)
         return out
 
 
@@ -486,7 +500,7 @@ class Alt(Node):
         if self.selector is not None:
             out["selector"] = self.selector.to_json()
         if self.cases is not None:
-            out["cases"] = list(self.cases)
+            out["cases"] = [_clone(case) for case in self.cases]
         return out
 
 
@@ -548,7 +562,7 @@ class App(Node):
             "subflows": list(self.subflows),
         }
         if self.budget is not None:
-            out["budget"] = self.budget
+            out["budget"] = _clone(self.budget)
         if self.max_rounds is not None:
             out["maxRounds"] = self.max_rounds
         return out
@@ -574,7 +588,7 @@ class Loop(Node):
         return _replace(self, body=body)
 
     def fields_json(self) -> JsonObject:
-        return {"init": self.init}
+        return {"init": _clone(self.init)}
 
 
 def _replace(node: Node, **changes: Any) -> Node:
