@@ -394,3 +394,58 @@ async def test_max_calls_cross_the_child_workflow(env: Any, limit: int) -> None:
     local, durable = await _both(env, _counted(limit), "a")
     _assert_parity(local, durable)
     assert durable.usage == local.usage
+
+
+# -- HTTP and MCP tools, principals -------------------------------------------------------------
+
+
+async def test_http_and_mcp_tools_get_the_idempotency_key_and_principal(env: Any) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from composable_agents import mcp, snapshot_from_listings
+    from composable_agents.authoring.kernel import call, native
+    from composable_agents.authoring.leaves import ToolContract, ToolDef
+    from composable_agents.core.kinds import Effect, Idempotency
+
+    seen: list[tuple[str, Any, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append(("http", self.headers["Idempotency-Key"], json.loads(self.headers["X-Principal"])))
+            data = json.dumps({"echo": body}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    httpd = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+
+    async def mcp_call(server: str, tool_name: str, value: Any, idempotency_key: str, *, principal: Any = None) -> Any:
+        seen.append(("mcp", idempotency_key, principal))
+        return {"server": server, "tool": tool_name, "value": value}
+
+    http_tool = ToolDef(key="t8_http", contract=ToolContract(effect=Effect.READ, idempotency=Idempotency.NATIVE), kind="native")
+    snapshot = snapshot_from_listings({"t8srv": {"lookup": {"inputSchema": {}}}})
+    deployment = deploy(call(native("t8_http")) >> call(mcp("t8srv", "lookup")), snapshot, tools=[http_tool])
+    queue = "ca-tests-remote-tools"
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/t8_http"
+    try:
+        async with build_worker(env, task_queue=queue, tool_urls={"t8_http": url}, mcp_call=mcp_call):
+            sid = _sid("remote")
+            result = await run_deployment(
+                deployment, env, session_id=sid, input={"q": 1}, task_queue=queue, principal={"tenant": "acme"}
+            )
+    finally:
+        httpd.shutdown()
+    assert result.status == "ok", result.detail
+    assert result.raw_value == {"server": "t8srv", "tool": "lookup", "value": {"echo": {"q": 1}}}
+    assert seen == [("http", f"{sid}:$.0", {"tenant": "acme"}), ("mcp", f"{sid}:$.1", {"tenant": "acme"})]

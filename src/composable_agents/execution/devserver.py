@@ -145,8 +145,13 @@ class DevServer:
         cmd += list(self.extra_args)
         return cmd
 
-    def start(self) -> Self:
-        """Spawn the server and wait until its frontend port accepts connections."""
+    def start(self, *, wait_rpc: bool = True) -> Self:
+        """Spawn the server and wait until it answers.
+
+        From sync code (no running event loop) this waits until the namespace
+        answers RPCs; inside a loop use ``async with`` (or await
+        :meth:`wait_ready`) — ``start`` then only waits for the port.
+        """
         if self.process is not None:
             return self
         cmd = self.command()
@@ -178,6 +183,15 @@ class DevServer:
             # Nobody reads the pipe from here on: stop buffering into it.
             self.process.stderr.close()
             self.process.stderr = None
+        if wait_rpc:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:  # no loop in this thread: wait for RPCs here
+                try:
+                    asyncio.run(self.wait_ready())
+                except BaseException:
+                    self.stop()
+                    raise
         return self
 
     async def wait_ready(self) -> None:
@@ -229,7 +243,7 @@ class DevServer:
         self.stop()
 
     async def __aenter__(self) -> Self:
-        await asyncio.get_running_loop().run_in_executor(None, self.start)
+        await asyncio.get_running_loop().run_in_executor(None, lambda: self.start(wait_rpc=False))
         try:
             await self.wait_ready()
         except BaseException:
