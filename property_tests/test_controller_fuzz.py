@@ -146,7 +146,7 @@ class _quiet:
         self._cm.__enter__()
         warnings.simplefilter("ignore")
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._cm.__exit__(*exc)
 
 
@@ -206,7 +206,7 @@ def test_stage_runs_only_admitted_plans(reply: Any) -> None:
     except StagedPlanRejected:
         assert EXECUTED == []
         return
-    except Exception as exc:  # an admitted plan may still fail at run time (e.g. a gate with no responder)
+    except Exception as exc:  # noqa: BLE001 - an admitted plan may still fail at run time (e.g. a gate with no responder)
         assert not isinstance(exc, AssertionError)
     assert set(EXECUTED) <= {"fz_read", "fz_note"}  # fz_wire needs a gate; fz_secret was never frozen
 

@@ -32,7 +32,15 @@ from composable_agents.authoring.kernel import ToolRef
 from composable_agents.authoring.leaves import Reasoner, Tool, ToolDef
 from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.codec import walk
-from composable_agents.core.ir import RESERVED_TOOLS, App, CallStep, EvalPlan, Prim, SubStep, ThinkStep
+from composable_agents.core.ir import (
+    RESERVED_TOOLS,
+    App,
+    CallStep,
+    EvalPlan,
+    Prim,
+    SubStep,
+    ThinkStep,
+)
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.errors import CompositionError
 from composable_agents.execution.result import STATUSES, Result
@@ -42,7 +50,7 @@ if TYPE_CHECKING:
     from composable_agents.compiler.diagnostics import Diagnostic
     from composable_agents.staged import PlanContext
 
-__all__ = ["Agent", "with_status", "agent_trace"]
+__all__ = ["Agent", "agent_trace", "with_status"]
 
 I = TypeVar("I")
 O = TypeVar("O")
@@ -101,15 +109,15 @@ class Agent(Arrow[I, O]):
 
     __slots__ = (
         "_agent_name",
-        "_controller",
-        "_tool_items",
-        "_sub_items",
         "_budget",
+        "_controller",
+        "_controller_mode",
+        "_llm",
         "_max_rounds",
         "_mode",
-        "_llm",
-        "_controller_mode",
         "_registry",
+        "_sub_items",
+        "_tool_items",
     )
 
     _agent_name: str
@@ -140,7 +148,8 @@ class Agent(Arrow[I, O]):
         out_type: object = Any,
         _register: bool = True,
     ) -> None:
-        if not isinstance(name, str) or not name or name != name.strip():
+        checked: object = name
+        if not isinstance(checked, str) or not name or name != name.strip():
             msg = f"Agent name must be a non-empty string without surrounding spaces, got {name!r}"
             raise CompositionError(msg)
         if mode not in ("strict", "dev"):
@@ -248,7 +257,7 @@ class Agent(Arrow[I, O]):
     def _derive(self, name: str | None, params: dict[str, Any]) -> Agent[I, O]:
         if name is not None:
             return Agent(name, **params)
-        probe = Agent(self._agent_name, **params, _register=False)
+        probe: Agent[I, O] = Agent(self._agent_name, **params, _register=False)
         suffix = hashlib.sha256(probe.to_ir().digest().encode()).hexdigest()[:8]
         derived = f"{self._agent_name}~{suffix}"
         return Agent(derived, **params, _register=False)
@@ -282,7 +291,7 @@ class Agent(Arrow[I, O]):
         params.update(changes)
         return self._derive(name, params)
 
-    def named(self, ref: str, *, registry: Registry | None = None) -> Agent[I, O]:  # type: ignore[override]
+    def named(self, ref: str, *, registry: Registry | None = None) -> Agent[I, O]:
         """This agent under the durable name ``ref`` (registered for ``sub``/``subflows``)."""
         params = self._params()
         if registry is not None:
@@ -505,7 +514,7 @@ def _budget_json(budget: float | Mapping[str, Json] | None) -> JsonObject | None
     if isinstance(budget, Mapping):
         out = dict(budget)
         for key, value in out.items():
-            if key not in ("cost", "tokens", "wallSeconds") or type(value) not in (int, float) or value < 0:  # type: ignore[operator]
+            if key not in ("cost", "tokens", "wallSeconds") or type(value) not in (int, float) or value < 0:  # type: ignore[operator,unused-ignore]
                 msg = f"budget entries are cost/tokens/wallSeconds with non-negative numbers, got {key!r}: {value!r}"
                 raise CompositionError(msg)
         return out

@@ -43,30 +43,30 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTIONS",
-    "ControllerMode",
-    "Finish",
-    "Escalate",
-    "CallTool",
-    "CallSub",
+    "CONST_PURE",
+    "CONTROLLER_MODE_KEY",
+    "DEFAULT_CONTROLLER_COST_USD",
+    "DEFAULT_MAX_ROUNDS",
     "Action",
+    "BudgetGuard",
+    "CallSub",
+    "CallTool",
     "ControllerError",
-    "parse_action",
+    "ControllerMode",
+    "Escalate",
+    "ExtractedPlan",
+    "Finish",
+    "PromotedPlan",
     "action_json",
+    "agent_trace",
+    "denial",
+    "estimate_tokens",
+    "extract_plan",
+    "generalize_trace_to_plan",
+    "parse_action",
+    "promote_plan",
     "round_input",
     "trace_entry",
-    "denial",
-    "BudgetGuard",
-    "estimate_tokens",
-    "DEFAULT_MAX_ROUNDS",
-    "DEFAULT_CONTROLLER_COST_USD",
-    "CONTROLLER_MODE_KEY",
-    "generalize_trace_to_plan",
-    "extract_plan",
-    "promote_plan",
-    "ExtractedPlan",
-    "PromotedPlan",
-    "agent_trace",
-    "CONST_PURE",
 ]
 
 ACTIONS: Final = ("finish", "escalate", "call", "sub")
@@ -156,8 +156,8 @@ def _short(value: object) -> str:
 def _safe_json(value: object) -> Json:
     """``value`` if it is JSON, else its short repr (replies are recorded verbatim when possible)."""
     try:
-        return copy_json(value)  # type: ignore[arg-type]
-    except Exception:
+        return copy_json(value)
+    except Exception:  # noqa: BLE001 - anything not JSON is recorded by repr
         return _short(value)
 
 
@@ -168,7 +168,7 @@ def parse_action(reply: object, *, mode: ControllerMode = "strict") -> Action | 
     """
     try:
         return _parse(reply, mode)
-    except Exception as exc:  # defensive: parsing must never escape the run
+    except Exception as exc:  # noqa: BLE001 - defensive: parsing must never escape the run
         return ControllerError(f"unparseable reply ({type(exc).__name__})", _safe_json(reply))
 
 
@@ -222,7 +222,7 @@ def _parse(reply: object, mode: ControllerMode) -> Action | ControllerError:
         if not isinstance(name, str) or not name:
             return ControllerError(f"'{name_key}' must be a non-empty string, got {_short(name)}", _safe_json(reply))
         value = copy_json(doc.get("input"))
-    except Exception as exc:  # a non-JSON value inside the reply
+    except Exception as exc:  # noqa: BLE001 - a non-JSON value inside the reply
         return ControllerError(f"reply is not JSON: {exc}", _safe_json(reply))
     if kind == "call":
         return CallTool(name, value)
@@ -265,7 +265,7 @@ def estimate_tokens(value: Json) -> int:
     """A deterministic token estimate: a quarter of the canonical JSON length, rounded up."""
     try:
         text = canonical_dumps(value)
-    except Exception:
+    except Exception:  # noqa: BLE001 - estimates never fail
         text = repr(value)
     return math.ceil(len(text) / 4)
 
@@ -335,7 +335,8 @@ def agent_trace(result: Any) -> list[JsonObject]:
 def _entries(trace: Iterable[Mapping[str, Json]]) -> list[Mapping[str, Json]]:
     kept = []
     for entry in trace:
-        if not isinstance(entry, Mapping) or entry.get("status") != "ok":
+        checked: object = entry
+        if not isinstance(checked, Mapping) or entry.get("status") != "ok":
             continue
         action = entry.get("action")
         if isinstance(action, Mapping) and action.get("action") in ("call", "sub"):
@@ -444,7 +445,7 @@ def extract_plan(
         result = trace
         trace = agent_trace(result)
         if final is _MISSING and getattr(result, "status", None) == "ok":
-            final = result.raw_value
+            final = getattr(result, "raw_value", None)
     plan = generalize_trace_to_plan(trace, run_input=run_input, final=final)
     ctx = plan_context(manifest, budget_usd=budget_usd)
     node, diags = check_plan(plan, ctx)

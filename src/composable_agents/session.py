@@ -63,21 +63,21 @@ if TYPE_CHECKING:
     from composable_agents.execution.interpreter import Program
 
 __all__ = [
-    "recv",
+    "DEFAULT_CAPACITY",
+    "Closed",
+    "Emit",
+    "Error",
+    "SessionEvent",
+    "SessionHandle",
+    "Turn",
+    "check_channel_placement",
     "emit",
-    "scan",
     "loop",
+    "open_session",
+    "recv",
+    "scan",
     "session",
     "validate_session",
-    "check_channel_placement",
-    "SessionEvent",
-    "Emit",
-    "Turn",
-    "Error",
-    "Closed",
-    "SessionHandle",
-    "open_session",
-    "DEFAULT_CAPACITY",
 ]
 
 DEFAULT_CAPACITY: Final = 16
@@ -89,10 +89,10 @@ _MSG: Final = "ca.session.msg"
 
 
 def _pair(value: Json) -> list[Json]:
-    if type(value) not in (list, tuple) or len(value) != 2:  # type: ignore[arg-type]
+    if type(value) not in (list, tuple) or len(value) != 2:
         msg = f"a scan step must return [next_carrier, output], got {value!r:.80}"
         raise TypeError(msg)
-    return list(value)  # type: ignore[arg-type]
+    return list(value)
 
 
 def _session_first(value: Json) -> Json:
@@ -249,17 +249,17 @@ class _Lift(ast.NodeTransformer):
             values=[ast.Name(id=k, ctx=ast.Load()) for k in self.carried],
         )
 
-    def visit_Return(self, node: ast.Return) -> ast.Return:  # noqa: N802 - ast API
+    def visit_Return(self, node: ast.Return) -> ast.Return:
         value = node.value if node.value is not None else ast.Constant(None)
         return ast.copy_location(ast.Return(value=ast.Tuple(elts=[self._state(), value], ctx=ast.Load())), node)
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:  # noqa: N802
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
         return node  # nested functions keep their own returns
 
-    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AsyncFunctionDef:  # noqa: N802
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AsyncFunctionDef:
         return node
 
-    def visit_Lambda(self, node: ast.Lambda) -> ast.Lambda:  # noqa: N802
+    def visit_Lambda(self, node: ast.Lambda) -> ast.Lambda:
         return node
 
 
@@ -298,7 +298,7 @@ class _Turn:
 
 def _lift(fn: Callable[..., Any], name: str) -> tuple[_Turn, dict[str, Json]]:
     hint = "use scan(step, init) with an explicit (carrier, msg) -> [carrier, output] turn"
-    if not callable(fn) or not hasattr(fn, "__code__"):
+    if not hasattr(fn, "__code__"):
         raise SessionCompileError(f"@session needs a plain function; {hint}")
     if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
         raise SessionCompileError(f"@session turn {name!r} is a generator; {hint}")
@@ -318,7 +318,7 @@ def _lift(fn: Callable[..., Any], name: str) -> tuple[_Turn, dict[str, Json]]:
             )
         try:
             carried[p.name] = copy_json(p.default)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any non-JSON default
             raise SessionCompileError(
                 f"@session turn {name!r}: the default of {p.name!r} is not JSON; {hint}"
             ) from None
@@ -421,22 +421,22 @@ class SessionEvent:
         return out
 
 
-def Emit(seq: int, channel: str, payload: Json, index: int | None = None) -> SessionEvent:  # noqa: N802
+def Emit(seq: int, channel: str, payload: Json, index: int | None = None) -> SessionEvent:
     """An ``emit`` event."""
     return SessionEvent("emit", seq, channel=channel, payload=payload, index=index)
 
 
-def Turn(seq: int, phase: Literal["started", "done"], index: int) -> SessionEvent:  # noqa: N802
+def Turn(seq: int, phase: Literal["started", "done"], index: int) -> SessionEvent:
     """A ``turn`` event."""
     return SessionEvent("turn", seq, turn=phase, index=index)
 
 
-def Error(seq: int, reason: str, *, fatal: bool, index: int | None = None) -> SessionEvent:  # noqa: N802
+def Error(seq: int, reason: str, *, fatal: bool, index: int | None = None) -> SessionEvent:
     """An ``error`` event."""
     return SessionEvent("error", seq, reason=reason, fatal=fatal, index=index)
 
 
-def Closed(seq: int, reason: str) -> SessionEvent:  # noqa: N802
+def Closed(seq: int, reason: str) -> SessionEvent:
     """The final ``closed`` event."""
     return SessionEvent("closed", seq, reason=reason)
 
@@ -597,7 +597,7 @@ class SessionHandle:
             self._publish(Error(self._next_seq(), str(exc), fatal=True, index=index))
             self._finish(f"fatal: {exc}")
             return
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a failed turn is an event, not a crash
             self._publish(Error(self._next_seq(), f"{type(exc).__name__}: {exc}", fatal=False, index=index))
         else:
             self._carrier = carrier
@@ -735,7 +735,7 @@ async def open_session(
             mode=getattr(agent, "mode", "strict"),
         )
     catalog = dep.catalog()
-    program = Program(dep.frozen.node.children()[0], catalog, root_id="$.0")  # type: ignore[index]
+    program = Program(dep.frozen.node.children()[0], catalog, root_id="$.0")
     fakes = dict(reasoners or {})
     if llm is not None:
         from composable_agents.agent import _llm_fake

@@ -70,15 +70,15 @@ if TYPE_CHECKING:
     from composable_agents.authoring.leaves import ToolDef
 
 __all__ = [
+    "DEFAULT_THINK_COST_USD",
+    "MAX_PLAN_SHAPE",
     "PLAN_CODES",
     "PlanContext",
-    "plan_context",
-    "parse_plan",
     "check_plan",
     "compile_plan",
     "estimate_cost",
-    "MAX_PLAN_SHAPE",
-    "DEFAULT_THINK_COST_USD",
+    "parse_plan",
+    "plan_context",
 ]
 
 MAX_PLAN_SHAPE: Final = Shape.FEEDBACK
@@ -186,7 +186,7 @@ def parse_plan(reply: object) -> Node:
     if type(doc) is dict and "op" not in doc and set(doc) == {"plan"}:
         doc = doc["plan"]
     try:
-        node = Node.from_json(doc)  # type: ignore[arg-type]
+        node = Node.from_json(doc)
         return normalize(node)
     except ComposableAgentsError as exc:
         raise StagedPlanRejected(f"plan does not decode: {exc}", [_diag("PLAN_PARSE", "$", str(exc))]) from None
@@ -311,9 +311,9 @@ def check_plan(reply: object, ctx: PlanContext, *, prefix: str = "$") -> tuple[N
                         if not contract.retry_safe and ann is not None and (ann.max_attempts or 1) > 1:
                             diags.append(_diag("RETRY_UNSAFE", nid, f"tool {key!r} is not idempotent but asks for retries"))
                         if in_race:
-                            code = race_safe(tool, current, asserted=False)
-                            if code is not None:
-                                diags.append(_diag(code, nid, f"tool {key!r} ({contract.effect}) cannot race"))
+                            race_code = race_safe(tool, current, asserted=False)
+                            if race_code is not None:
+                                diags.append(_diag(race_code, nid, f"tool {key!r} ({contract.effect}) cannot race"))
                         if needs_approval(tool, current) and not _gated_before(path):
                             diags.append(_diag("APPROVAL_UNGATED", nid, f"tool {key!r} needs a human_gate before it"))
             elif isinstance(step, ThinkStep):

@@ -7,15 +7,19 @@ from typing import Any
 
 import pytest
 
-from composable_agents.execution.env import InMemoryEnv
-from composable_agents.execution.interpreter import Catalog, interpret
-
 from composable_agents import Reasoner, tool
 from composable_agents.agent import Agent
-from composable_agents.agent_loop import agent_trace, extract_plan, generalize_trace_to_plan, promote_plan
+from composable_agents.agent_loop import (
+    agent_trace,
+    extract_plan,
+    generalize_trace_to_plan,
+    promote_plan,
+)
 from composable_agents.authoring.kernel import stage
 from composable_agents.compiler.deploy import deploy
 from composable_agents.errors import StagedPlanRejected
+from composable_agents.execution.env import InMemoryEnv
+from composable_agents.execution.interpreter import Catalog, interpret
 
 
 @tool(name="px_search", effect="read", idempotent=True)

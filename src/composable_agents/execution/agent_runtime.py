@@ -21,12 +21,12 @@ from composable_agents.agent_loop import (
     CONTROLLER_MODE_KEY,
     DEFAULT_CONTROLLER_COST_USD,
     DEFAULT_MAX_ROUNDS,
+    BudgetGuard,
     CallSub,
     CallTool,
     ControllerError,
     Escalate,
     Finish,
-    BudgetGuard,
     action_json,
     denial,
     estimate_tokens,
@@ -35,7 +35,16 @@ from composable_agents.agent_loop import (
     trace_entry,
 )
 from composable_agents.core.canonical import Json, JsonObject
-from composable_agents.core.ir import App, CallStep, Contract, EvalPlan, Node, Prim, SubStep, ThinkStep
+from composable_agents.core.ir import (
+    App,
+    CallStep,
+    Contract,
+    EvalPlan,
+    Node,
+    Prim,
+    SubStep,
+    ThinkStep,
+)
 from composable_agents.core.kinds import Shape
 from composable_agents.errors import (
     CapabilityDenied,
@@ -52,7 +61,7 @@ from composable_agents.execution.projection import NodeMeta, activation_id
 if TYPE_CHECKING:
     from composable_agents.execution.interpreter import Program, RunState
 
-__all__ = ["compile_app", "compile_eval_plan", "compile_session_call", "SESSION_TOOLS", "status_of"]
+__all__ = ["SESSION_TOOLS", "compile_app", "compile_eval_plan", "compile_session_call", "status_of"]
 
 SESSION_TOOLS = frozenset({"__recv__", "__emit__"})
 """The reserved channel tools :func:`compile_session_call` handles."""
