@@ -74,6 +74,9 @@ __all__ = [
 DEFAULT_READ_ATTEMPTS: Final = 3
 """Attempts a retry-safe call gets when its ``Ann`` sets none."""
 
+_MERGE_ALL: Final = {"merge": "all"}
+_MERGE_ALL_DEGRADED: Final = {"merge": "all", "degraded": True}
+
 SyncFn = Callable[[Json, tuple[int, ...], "RunState"], Json]
 AsyncFn = Callable[[Json, tuple[int, ...], "RunState"], Awaitable[Json]]
 Compiled = tuple[bool, Any]  # (is_sync, fn)
@@ -223,6 +226,7 @@ class Program:
 
     __slots__ = (
         "node", "catalog", "metas", "is_sync", "_fn", "reasoners", "tools", "subs", "root_id", "_pures", "_estimates",
+        "_validators",
     )
 
     def __init__(self, node: Node, catalog: Catalog | None = None, *, root_id: str = "$") -> None:
@@ -235,6 +239,7 @@ class Program:
         self.root_id = root_id
         self._pures: dict[str, tuple[Callable[[Json], Json], Any, Any, Any, Any]] = {}
         self._estimates: dict[int, tuple[Node, Any]] = {}
+        self._validators: dict[str, tuple[Any, Any]] = {}
         self.is_sync, self._fn = self._compile(self.node, root_id, None, None)
 
     # -- entry points -------------------------------------------------------
@@ -423,7 +428,7 @@ class Program:
                 if reducer is not None:
                     out = reducer(out)
                 if st.rec is not None:
-                    st.rec.add(meta, acts, v, out)
+                    st.rec.add(meta, acts, v, out, _MERGE_ALL)
                 return out
 
             return True, run
@@ -444,7 +449,7 @@ class Program:
             if reducer is not None:
                 out = reducer(out)
             if st.rec is not None:
-                st.rec.add(meta, acts, v, out, {"merge": "all", "degraded": True} if sequential else None)
+                st.rec.add(meta, acts, v, out, _MERGE_ALL_DEGRADED if sequential else _MERGE_ALL)
             return out
 
         return False, arun
@@ -626,14 +631,7 @@ class Program:
         timeout = ann.timeout_s if ann is not None else None
         needs_approval = definition is not None and definition.contract.approval
         exec_hash = step.bind or self.catalog.execution_hashes.get(key)
-        vin = vout = None
-        if definition is not None:
-            from composable_agents.core.schema import compile_schema
-
-            if definition.contract.input_schema:
-                vin = compile_schema(definition.contract.input_schema)
-            if definition.contract.output_schema:
-                vout = compile_schema(definition.contract.output_schema)
+        vin, vout = self._tool_validators(key, definition)
         cost = meta.cost_usd
         estimate = cost if cost is not None else DEFAULT_CALL_COST
         cost_attrs = {"cost": cost} if cost else None
@@ -680,6 +678,21 @@ class Program:
             return out
 
         return False, arun
+
+    def _tool_validators(self, key: str, definition: ToolDef | None) -> tuple[Any, Any]:
+        """Input/output validators of a tool, compiled once per program."""
+        found = self._validators.get(key)
+        if found is None:
+            vin = vout = None
+            if definition is not None:
+                from composable_agents.core.schema import compile_schema
+
+                if definition.contract.input_schema:
+                    vin = compile_schema(definition.contract.input_schema)
+                if definition.contract.output_schema:
+                    vout = compile_schema(definition.contract.output_schema)
+            found = self._validators[key] = (vin, vout)
+        return found
 
     def _think(self, node: Prim, step: ThinkStep, nid: str, parent: NodeMeta | None,
                prev: NodeMeta | None) -> Compiled:
