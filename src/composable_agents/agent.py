@@ -345,7 +345,7 @@ class Agent(Arrow[I, O]):
         return deploy(
             self,
             snapshot,
-            tools=self.tool_defs() if tools is None and snapshot is None else (tools or ()),
+            tools=self.tool_defs() if tools is None else tools,
             reasoners=self.reasoner_defs() if reasoners is None else reasoners,
             capabilities=capabilities,
             mode=self._mode,

@@ -317,3 +317,17 @@ def test_agent_is_an_arrow_lowering_to_app() -> None:
     assert doc["op"] == "app"
     assert doc["tools"] == ["loop_lookup"] and doc["budget"] == {"cost": 0.5} and doc["maxRounds"] == 3
     assert str(agent.surface_shape) == "Agent"
+
+
+def test_real_usage_reported_by_the_controller_counts_against_the_budget() -> None:
+    agent = Agent("loop.usage", tools=[loop_lookup], budget=0.05)
+    ctrl, seen = scripted(
+        {"action": "call", "tool": "loop_lookup", "input": "q", "__usage__": {"tokens": 10, "cost": 0.03}}
+    )
+    result = agent.run("x", reasoners={agent.controller: ctrl})
+    # round 0 spends 0.03 + 0.01; round 1's controller reply spends 0.03 more, so its lookup is refused
+    assert result.status == "over_budget"
+    assert len(seen) == 2
+    assert result.detail is not None and result.detail["before"] == "tool:loop_lookup"
+    assert result.detail["spent"]["cost"] == pytest.approx(0.07)
+    assert result.detail["spent"]["tokens"] == 20

@@ -47,6 +47,7 @@ from composable_agents.core.ir import (
 )
 from composable_agents.core.kinds import Shape
 from composable_agents.errors import (
+    BudgetExceeded,
     CapabilityDenied,
     ComposableAgentsError,
     RunStopped,
@@ -85,6 +86,15 @@ def _wrap_failure(meta: NodeMeta, acts: tuple[int, ...], exc: BaseException) -> 
     err = StepFailed(f"step {meta.label!r} at {where} failed: {type(exc).__name__}: {exc}", node_id=meta.node_id, activation=where)
     err.__cause__ = exc
     return err
+
+
+def _split_usage(reply: Json) -> tuple[Json, JsonObject | None]:
+    """Strip a reply's ``__usage__`` record (the interpreter's convention) when present."""
+    try:
+        from composable_agents.execution.interpreter import split_usage
+    except ImportError:  # an interpreter without real-usage reporting
+        return reply, None
+    return split_usage(reply)
 
 
 def _as_async(compiled: Compiled) -> Any:
@@ -166,6 +176,9 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
             over = guard.refuse(cost=controller_cost, tokens=tokens, now=env.now())
             if over is not None:
                 raise stop("over_budget", r, {"exceeded": over, "before": "controller"})
+            ledger = getattr(st, "ledger", None)
+            if ledger is not None:  # the run's capability budget / maxCalls ledger, when the runner keeps one
+                ledger.spend_think(tokens, controller_cost, f"controller {controller!r} at {activation_id(nid, ract)}")
             call = ReasonerCall(
                 name=controller,
                 node_id=f"{nid}.0",
@@ -181,9 +194,19 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
                 raise
             except Exception as exc:
                 raise _wrap_failure(cmeta, ract, exc) from exc
-            guard.spend(cost=controller_cost, tokens=estimate_tokens(reply) if reply is not None else 0)
+            reply, usage = _split_usage(reply)
+            spent_cost = controller_cost
+            spent_tokens = tokens + (estimate_tokens(reply) if reply is not None else 0)
+            if usage is not None:
+                if type(usage.get("tokens")) is int:
+                    spent_tokens = usage["tokens"]
+                if type(usage.get("cost")) in (int, float):
+                    spent_cost = float(usage["cost"])
+            if ledger is not None and usage is not None:
+                ledger.record_usage(spent_tokens, spent_cost - controller_cost)
+            guard.spend(cost=spent_cost, tokens=spent_tokens)
             if rec is not None:
-                rec.add(cmeta, ract, prompt, reply, {"cost": controller_cost, "round": r})
+                rec.add(cmeta, ract, prompt, reply, {"cost": spent_cost, "round": r})
             action = parse_action(reply, mode=mode)  # type: ignore[arg-type]
             if isinstance(action, ControllerError):
                 raise stop("controller_error", r + 1, {"error": action.reason, "reply": action.reply})
@@ -229,6 +252,8 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
                 status = "ok"
             except asyncio.CancelledError:
                 raise
+            except BudgetExceeded:
+                raise  # the run's own budget refused the spend: the run ends over_budget
             except (CapabilityDenied, StepTypeError) as exc:
                 status = "denied" if isinstance(exc, CapabilityDenied) else "error"
                 obs = denial(kind, name, type(exc).__name__, str(exc)) if status == "denied" else {
