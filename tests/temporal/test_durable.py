@@ -449,3 +449,36 @@ async def test_http_and_mcp_tools_get_the_idempotency_key_and_principal(env: Any
     assert result.status == "ok", result.detail
     assert result.raw_value == {"server": "t8srv", "tool": "lookup", "value": {"echo": {"q": 1}}}
     assert seen == [("http", f"{sid}:$.0", {"tenant": "acme"}), ("mcp", f"{sid}:$.1", {"tenant": "acme"})]
+
+
+@tool(name="t8_slow", effect="read", idempotent=True)
+async def t8_slow(value: str) -> str:
+    await asyncio.sleep(1.0)
+    return "slow " + value
+
+
+@tool(name="t8_broken", effect="read", idempotent=True, ann=Ann(max_attempts=1))
+def t8_broken(value: str) -> str:
+    raise ConnectionError("down")
+
+
+@tool(name="t8_fast", effect="read", idempotent=True)
+def t8_fast(value: str) -> str:
+    return "fast " + value
+
+
+async def test_hedge_starts_the_next_branch_on_a_durable_timer_or_a_failure(env: Any) -> None:
+    from composable_agents.authoring.derived import hedge
+
+    sid = _sid("hedge")
+    deployment = deploy(hedge(t8_slow, t8_fast, hedge_ms=200))
+    result = await run_deployment(deployment, env, session_id=sid, input="h", task_queue=TASK_QUEUE)
+    assert result.raw_value == "fast h"
+    (event,) = [e for e in result.projection.events if e["op"] == "par"]
+    assert event["winner"] == 1 and event["cancelled"] == [0]
+    kinds = [e.event_type for e in (await _history(env, sid)).events]
+    assert EventType.EVENT_TYPE_TIMER_FIRED in kinds
+    # A failed first branch starts the next one at once (no timer needed), in parity with dry_run.
+    local, durable = await _both(env, deploy(hedge(t8_broken, t8_fast, hedge_ms=60_000)), "h")
+    _assert_parity(local, durable)
+    assert durable.raw_value == "fast h"

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import CancelledError as TemporalCancelledError
 
 from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
@@ -210,12 +211,16 @@ def _is_sdk_internal(exc: BaseException) -> bool:
     return name.startswith("temporalio.") and not isinstance(exc, ApplicationError | _FailureErrors)
 
 
-try:  # the SDK's failure types that arrive as the cause of a step error
-    from temporalio.exceptions import ActivityError, ChildWorkflowError, FailureError
+from temporalio.exceptions import FailureError
 
-    _FailureErrors: tuple[type[BaseException], ...] = (FailureError, ActivityError, ChildWorkflowError)
-except ImportError:  # pragma: no cover
-    _FailureErrors = ()
+# The SDK's failure types that arrive as the cause of a step error.
+_FailureErrors: tuple[type[BaseException], ...] = (FailureError, ActivityError, ChildWorkflowError)
+
+
+def _reraise_cancel(exc: BaseException) -> None:
+    """A cancelled activity/child (a losing race branch) surfaces as ``asyncio.CancelledError``."""
+    if isinstance(getattr(exc, "cause", None), TemporalCancelledError):
+        raise asyncio.CancelledError from exc
 
 
 # -- the Env -----------------------------------------------------------------------
@@ -262,12 +267,16 @@ class TemporalEnv:
             maximum_attempts=max(1, call.max_attempts),
             non_retryable_error_types=list(NON_RETRYABLE_TYPES),
         )
-        return await workflow.execute_activity(
-            CALL_TOOL,
-            req,
-            start_to_close_timeout=self._timeout(call.timeout_s),
-            retry_policy=retry,
-        )
+        try:
+            return await workflow.execute_activity(
+                CALL_TOOL,
+                req,
+                start_to_close_timeout=self._timeout(call.timeout_s),
+                retry_policy=retry,
+            )
+        except ActivityError as exc:
+            _reraise_cancel(exc)
+            raise
 
     async def invoke_reasoner(self, call: ReasonerCall) -> Json:
         """One ``invokeReasoner`` activity (the frozen reasoner by name + hash, and the prompt value)."""
@@ -283,12 +292,16 @@ class TemporalEnv:
             maximum_attempts=max(1, call.max_attempts),
             non_retryable_error_types=list(NON_RETRYABLE_TYPES),
         )
-        return await workflow.execute_activity(
-            INVOKE_REASONER,
-            req,
-            start_to_close_timeout=self._timeout(call.timeout_s),
-            retry_policy=retry,
-        )
+        try:
+            return await workflow.execute_activity(
+                INVOKE_REASONER,
+                req,
+                start_to_close_timeout=self._timeout(call.timeout_s),
+                retry_policy=retry,
+            )
+        except ActivityError as exc:
+            _reraise_cancel(exc)
+            raise
 
     async def gather(self, thunks: Sequence[Thunk[T]]) -> list[T]:
         """Start every thunk as a workflow task (in thunk order); the first failure cancels the rest."""
@@ -372,12 +385,16 @@ class TemporalEnv:
                 "deadline": quota.deadline,
             }
         info = workflow.info()
-        result = await workflow.execute_child_workflow(
-            FLOW_WORKFLOW,
-            payload,
-            id=f"{info.workflow_id}/{activation}",
-            task_queue=info.task_queue,
-        )
+        try:
+            result = await workflow.execute_child_workflow(
+                FLOW_WORKFLOW,
+                payload,
+                id=f"{info.workflow_id}/{activation}",
+                task_queue=info.task_queue,
+            )
+        except ChildWorkflowError as exc:
+            _reraise_cancel(exc)
+            raise
         if isinstance(quota, Ledger):
             _restore_ledger(quota, result.get("u"))
         status = result.get("s", "ok")
