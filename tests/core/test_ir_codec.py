@@ -447,3 +447,13 @@ def test_mutating_a_wire_document_never_changes_the_node() -> None:
                 item.append(0)
         assert canonical_dumps(node.to_json()) == before
         assert Node.from_json(before).digest() == digest
+
+
+def test_an_empty_ann_does_not_change_the_normal_form() -> None:
+    # Regression (found by the round-trip property): Seq(ann=Ann()) stayed a
+    # non-plain seq, but the empty ann is absent on the wire, so the decoded
+    # node normalized differently.
+    node = Alt(branches=(Ident(), Seq(steps=(), ann=Ann())), pred=PureRef("p"))
+    assert Node.from_json(node.to_json()) == node
+    assert Seq(steps=(a("a"), Seq(steps=(a("b"),), ann=Ann()))) == Seq(steps=(a("a"), a("b")))
+    assert Seq(steps=(Ident(ann=Ann()), a("a"))).to_json()["op"] == "arr"

@@ -309,8 +309,12 @@ class Node:
         return {}
 
     def is_plain(self) -> bool:
-        """True when no annotation, context or name is set (such seq/ident may vanish)."""
-        return self.ann is None and self.ctx is None and self.name is None
+        """True when no annotation, context or name is set (such seq/ident may vanish).
+
+        An ``Ann()`` with no field set counts as unset: it is absent from the
+        wire form, so it must not change the normal form either.
+        """
+        return (self.ann is None or self.ann.is_empty()) and self.ctx is None and self.name is None
 
     # -- content identity ---------------------------------------------------
 
