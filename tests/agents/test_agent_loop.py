@@ -331,3 +331,24 @@ def test_real_usage_reported_by_the_controller_counts_against_the_budget() -> No
     assert result.detail is not None and result.detail["before"] == "tool:loop_lookup"
     assert result.detail["spent"]["cost"] == pytest.approx(0.07)
     assert result.detail["spent"]["tokens"] == 20
+
+
+async def test_arun_and_agent_as_a_sub_of_a_plain_flow() -> None:
+    from composable_agents.authoring.kernel import call, sub
+    from composable_agents.compiler.deploy import deploy
+
+    inner = Agent("loop.inner", tools=[loop_lookup], max_rounds=3)
+    ctrl, _ = scripted(
+        {"action": "call", "tool": "loop_lookup", "input": "T-5"},
+        {"action": "finish", "value": "inner done"},
+    )
+    result = await inner.arun("T-5", reasoners={inner.controller: ctrl})
+    assert result.value == "inner done"
+
+    outer = seq(call(loop_lookup), sub(inner))
+    assert str(outer.closed_shape) == "Agent" and str(outer.surface_shape) == "Pipeline"
+    dep = deploy(outer, tools=inner.tool_defs(), reasoners=inner.reasoner_defs())
+    ctrl2, seen = scripted({"action": "finish", "value": "from the child"})
+    out = dep.dry_run("T-6", reasoners={inner.controller: ctrl2})
+    assert out.value == "from the child"
+    assert seen[0]["input"] == {"ticket": "T-6", "queue": "billing"}
