@@ -83,6 +83,9 @@ DEFAULT_CONTROLLER_COST_USD: Final = 0.001
 CONTROLLER_MODE_KEY: Final = "controllerMode"
 """Key in an app's ``budget`` record that opts into the permissive controller protocol."""
 
+RESUME_KEY: Final = "__agent_resume__"
+"""Input key that resumes an agent loop from a continue-as-new state (see ``AgentContinue``)."""
+
 CONST_PURE: Final = "ca.plan.const"
 """Pure used by extracted plans to feed a constant input to a step."""
 
@@ -256,6 +259,22 @@ def denial(kind: str, name: str, reason: str, message: str = "") -> JsonObject:
     if message:
         out["message"] = message
     return out
+
+
+def resume_state(value: Json) -> JsonObject | None:
+    """The loop state inside a ``{"__agent_resume__": state}`` input, else ``None``."""
+    if type(value) is not dict or set(value) != {RESUME_KEY}:
+        return None
+    state = value[RESUME_KEY]
+    if type(state) is not dict:
+        return None
+    keys = {"input", "trace", "last", "round", "spent", "started"}
+    if not keys <= set(state) or type(state["trace"]) is not list or type(state["round"]) is not int:
+        return None
+    spent = state["spent"]
+    if type(spent) is not dict or type(spent.get("cost")) not in (int, float) or type(spent.get("tokens")) is not int:
+        return None
+    return state
 
 
 # -- budgets -------------------------------------------------------------------

@@ -43,6 +43,7 @@ __all__ = [
     "SessionClosed",
     "ChannelFull",
     "IdempotencyConflict",
+    "AgentContinue",
     "DevModeError",
     "POLICY_ERRORS",
 ]
@@ -288,3 +289,21 @@ class ChannelFull(ComposableAgentsError, RuntimeError):
 
 class IdempotencyConflict(ComposableAgentsError, ValueError):
     """An idempotency key was reused with a different payload."""
+
+
+class AgentContinue(ComposableAgentsError):
+    """An agent loop asks for a fresh history segment (continue-as-new) after its configured rounds.
+
+    ``state`` is the JSON input that resumes the loop exactly where it stopped
+    (``{"__agent_resume__": {...}}``); a durable runner restarts the same
+    artifact with it. Never raised unless the Env sets ``agent_continue_after``.
+    """
+
+    non_retryable = True
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+        super().__init__("agent loop continues in a new segment")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.state,))

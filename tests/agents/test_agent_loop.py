@@ -352,3 +352,39 @@ async def test_arun_and_agent_as_a_sub_of_a_plain_flow() -> None:
     out = dep.dry_run("T-6", reasoners={inner.controller: ctrl2})
     assert out.value == "from the child"
     assert seen[0]["input"] == {"ticket": "T-6", "queue": "billing"}
+
+
+async def test_continue_as_new_segments_resume_the_same_loop() -> None:
+    from composable_agents.errors import AgentContinue
+    from composable_agents.execution.env import InMemoryEnv
+    from composable_agents.execution.interpreter import Catalog, interpret
+
+    agent = Agent("loop.segments", tools=[loop_lookup], max_rounds=9, budget=1.0)
+    script = [{"action": "call", "tool": "loop_lookup", "input": f"T-{i}"} for i in range(5)]
+    script.append({"action": "finish", "value": "five lookups"})
+    catalog = Catalog(tools={"loop_lookup": loop_lookup.definition})
+
+    async def run(every: int) -> tuple[Any, list[Any], int]:
+        prompts: list[Any] = []
+
+        def controller(view: Any) -> Any:
+            prompts.append(view)
+            return script[len(view["trace"])]
+
+        class SegmentedEnv(InMemoryEnv):
+            agent_continue_after = every
+
+        value: Any = "start"
+        segments = 1
+        while True:
+            try:
+                out = await interpret(agent.to_ir(), value, SegmentedEnv(reasoners={agent.controller: controller}), catalog=catalog)
+                return out, prompts, segments
+            except AgentContinue as more:
+                value, segments = more.state, segments + 1
+
+    whole, whole_prompts, one = await run(0)
+    split, split_prompts, many = await run(2)
+    assert whole == split == "five lookups"
+    assert one == 1 and many == 3  # rounds 0-1, 2-3, 4-5
+    assert split_prompts == whole_prompts  # every round saw exactly the same input, trace and last

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from composable_agents.agent_loop import (
     CONTROLLER_MODE_KEY,
+    RESUME_KEY,
     DEFAULT_CONTROLLER_COST_USD,
     DEFAULT_MAX_ROUNDS,
     BudgetGuard,
@@ -31,6 +32,7 @@ from composable_agents.agent_loop import (
     denial,
     estimate_tokens,
     parse_action,
+    resume_state,
     round_input,
     trace_entry,
 )
@@ -47,6 +49,7 @@ from composable_agents.core.ir import (
 )
 from composable_agents.core.kinds import Shape
 from composable_agents.errors import (
+    AgentContinue,
     BudgetExceeded,
     CapabilityDenied,
     ComposableAgentsError,
@@ -118,6 +121,13 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
     ``<nid>.<1+i>`` the i-th granted tool, ``<nid>.<1+T+j>`` the j-th sub-flow
     and ``<nid>.<1+T+S>`` the guard that records denials. Round ``r`` runs at
     activation path ``(*acts, r)``.
+
+    Continue-as-new: when the Env sets ``agent_continue_after = N`` (a durable
+    runner, from ``AgentConfig.continue_as_new_after``), the loop raises
+    :class:`~composable_agents.errors.AgentContinue` every N rounds with the
+    JSON state that resumes it; the runner restarts the same node with that
+    state as input (``{"__agent_resume__": ...}``) and the loop continues at
+    the next round with the same trace, last observation and spend.
     """
     meta = program._meta(node, nid, parent, prev, f"app:{node.controller}")
     controller = node.controller
@@ -161,6 +171,19 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
         guard = BudgetGuard(budget, started=env.now())
         trace: list[JsonObject] = []
         last: Json = None
+        run_input: Json = v
+        first = 0
+        resumed = resume_state(v)
+        if resumed is not None:  # a continue-as-new segment picks up exactly where the last one stopped
+            run_input = resumed["input"]
+            trace = list(resumed["trace"])
+            last = resumed["last"]
+            first = resumed["round"]
+            guard.cost = float(resumed["spent"]["cost"])
+            guard.tokens = resumed["spent"]["tokens"]
+            if type(resumed["started"]) in (int, float):
+                guard.started = float(resumed["started"])
+        every = getattr(env, "agent_continue_after", 0) or 0
 
         def stop(status: str, r: int, extra: JsonObject) -> RunStopped:
             detail: JsonObject = {"reason": status, **extra, "rounds": r, "trace": list(trace), "last": last}
@@ -169,9 +192,19 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
                 rec.add(meta, acts, v, None, {"status": status, "rounds": r, "trace": list(trace)})
             return RunStopped(status, detail)
 
-        for r in range(max_rounds):
+        for r in range(first, max_rounds):
+            if every and r > first and (r - first) % every == 0:
+                state: JsonObject = {
+                    "input": run_input,
+                    "trace": list(trace),
+                    "last": last,
+                    "round": r,
+                    "spent": {"cost": guard.cost, "tokens": guard.tokens},
+                    "started": guard.started,
+                }
+                raise AgentContinue({RESUME_KEY: state})
             ract = (*acts, r)
-            prompt = round_input(v, trace, last)
+            prompt = round_input(run_input, trace, last)
             tokens = estimate_tokens(prompt)
             over = guard.refuse(cost=controller_cost, tokens=tokens, now=env.now())
             if over is not None:
