@@ -43,7 +43,7 @@ from composable_agents.authoring.kernel import (
 )
 from composable_agents.authoring.flow import cond, flow, reschedule, switch, switch_on
 from composable_agents.authoring.leaves import Reasoner, pure, think, tool
-from composable_agents.authoring.derived import hedge, human_gate, quorum, race
+from composable_agents.authoring.derived import hedge, human_gate, map_n, map_reduce, quorum, race, review, vote
 from composable_agents.compiler.capabilities import CapabilityManifest
 from composable_agents.compiler.deploy import Deployment, deploy
 from composable_agents.compiler.freeze import freeze
@@ -107,6 +107,8 @@ __all__ = [
     "ident",
     "iter_up_to",
     "loop",
+    "map_n",
+    "map_reduce",
     "mcp",
     "native",
     "par",
@@ -117,6 +119,7 @@ __all__ = [
     "recv",
     "register_pure",
     "reschedule",
+    "review",
     "scan",
     "seq",
     "session",
@@ -129,4 +132,5 @@ __all__ = [
     "think",
     "tool",
     "validate",
+    "vote",
 ]

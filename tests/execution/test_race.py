@@ -242,3 +242,85 @@ def test_race_winner_is_the_same_under_every_seed() -> None:
         out, _, rec = run(quorum(a, b, c, k=2), 0, InMemoryEnv(seed=seed))
         seen.add((tuple(out), tuple(last_event(rec)["winner"])))
     assert seen == {(("s_b", "s_c"), (1, 2))}
+
+
+# -- derived fan-out patterns ------------------------------------------------------------
+
+
+def test_map_n_runs_the_body_n_times_concurrently() -> None:
+    from composable_agents.authoring.derived import map_n
+
+    starts: list[float] = []
+
+    @tool(name="mn_step", effect="read")
+    async def step(x: int) -> int:
+        starts.append(_now())
+        await virtual_sleep(1)
+        return x * 10
+
+    result = deploy(map_n(step, 3), mode="dev").dry_run(2)
+    assert result.value == [20, 20, 20]
+    assert starts == [0, 0, 0]
+
+
+def test_map_reduce_is_each_then_a_pure() -> None:
+    from composable_agents import pure
+    from composable_agents.authoring.derived import map_reduce
+
+    @pure("mr.total")
+    def total(xs: list[int]) -> int:
+        return sum(xs)
+
+    @tool(name="mr_sq", effect="read")
+    def sq(x: int) -> int:
+        return x * x
+
+    flow = map_reduce(sq, total, max_parallel=2)
+    node = as_node(flow)
+    assert node.OP == "seq" and node.steps[0].OP == "each" and node.steps[0].max_parallel == 2  # type: ignore[attr-defined]
+    assert deploy(flow, mode="dev").dry_run([1, 2, 3]).value == 14
+    assert deploy(flow, mode="dev").dry_run([]).value == 0
+
+
+def test_vote_returns_the_most_common_result_ties_to_lowest_index() -> None:
+    from composable_agents import Reasoner, think
+    from composable_agents.authoring.derived import vote
+
+    judges = [Reasoner(f"vote_j{i}", model="m") for i in range(4)]
+    replies = {"vote_j0": "no", "vote_j1": "yes", "vote_j2": "yes", "vote_j3": "no"}
+    fakes = {name: (lambda v, _r=reply: _r) for name, reply in replies.items()}
+    d = deploy(vote(*[think(j) for j in judges]), reasoners=judges, mode="dev")
+    assert d.dry_run("q", reasoners=fakes).value == "no"  # 2-2 tie: "no" first appears at index 0
+    fakes["vote_j3"] = lambda v: "yes"
+    assert d.dry_run("q", reasoners=fakes).value == "yes"
+    keyed = deploy(vote(*[think(j) for j in judges[:3]], key="label"), reasoners=judges, mode="dev")
+    records = {"vote_j0": {"label": "a", "why": 0}, "vote_j1": {"label": "b"}, "vote_j2": {"label": "a", "why": 2}}
+    out = keyed.dry_run("q", reasoners={n: (lambda v, _r=r: _r) for n, r in records.items()}).value
+    assert out == {"label": "a", "why": 0}
+
+
+def test_review_loops_until_approved_or_out_of_rounds() -> None:
+    from composable_agents import Reasoner, think
+    from composable_agents.authoring.derived import review
+
+    writer = Reasoner("rv_writer", model="m")
+    critic = Reasoner("rv_critic", model="m")
+    seen: list[Any] = []
+
+    def write(state: dict[str, Any]) -> str:
+        seen.append((state["draft"], state["feedback"]))
+        return f"draft{state['rounds'] + 1}"
+
+    def approve_second(state: dict[str, Any]) -> dict[str, Any]:
+        ok = state["draft"] == "draft2"
+        return {"approved": ok, "feedback": None if ok else "more detail"}
+
+    flow = review(think(writer), think(critic), max_rounds=3)
+    d = deploy(flow, reasoners=[writer, critic], mode="dev")
+    result = d.dry_run("topic", reasoners={"rv_writer": write, "rv_critic": approve_second})
+    assert result.value == {"draft": "draft2", "approved": True, "feedback": None, "rounds": 2}
+    assert seen == [(None, None), ("draft1", "more detail")]
+    never = d.dry_run("topic", reasoners={"rv_writer": write, "rv_critic": lambda s: {"approved": False}})
+    assert never.value == {"draft": "draft3", "approved": False, "feedback": None, "rounds": 3}
+    bad = d.dry_run("topic", reasoners={"rv_writer": write, "rv_critic": lambda s: "fine"})
+    assert bad.status == "failed"

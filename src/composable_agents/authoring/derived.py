@@ -24,7 +24,7 @@ from composable_agents.core.ir import Ann, CallStep, Node, Par, Prim, PureRef
 from composable_agents.core.kinds import Merge
 from composable_agents.errors import CompositionError
 
-__all__ = ["HUMAN_GATE_TOOL", "hedge", "human_gate", "quorum", "race"]
+__all__ = ["HUMAN_GATE_TOOL", "hedge", "human_gate", "map_n", "map_reduce", "quorum", "race", "review", "vote"]
 
 HUMAN_GATE_TOOL = "__human_gate__"
 
@@ -146,3 +146,68 @@ def human_gate(
 
 
 # -- fan-out patterns (map_n, map_reduce, vote, review) ---------------------------------
+#
+# Owned by the execution work. Each lowers to kernel IR only: ``par``/``each``/
+# ``iter_up_to`` plus std helper pures (``std.vote``, ``std.review_*``), so the
+# shared interpreter runs them unchanged on every backend.
+
+
+def map_n(body: Arrow[Any, Any], n: int) -> Arrow[Any, Any]:
+    """Run ``body`` ``n`` times concurrently on the same input; the value is the list of results."""
+    if type(n) is not int or n < 1:
+        msg = f"`n` must be a positive integer, got {n!r}"
+        raise CompositionError(msg)
+    node = as_node(body, what="map_n body")
+    out_type: object = Any
+    if isinstance(body, Arrow) and body.out_type is not Any:
+        out_type = list[body.out_type]  # type: ignore[name-defined]
+    return wrap(
+        Par(branches=(node,) * n, src=capture_source()),
+        in_type=body.in_type if isinstance(body, Arrow) else Any,
+        out_type=out_type,
+    )
+
+
+def map_reduce(mapper: Arrow[Any, Any], reducer: PureLike, max_parallel: int | None = None) -> Arrow[Any, Any]:
+    """``each(mapper, max_parallel=...) >> arr(reducer)``: map every item, then fold the list with a pure."""
+    from composable_agents.authoring.kernel import arr, each
+
+    return each(mapper, max_parallel=max_parallel) >> arr(reducer)  # type: ignore[no-any-return]
+
+
+def vote(*branches: Any, key: str | None = None) -> Arrow[Any, Any]:
+    """Run the branches concurrently and return the most common result (ties: lowest branch index).
+
+    ``key`` names a field to compare results by (the whole result otherwise);
+    the winning branch's full result is returned.
+    """
+    from composable_agents.authoring.kernel import arr
+
+    items, nodes = _branches(branches, "vote")
+    if key is not None and (not isinstance(key, str) or not key):
+        msg = f"`key` must be a field name, got {key!r}"
+        raise CompositionError(msg)
+    in_type, out_type = _ends(items)
+    fan = wrap(Par(branches=nodes, src=capture_source()), in_type=in_type)
+    pick = arr("std.vote", key=key) if key is not None else arr("std.vote")
+    return wrap(as_node(fan >> pick), in_type=in_type, out_type=out_type)
+
+
+def review(worker: Arrow[Any, Any], reviewer: Arrow[Any, Any], max_rounds: int = 3) -> Arrow[Any, Any]:
+    """Draft, review, repeat: until the reviewer approves or ``max_rounds`` rounds ran.
+
+    Each round the worker receives the loop state ``{"input", "draft",
+    "feedback", "approved", "rounds"}`` (``draft``/``feedback`` from the previous
+    round, ``None`` at first) and returns a draft; the reviewer receives the
+    state with the new draft and returns ``{"approved": bool, "feedback": ...}``.
+    The value is ``{"draft", "approved", "feedback", "rounds"}``.
+    """
+    from composable_agents.authoring.kernel import arr, ident, iter_up_to, par, seq
+
+    if type(max_rounds) is not int or max_rounds < 1:
+        msg = f"`max_rounds` must be a positive integer, got {max_rounds!r}"
+        raise CompositionError(msg)
+    draft = par(ident(), worker) >> arr("std.assign", key="draft")
+    verdict = par(ident(), reviewer) >> arr("std.review_verdict")
+    loop = iter_up_to(max_rounds, seq(draft, verdict), until="std.review_done")
+    return seq(arr("std.review_start"), loop, arr("std.review_result"))

@@ -194,6 +194,68 @@ def std_continue_with(value: Json) -> JsonObject:
     return {"__continue__": value}
 
 
+# -- fan-out patterns (vote, review) ---------------------------------------------------
+
+
+def std_vote(value: Json, key: str | None = None) -> Json:
+    """The most common item of a list (compared by canonical JSON, or by ``item[key]``).
+
+    Ties go to the value whose first occurrence has the lowest index; the
+    winning item itself (its first occurrence) is returned.
+    """
+    from composable_agents.core.canonical import canonical_dumps
+
+    items = _need_list("std.vote", value, 1, at_least=True)
+    counts: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if key is not None:
+            probe = _need_record("std.vote", item, f"item {i}")
+            if key not in probe:
+                msg = f"std.vote: item {i} has no field {key!r}"
+                raise KeyError(msg)
+            basis = probe[key]
+        else:
+            basis = item
+        text = canonical_dumps(basis)
+        counts[text] = counts.get(text, 0) + 1
+        first.setdefault(text, i)
+    best = min(counts, key=lambda t: (-counts[t], first[t]))
+    return items[first[best]]
+
+
+def std_review_start(value: Json) -> JsonObject:
+    """The state of a ``review`` loop before the first draft."""
+    return {"input": value, "draft": None, "feedback": None, "approved": False, "rounds": 0}
+
+
+def std_review_verdict(value: Json) -> JsonObject:
+    """``[state, verdict]`` → the state with the reviewer's ``approved``/``feedback`` and one more round."""
+    state, verdict = _need_list("std.review_verdict", value, 2)
+    record = _need_record("std.review_verdict", state, "state")
+    answer = _need_record("std.review_verdict", verdict, "reviewer reply")
+    if type(answer.get("approved")) is not bool:
+        msg = f"std.review_verdict: the reviewer must reply {{'approved': bool, 'feedback': ...}}, got {answer!r}"
+        raise TypeError(msg)
+    return {
+        **record,
+        "approved": answer["approved"],
+        "feedback": answer.get("feedback"),
+        "rounds": int(record.get("rounds", 0)) + 1,
+    }
+
+
+def std_review_done(value: Json) -> bool:
+    """The ``until`` of a ``review`` loop: the reviewer approved."""
+    return _need_record("std.review_done", value).get("approved") is True
+
+
+def std_review_result(value: Json) -> JsonObject:
+    """A finished ``review`` loop as ``{"draft", "approved", "feedback", "rounds"}``."""
+    record = _need_record("std.review_result", value)
+    return {key: record.get(key) for key in ("draft", "approved", "feedback", "rounds")}
+
+
 _BODIES: Final[dict[str, Callable[..., Any]]] = {
     "std.merge": std_merge,
     "std.pluck": std_pluck,
@@ -211,13 +273,22 @@ _BODIES: Final[dict[str, Callable[..., Any]]] = {
     "std.continue_with": std_continue_with,
 }
 
+_PATTERN_BODIES: Final[dict[str, Callable[..., Any]]] = {
+    "std.vote": std_vote,
+    "std.review_start": std_review_start,
+    "std.review_verdict": std_review_verdict,
+    "std.review_done": std_review_done,
+    "std.review_result": std_review_result,
+}
+"""Helpers the derived combinators (``vote``, ``review``) lower to; pinned like the family."""
+
 STD_NAMES: Final = tuple(_BODIES)
 """The names of the std pure family, in documentation order."""
 
 
 def _build() -> dict[str, PureDef]:
     scratch = Registry()
-    for name, fn in _BODIES.items():
+    for name, fn in {**_BODIES, **_PATTERN_BODIES}.items():
         scratch.register_pure(name, fn, std=True)
     return dict(scratch.pures)
 
