@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from composable_agents.agent_loop import (
     CONTROLLER_MODE_KEY,
-    RESUME_KEY,
     DEFAULT_CONTROLLER_COST_USD,
     DEFAULT_MAX_ROUNDS,
+    RESUME_KEY,
     BudgetGuard,
     CallSub,
     CallTool,
