@@ -146,6 +146,31 @@ def main() -> None:
         bench_seq(n)
     bench_each(1_000)
     bench_deploy(10_000)
+    bench_projection(1_000)
+
+
+# -- projection cost on a flow of tool calls (the execution work's section) ---------------
+
+
+def bench_projection(steps: int = 1_000) -> None:
+    """Per-step cost of a ``steps``-long ``seq`` of in-memory tool calls, projection on vs off.
+
+    Target: the projection costs at most 2x (on/off ratio <= 2.0).
+    """
+    from composable_agents import tool
+
+    @tool(name="bench_tool_inc", effect="read")
+    def bench_tool_inc(x: int) -> int:
+        return x + 1
+
+    d = deploy(seq(*([bench_tool_inc] * steps)), reasoners=[])
+    assert d.dry_run(0).value == steps
+    on = best(lambda: d.dry_run(0))
+    off = best(lambda: d.dry_run(0, projection=False))
+    print(
+        f"tool seq N={steps:>6,}: projection on {us(on, steps)}/step | projection off {us(off, steps)}/step | "
+        f"ratio on/off {on / off:5.2f}x (target <= 2x)"
+    )
 
 
 if __name__ == "__main__":
