@@ -232,3 +232,28 @@ async def test_agent_without_session_runs_the_agent_per_message() -> None:
 async def test_unknown_backend_is_explicit() -> None:
     with pytest.raises(NotImplementedError, match="backend"):
         await Agent("sess.nobackend").open(session=CHAT, backend="cma")
+
+
+async def test_async_turn_functions_and_fatal_channel_errors() -> None:
+    @session(name="sess.async.turn")
+    async def shout(msg: str, n: int = 0) -> str:
+        n += 1
+        return msg.upper() * n
+
+    handle = await Agent("sess.async").open(session=shout)
+    await handle.send("a")
+    await handle.send("b")
+    await handle.close()
+    assert [e.payload for e in await collect(handle) if e.is_emit] == ["A", "BB"]
+
+    # a turn whose recv reads another channel than the message arrived on is a fatal error
+    from composable_agents.execution.interpreter import Catalog, Program
+    from composable_agents.session import SessionHandle, _SessionEnv
+
+    body = seq(recv("side"), arr("ca.session.msg"))
+    program = Program(body.to_ir(), Catalog(), root_id="$.0")
+    broken = SessionHandle(program, None, "in", _SessionEnv())
+    await broken.send("x")
+    await broken.drain()
+    events = await collect(broken)
+    assert events[-1].is_closed and events[-2].is_error and events[-2].fatal
