@@ -31,7 +31,8 @@ from composable_agents.staged import check_plan, plan_context
 
 EXECUTED: list[str] = []
 STATS = {"controller_replies": 0, "planner_replies": 0, "ungranted_attempts": 0, "ungranted_denied": 0,
-         "valid_actions": 0, "plans_admitted": 0, "plans_rejected": 0}
+         "valid_actions": 0, "plans_admitted": 0, "plans_rejected": 0,
+         "plans_with_unfrozen_calls": 0, "unfrozen_plans_rejected": 0}
 
 
 @tool(name="fz_read", effect="read")
@@ -98,14 +99,14 @@ action_like = st.fixed_dictionaries(
 call_like = st.fixed_dictionaries(
     {"action": st.just("call"), "tool": st.sampled_from(NAMES), "input": st.text(max_size=5) | json_value}
 )
-reply = action_like | call_like | json_value | st.text(max_size=30)
+reply = action_like | call_like | call_like | json_value | st.text(max_size=30)
 
 AGENT = Agent("fz.agent", tools=[fz_read, fz_note, fz_wire], max_rounds=4, mode="dev")
 LENIENT = Agent("fz.agent.lenient", tools=[fz_read, fz_note, fz_wire], max_rounds=4, mode="dev", controller_mode="permissive")
 STATUSES = {"ok", "escalated", "max_rounds", "controller_error", "over_budget"}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(replies=st.lists(reply, min_size=1, max_size=5), lenient=st.booleans())
 def test_controller_replies_end_in_a_status_and_never_widen_authority(replies: list[Any], lenient: bool) -> None:
     agent = LENIENT if lenient else AGENT
@@ -153,6 +154,23 @@ class _quiet:
 # -- the planner boundary ------------------------------------------------------------------
 
 CTX = plan_context([fz_read, fz_note, fz_wire])
+FROZEN = {"fz_read", "fz_note", "fz_wire"}
+
+
+def _calls(doc: Any) -> set[str]:
+    """Tool keys a plan document calls (any depth), as the planner wrote them."""
+    found: set[str] = set()
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            step = item.get("step")
+            if item.get("op") == "prim" and isinstance(step, dict) and step.get("kind") == "call":
+                found.add(str(step.get("tool")))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 PLAN_TOOLS = ["fz_read", "fz_note", "fz_secret", "fz_wire", "ghost", "read", "__recv__", "__human_gate__"]
 
 leaf_plan = st.one_of(
@@ -176,11 +194,15 @@ plan = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(reply=plan | json_value | st.text(max_size=40))
 def test_planner_replies_compile_or_reject_never_raise(reply: Any) -> None:
     STATS["planner_replies"] += 1
     node, diags = check_plan(reply, CTX)
+    if _calls(reply) - FROZEN - {"__human_gate__"}:
+        STATS["plans_with_unfrozen_calls"] += 1
+        if node is None:
+            STATS["unfrozen_plans_rejected"] += 1
     if node is None:
         STATS["plans_rejected"] += 1
         assert diags and all(d.blocking for d in diags)
@@ -194,7 +216,7 @@ def test_planner_replies_compile_or_reject_never_raise(reply: Any) -> None:
             assert current.step.bind == CTX.exec_hash(current.step.tool)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(reply=plan)
 def test_stage_runs_only_admitted_plans(reply: Any) -> None:
     EXECUTED.clear()
@@ -213,7 +235,8 @@ def test_stage_runs_only_admitted_plans(reply: Any) -> None:
 
 def test_every_ungranted_call_was_denied() -> None:
     print(f"\n[controller fuzz] {STATS}")
-    assert STATS["controller_replies"] >= 300
-    assert STATS["planner_replies"] >= 400
+    assert STATS["controller_replies"] >= 1000
+    assert STATS["planner_replies"] >= 1500
     assert STATS["ungranted_denied"] == STATS["ungranted_attempts"]
     assert STATS["ungranted_attempts"] > 0
+    assert STATS["unfrozen_plans_rejected"] == STATS["plans_with_unfrozen_calls"] > 0
