@@ -453,7 +453,7 @@ async def test_http_and_mcp_tools_get_the_idempotency_key_and_principal(env: Any
 
 @tool(name="t8_slow", effect="read", idempotent=True)
 async def t8_slow(value: str) -> str:
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(4.0)  # well past the dev server's ~1 s timer granularity
     return "slow " + value
 
 
