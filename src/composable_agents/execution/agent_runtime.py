@@ -72,6 +72,9 @@ SESSION_TOOLS = frozenset({"__recv__", "__emit__"})
 
 Compiled = tuple[bool, Any]
 
+PLAN_CACHE_SIZE = 64
+"""Compiled plans a ``stage`` keeps (by plan digest) for reuse across its activations."""
+
 
 def status_of(exc: BaseException) -> tuple[str, JsonObject] | None:
     """``(status, detail)`` when ``exc`` ends a run with a non-``failed`` status, else ``None``."""
@@ -360,6 +363,8 @@ def compile_eval_plan(
         digest = plan.digest()
         child = cache.get(digest)
         if child is None:
+            if len(cache) >= PLAN_CACHE_SIZE:  # bounded: a stage in a loop may see many distinct plans
+                cache.pop(next(iter(cache)))
             child = cache[digest] = _Program(plan, catalog, root_id=root)
         out = await child.run(v, st)
         if st.rec is not None:
