@@ -32,7 +32,11 @@ def gated(**kw: Any) -> Any:
 def test_approval_passes_the_input_through() -> None:
     sent.clear()
     d = deploy(gated(timeout_s=60), mode="dev")
-    for decision in (True, {"approved": True, "reason": None, "by": "ann"}, lambda view: {"approved": True}):
+    for decision in (
+        True,
+        {"approved": True, "reason": None, "by": "ann"},
+        lambda view: {"approved": True},
+    ):
         result = d.dry_run("hello", gates=decision)
         assert result.status == "ok"
         assert result.value == {"sent": "hello"}
@@ -61,7 +65,13 @@ def test_no_responder_times_out_on_the_virtual_clock() -> None:
     d = deploy(gated(timeout_s=3600), mode="dev")
     result = d.dry_run("x")
     assert result.status == "timeout"
-    assert result.detail == {"approved": False, "reason": "timeout", "by": None, "input": "x", "gate": "$.0"}
+    assert result.detail == {
+        "approved": False,
+        "reason": "timeout",
+        "by": None,
+        "input": "x",
+        "gate": "$.0",
+    }
 
 
 def test_a_responder_slower_than_the_timeout_times_out() -> None:
@@ -81,7 +91,12 @@ def test_on_reject_value_returns_the_decision_record() -> None:
     assert rejected.status == "ok"
     assert rejected.value == {"approved": False, "reason": "no", "by": "c", "input": {"a": 1}}
     timed_out = d.dry_run({"a": 1})
-    assert timed_out.value == {"approved": False, "reason": "timeout", "by": None, "input": {"a": 1}}
+    assert timed_out.value == {
+        "approved": False,
+        "reason": "timeout",
+        "by": None,
+        "input": {"a": 1},
+    }
     approved = d.dry_run({"a": 1}, gates=True)
     assert approved.value == {"a": 1}
 
@@ -120,7 +135,9 @@ def test_recorder_lists_pending_gates_mid_run() -> None:
 # -- the run-time approval guard --------------------------------------------------------------
 
 
-def run_strict(flow: Any, value: Any, gates: Any = None, *, strict: bool = True) -> tuple[Any, Recorder]:
+def run_strict(
+    flow: Any, value: Any, gates: Any = None, *, strict: bool = True
+) -> tuple[Any, Recorder]:
     program = Program(as_node(flow))
     rec = Recorder()
     state = RunState(InMemoryEnv(gates=gates), catalog=program.catalog, recorder=rec, strict=strict)
@@ -154,8 +171,11 @@ def test_an_approval_in_one_par_branch_does_not_cover_a_sibling() -> None:
     with pytest.raises(CapabilityDenied):
         run_strict(flow, "x", gates=True)
     # after the par joins, the approval is on the path
-    out, _ = run_strict(seq(par(human_gate("ok?", timeout_s=5), human_gate("2?", timeout_s=5)), send), "x",
-                        gates=True)
+    out, _ = run_strict(
+        seq(par(human_gate("ok?", timeout_s=5), human_gate("2?", timeout_s=5)), send),
+        "x",
+        gates=True,
+    )
     assert out == {"sent": ["x", "x"]}
 
 

@@ -29,7 +29,10 @@ def caps(max_calls: int | None = None, **budget: Any) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": "lim_t", "effect": "read", "idempotency": "native"}
     if max_calls is not None:
         entry["maxCalls"] = max_calls
-    out: dict[str, Any] = {"tools": [entry, {"name": "lim_u", "effect": "read"}], "reasoners": ["lim_r"]}
+    out: dict[str, Any] = {
+        "tools": [entry, {"name": "lim_u", "effect": "read"}],
+        "reasoners": ["lim_r"],
+    }
     if budget:
         out["budget"] = budget
     return out
@@ -55,7 +58,9 @@ def test_within_limits_runs_and_reports_usage() -> None:
 def test_cost_budget_is_checked_before_each_spend() -> None:
     calls.clear()
     priced = call(lim_t, ann=Ann(cost_usd=0.1))
-    result = deploy(seq(priced, priced, priced), capabilities=caps(cost=0.25), mode="dev").dry_run(1)
+    result = deploy(seq(priced, priced, priced), capabilities=caps(cost=0.25), mode="dev").dry_run(
+        1
+    )
     assert result.status == "over_budget"
     assert result.detail["limit"] == "cost"  # type: ignore[index]
     assert len(calls) == 2
@@ -122,7 +127,12 @@ def test_sub_gets_a_quota_and_returns_its_usage() -> None:
 def test_reserve_grants_bounded_first_then_splits_unbounded() -> None:
     ledger = Ledger(max_calls={"t": 5}, cost=1.0)
     kids = ledger.reserve(
-        [Estimate({"t": 2}, 0.3), Estimate({"t": INF}, INF), Estimate({"t": 1}, 0.5), Estimate({"t": INF}, 0.1)]
+        [
+            Estimate({"t": 2}, 0.3),
+            Estimate({"t": INF}, INF),
+            Estimate({"t": 1}, 0.5),
+            Estimate({"t": INF}, 0.1),
+        ]
     )
     assert [k.max_calls["t"] for k in kids] == [2, 1, 1, 1]
     assert kids[0].cost_limit == pytest.approx(0.3)
@@ -136,7 +146,10 @@ def test_ledger_from_capabilities_reads_the_manifest() -> None:
     assert ledger_from_capabilities(None) is None
     assert ledger_from_capabilities({"tools": [{"name": "x"}]}) is None
     ledger = ledger_from_capabilities(
-        {"tools": [{"name": "x", "maxCalls": 2}], "budget": {"cost": 0.5, "tokens": 10, "wallSeconds": 3}},
+        {
+            "tools": [{"name": "x", "maxCalls": 2}],
+            "budget": {"cost": 0.5, "tokens": 10, "wallSeconds": 3},
+        },
         start=1.0,
         clock=lambda: 0.0,
     )

@@ -134,7 +134,9 @@ def test_gate_sleep_and_sub_events() -> None:
 
 
 def test_costs_usage_and_cost_by_shape() -> None:
-    flow = seq(call(inc, ann=Ann(cost_usd=0.01)), think(R), par(call(inc, ann=Ann(cost_usd=0.02)), ident()))
+    flow = seq(
+        call(inc, ann=Ann(cost_usd=0.01)), think(R), par(call(inc, ann=Ann(cost_usd=0.02)), ident())
+    )
     result = deploy(flow, reasoners=[R], mode="dev").dry_run(1, reasoners={"pj_r": fake_r})
     ev = events(result)
     assert ev["$.0"]["cost"] == 0.01
@@ -157,7 +159,10 @@ def test_spans_have_stable_names_and_scheduling_attributes() -> None:
     race_span = next(s for s in a.projection.spans() if s["name"] == "par:race")
     assert race_span["attributes"]["ca.merge"] == "race"
     assert race_span["attributes"]["ca.winner"] in (0, 1)
-    assert all(s["parentSpanId"] in {None} | {t["spanId"] for t in a.projection.spans()} for s in a.projection.spans())
+    assert all(
+        s["parentSpanId"] in {None} | {t["spanId"] for t in a.projection.spans()}
+        for s in a.projection.spans()
+    )
 
 
 def test_same_projection_under_every_schedule() -> None:
@@ -166,8 +171,10 @@ def test_same_projection_under_every_schedule() -> None:
 
     def comparable(seed: int) -> Any:
         p = d.dry_run([1, 2, 3], seed=seed).projection.comparable()
-        return {k: {f: v for f, v in e.items() if f not in ("input", "output", "winner", "cancelled")}
-                for k, e in p.items()}
+        return {
+            k: {f: v for f, v in e.items() if f not in ("input", "output", "winner", "cancelled")}
+            for k, e in p.items()
+        }
 
     first = comparable(0)
     for seed in range(1, 8):

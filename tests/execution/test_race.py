@@ -17,7 +17,9 @@ from composable_agents.execution.projection import Recorder
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
-def branch_tool(name: str, delay: float, *, fail: bool = False, log: list[Any] | None = None) -> Any:
+def branch_tool(
+    name: str, delay: float, *, fail: bool = False, log: list[Any] | None = None
+) -> Any:
     """A read tool that takes ``delay`` virtual seconds, then returns ``name`` (or fails)."""
 
     async def body(x: Any) -> Any:
@@ -44,7 +46,9 @@ def _now() -> float:
     return current_env().now()
 
 
-def run(arrow: Any, value: Any, env: InMemoryEnv | None = None) -> tuple[Any, InMemoryEnv, Recorder]:
+def run(
+    arrow: Any, value: Any, env: InMemoryEnv | None = None
+) -> tuple[Any, InMemoryEnv, Recorder]:
     env = env or InMemoryEnv()
     rec = Recorder()
 
@@ -98,20 +102,17 @@ def test_env_race_all_failing_raises_with_errors_in_branch_order() -> None:
 
 
 def test_env_quorum_simultaneous_successes_rank_by_branch_index() -> None:
+    def after(env: InMemoryEnv, delay: float, value: str) -> Any:
+        async def thunk() -> str:
+            await env.sleep(delay)
+            return value
+
+        return thunk
+
     for seed in range(12):
         env = InMemoryEnv(seed=seed)
-
-        def after(delay: float, value: str) -> Any:
-            async def thunk() -> str:
-                await env.sleep(delay)
-                return value
-
-            return thunk
-
-        async def go() -> Any:
-            return await env.race([after(3, "a"), after(1, "b"), after(1, "c"), after(1, "d")], k=2)
-
-        assert asyncio.run(go()) == [(1, "b"), (2, "c")], seed
+        thunks = [after(env, 3, "a"), after(env, 1, "b"), after(env, 1, "c"), after(env, 1, "d")]
+        assert asyncio.run(env.race(thunks, k=2)) == [(1, "b"), (2, "c")], seed
 
 
 def test_env_hedge_starts_lazily_on_the_virtual_clock() -> None:
@@ -184,7 +185,7 @@ def test_race_flow_fast_failure_slow_success_records_winner_and_cancelled() -> N
     fast = branch_tool("rf_fast", 1, fail=True, log=log)
     slow = branch_tool("rf_slow", 5, log=log)
     slower = branch_tool("rf_slower", 9, log=log)
-    out, env, rec = run(race(fast, slow, slower), 0)
+    out, _env, rec = run(race(fast, slow, slower), 0)
     assert out == "rf_slow"
     event = last_event(rec)
     assert event["merge"] == "race"
@@ -294,7 +295,11 @@ def test_vote_returns_the_most_common_result_ties_to_lowest_index() -> None:
     fakes["vote_j3"] = lambda v: "yes"
     assert d.dry_run("q", reasoners=fakes).value == "yes"
     keyed = deploy(vote(*[think(j) for j in judges[:3]], key="label"), reasoners=judges, mode="dev")
-    records = {"vote_j0": {"label": "a", "why": 0}, "vote_j1": {"label": "b"}, "vote_j2": {"label": "a", "why": 2}}
+    records = {
+        "vote_j0": {"label": "a", "why": 0},
+        "vote_j1": {"label": "b"},
+        "vote_j2": {"label": "a", "why": 2},
+    }
     out = keyed.dry_run("q", reasoners={n: (lambda v, _r=r: _r) for n, r in records.items()}).value
     assert out == {"label": "a", "why": 0}
 
@@ -320,7 +325,9 @@ def test_review_loops_until_approved_or_out_of_rounds() -> None:
     result = d.dry_run("topic", reasoners={"rv_writer": write, "rv_critic": approve_second})
     assert result.value == {"draft": "draft2", "approved": True, "feedback": None, "rounds": 2}
     assert seen == [(None, None), ("draft1", "more detail")]
-    never = d.dry_run("topic", reasoners={"rv_writer": write, "rv_critic": lambda s: {"approved": False}})
+    never = d.dry_run(
+        "topic", reasoners={"rv_writer": write, "rv_critic": lambda s: {"approved": False}}
+    )
     assert never.value == {"draft": "draft3", "approved": False, "feedback": None, "rounds": 3}
     bad = d.dry_run("topic", reasoners={"rv_writer": write, "rv_critic": lambda s: "fine"})
     assert bad.status == "failed"

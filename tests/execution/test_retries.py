@@ -140,5 +140,8 @@ def test_fakes_and_bodies_receive_principal_when_they_declare_it() -> None:
 
     d = deploy(who, mode="dev")
     assert d.dry_run(1, principal={"tenant": "t1"}).status == "ok"
-    assert d.dry_run(1, principal={"tenant": "t2"}, tools={"rt_principal": fake}, run_id="p").status == "ok"
+    assert (
+        d.dry_run(1, principal={"tenant": "t2"}, tools={"rt_principal": fake}, run_id="p").status
+        == "ok"
+    )
     assert got == [{"tenant": "t1"}, ({"tenant": "t2"}, "p:$")]

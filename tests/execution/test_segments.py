@@ -6,7 +6,19 @@ from typing import Any
 
 import pytest
 
-from composable_agents import ContextPolicy, ContextScope, Reasoner, arr, deploy, each, par, pure, seq, think, tool
+from composable_agents import (
+    ContextPolicy,
+    ContextScope,
+    Reasoner,
+    arr,
+    deploy,
+    each,
+    par,
+    pure,
+    seq,
+    think,
+    tool,
+)
 from composable_agents.core.ir import CallStep, Prim
 from composable_agents.execution.env import current_env
 
@@ -45,7 +57,9 @@ def test_sleep_is_a_timer_on_the_env_clock() -> None:
 def test_continuation_starts_new_segments_and_carries_counters() -> None:
     keys.clear()
     flow = seq(tick, arr(again))
-    caps = {"tools": [{"name": "seg_tick", "effect": "write", "idempotency": "required", "maxCalls": 5}]}
+    caps = {
+        "tools": [{"name": "seg_tick", "effect": "write", "idempotency": "required", "maxCalls": 5}]
+    }
     d = deploy(flow, capabilities=caps, mode="dev")
     result = d.dry_run(0, run_id="c")
     assert result.status == "ok"
@@ -59,7 +73,9 @@ def test_continuation_starts_new_segments_and_carries_counters() -> None:
 
 def test_counters_carried_across_segments_hit_max_calls() -> None:
     keys.clear()
-    caps = {"tools": [{"name": "seg_tick", "effect": "write", "idempotency": "required", "maxCalls": 2}]}
+    caps = {
+        "tools": [{"name": "seg_tick", "effect": "write", "idempotency": "required", "maxCalls": 2}]
+    }
     result = deploy(seq(tick, arr(again)), capabilities=caps, mode="dev").dry_run(0)
     assert result.status == "over_budget"
     assert result.detail["limit"] == "maxCalls"  # type: ignore[index]
@@ -113,7 +129,9 @@ def test_whole_session_context_inside_par_degrades_to_sequential() -> None:
     root = result.projection.by_activation()["$"]
     assert root["degraded"] is True
     log.clear()
-    concurrent = deploy(par(plain, plain), reasoners=[r], mode="dev").dry_run(1, reasoners={"seg_session": fake})
+    concurrent = deploy(par(plain, plain), reasoners=[r], mode="dev").dry_run(
+        1, reasoners={"seg_session": fake}
+    )
     assert concurrent.value == [1, 1]
     assert log == [("start", 0), ("start", 0), ("end", 1), ("end", 1)]
     assert "degraded" not in concurrent.projection.by_activation()["$"]
@@ -129,7 +147,9 @@ def test_whole_session_inside_each_degrades_too() -> None:
         return value
 
     flow = each(think(r, ctx=ContextPolicy(scope=ContextScope.WHOLE_SESSION)))
-    result = deploy(flow, reasoners=[r], mode="dev").dry_run([1, 2, 3], reasoners={"seg_each": fake})
+    result = deploy(flow, reasoners=[r], mode="dev").dry_run(
+        [1, 2, 3], reasoners={"seg_each": fake}
+    )
     assert result.value == [1, 2, 3]
     assert starts == [0, 2, 4]
     assert result.projection.by_activation()["$"]["degraded"] is True

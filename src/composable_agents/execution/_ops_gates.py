@@ -29,8 +29,14 @@ if TYPE_CHECKING:
 __all__ = ["compile_gate", "compile_sleep"]
 
 
-def compile_gate(prog: Program, node: Prim, step: CallStep, nid: str, parent: NodeMeta | None,
-                 prev: NodeMeta | None) -> Compiled:
+def compile_gate(
+    prog: Program,
+    node: Prim,
+    step: CallStep,
+    nid: str,
+    parent: NodeMeta | None,
+    prev: NodeMeta | None,
+) -> Compiled:
     """A human gate: decision from ``Env.gate``; approval passes the input through."""
     meta = prog._meta(node, nid, parent, prev, "human_gate")
     args = step.args or {}
@@ -44,7 +50,12 @@ def compile_gate(prog: Program, node: Prim, step: CallStep, nid: str, parent: No
     async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
         act = activation_id(nid, acts)
         request = GateRequest(
-            node_id=nid, activation=act, prompt=prompt, value=v, timeout_s=timeout, on_reject=on_reject,
+            node_id=nid,
+            activation=act,
+            prompt=prompt,
+            value=v,
+            timeout_s=timeout,
+            on_reject=on_reject,
             principal=st.principal,
         )
         rec = st.rec
@@ -74,11 +85,21 @@ def compile_gate(prog: Program, node: Prim, step: CallStep, nid: str, parent: No
 
 
 def _public(decision: JsonObject) -> JsonObject:
-    return {"approved": decision.get("approved"), "reason": decision.get("reason"), "by": decision.get("by")}
+    return {
+        "approved": decision.get("approved"),
+        "reason": decision.get("reason"),
+        "by": decision.get("by"),
+    }
 
 
-def compile_sleep(prog: Program, node: Prim, step: CallStep, nid: str, parent: NodeMeta | None,
-                  prev: NodeMeta | None) -> Compiled:
+def compile_sleep(
+    prog: Program,
+    node: Prim,
+    step: CallStep,
+    nid: str,
+    parent: NodeMeta | None,
+    prev: NodeMeta | None,
+) -> Compiled:
     """A timer on the Env clock; the input passes through."""
     meta = prog._meta(node, nid, parent, prev, "sleep")
     raw = (step.args or {}).get("seconds", 0)

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 from composable_agents.core.canonical import Json
 from composable_agents.core.ir import CallStep, Each, IterUpTo, Node, Par, Prim, SubStep, ThinkStep
 from composable_agents.core.kinds import ContextScope, Merge, Op
-from composable_agents.errors import AllBranchesFailed, CapabilityDenied, CompositionError, RunStopped
+from composable_agents.errors import (
+    AllBranchesFailed,
+    CapabilityDenied,
+    CompositionError,
+    RunStopped,
+)
 from composable_agents.execution.limits import (
     DEFAULT_CALL_COST,
     DEFAULT_THINK_COST,
@@ -30,7 +35,7 @@ if TYPE_CHECKING:
     from composable_agents.execution.interpreter import Compiled, Program, RunState
     from composable_agents.execution.projection import NodeMeta
 
-__all__ = ["whole_session", "estimate", "fork_states", "join_states", "compile_race", "BranchAbort"]
+__all__ = ["BranchAbort", "compile_race", "estimate", "fork_states", "join_states", "whole_session"]
 
 _UNBOUNDED = Estimate({"*": INF}, INF, INF)
 
@@ -61,7 +66,8 @@ def estimate(prog: Program, node: Node, _seen: frozenset[str] = frozenset()) -> 
     memo = prog._estimates
     found = memo.get(id(node))
     if found is not None:
-        return found[1]
+        cached: Estimate = found[1]
+        return cached
     result = _estimate(prog, node, _seen)
     memo[id(node)] = (node, result)
     return result
@@ -77,10 +83,16 @@ def _estimate(prog: Program, node: Node, seen: frozenset[str]) -> Estimate:
         if isinstance(step, CallStep):
             if step.tool.startswith("__"):
                 return Estimate()
-            return Estimate({step.tool: 1}, ann_cost if ann_cost is not None else DEFAULT_CALL_COST, 0)
+            return Estimate(
+                {step.tool: 1}, ann_cost if ann_cost is not None else DEFAULT_CALL_COST, 0
+            )
         if isinstance(step, ThinkStep):
             definition = prog.catalog.reasoner(step.reasoner)
-            tokens = definition.max_tokens if definition is not None and definition.max_tokens else DEFAULT_THINK_TOKENS
+            tokens = (
+                definition.max_tokens
+                if definition is not None and definition.max_tokens
+                else DEFAULT_THINK_TOKENS
+            )
             return Estimate({}, ann_cost if ann_cost is not None else DEFAULT_THINK_COST, tokens)
         assert isinstance(step, SubStep)
         if step.ref in seen:
@@ -123,7 +135,9 @@ def fork_states(st: RunState, ests: Sequence[Estimate]) -> list[RunState]:
     return [st.fork(child) for child in st.ledger.reserve(list(ests))]
 
 
-def join_states(st: RunState, sts: Sequence[RunState], approvals: Sequence[int] | None = None) -> None:
+def join_states(
+    st: RunState, sts: Sequence[RunState], approvals: Sequence[int] | None = None
+) -> None:
     """Fold branch usage into ``st`` in branch order; keep approvals of ``approvals`` (all if ``None``)."""
     ledger = st.ledger
     if ledger is not None:
@@ -135,7 +149,9 @@ def join_states(st: RunState, sts: Sequence[RunState], approvals: Sequence[int] 
         st.approved = True
 
 
-def compile_race(prog: Program, node: Par, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+def compile_race(
+    prog: Program, node: Par, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
+) -> Compiled:
     """``race``/``hedge``/``quorum``: settle on success through ``Env.race``."""
     from composable_agents.execution.interpreter import _as_async
 
@@ -192,7 +208,7 @@ def compile_race(prog: Program, node: Par, nid: str, parent: NodeMeta | None, pr
                         wins.append((i, await thunk(i)()))
                     except BranchAbort:
                         raise
-                    except Exception as exc:
+                    except Exception as exc:  # noqa: BLE001 - a failed branch, as in Env.race
                         errors.append(exc)
                     if len(wins) == k:
                         break

@@ -58,19 +58,19 @@ if TYPE_CHECKING:
     from composable_agents.authoring.leaves import Reasoner, ToolDef
 
 __all__ = [
+    "DEFAULT_KEPT_CALLS",
+    "AttemptTimeout",
     "Env",
-    "ToolCall",
-    "ReasonerCall",
     "GateRequest",
     "InMemoryEnv",
+    "ReasonerCall",
     "Thunk",
+    "ToolCall",
     "call_with_runtime_params",
     "current_env",
-    "virtual_sleep",
     "normalize_decision",
-    "DEFAULT_KEPT_CALLS",
     "race_over",
-    "AttemptTimeout",
+    "virtual_sleep",
 ]
 
 T = TypeVar("T")
@@ -214,7 +214,11 @@ def normalize_decision(decision: Any) -> JsonObject:
     if type(decision) is bool:
         return {"approved": decision, "reason": None, "by": None}
     if isinstance(decision, Mapping) and type(decision.get("approved")) is bool:
-        out: JsonObject = {"approved": decision["approved"], "reason": decision.get("reason"), "by": decision.get("by")}
+        out: JsonObject = {
+            "approved": decision["approved"],
+            "reason": decision.get("reason"),
+            "by": decision.get("by"),
+        }
         for key, value in decision.items():
             out.setdefault(key, value)
         return out
@@ -248,7 +252,10 @@ def _accepted(fn: Callable[..., Any]) -> frozenset[str] | None:
 
 
 def call_with_runtime_params(
-    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], runtime: Mapping[str, Any]
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    runtime: Mapping[str, Any],
 ) -> Any:
     """Call ``fn`` adding only the runtime keyword params (``idempotency_key``, ``principal``) it declares."""
     accepted = _accepted(fn)
@@ -292,9 +299,13 @@ class InMemoryEnv:
     calls: deque[ToolCall] = field(default_factory=lambda: deque(maxlen=DEFAULT_KEPT_CALLS))
     open_gates: dict[str, JsonObject] = field(default_factory=dict)
     _rng: random.Random | None = field(default=None, init=False, repr=False)
-    _timers: list[tuple[float, int, asyncio.Future[None]]] = field(default_factory=list, init=False, repr=False)
+    _timers: list[tuple[float, int, asyncio.Future[None]]] = field(
+        default_factory=list, init=False, repr=False
+    )
     _tseq: int = field(default=0, init=False, repr=False)
-    _settle: list[tuple[int, int, asyncio.Future[None]]] = field(default_factory=list, init=False, repr=False)
+    _settle: list[tuple[int, int, asyncio.Future[None]]] = field(
+        default_factory=list, init=False, repr=False
+    )
     _driver: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _threads: int = field(default=0, init=False, repr=False)
 
@@ -378,7 +389,9 @@ class InMemoryEnv:
             for _ in range(rng.randrange(4)):
                 await asyncio.sleep(0)
 
-    async def _timed(self, make: Callable[[], Awaitable[T]], timeout_s: float | None, what: str) -> T:
+    async def _timed(
+        self, make: Callable[[], Awaitable[T]], timeout_s: float | None, what: str
+    ) -> T:
         """Run ``make()`` bounded by ``timeout_s`` on the virtual clock."""
         if timeout_s is None:
             return await make()
@@ -400,8 +413,13 @@ class InMemoryEnv:
 
     # -- effects ------------------------------------------------------------------
 
-    async def _invoke(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-                      runtime: Mapping[str, Any]) -> Any:
+    async def _invoke(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        runtime: Mapping[str, Any],
+    ) -> Any:
         token = _CURRENT.set(self)
         try:
             if inspect.iscoroutinefunction(fn):
@@ -409,7 +427,9 @@ class InMemoryEnv:
             if self.sync_in_thread:
                 self._threads += 1
                 try:
-                    return await asyncio.to_thread(call_with_runtime_params, fn, args, kwargs, runtime)
+                    return await asyncio.to_thread(
+                        call_with_runtime_params, fn, args, kwargs, runtime
+                    )
                 finally:
                     self._threads -= 1
             result = call_with_runtime_params(fn, args, kwargs, runtime)
@@ -460,8 +480,15 @@ class InMemoryEnv:
                 self._threads -= 1
         return fn(*args, **kwargs, **rt)
 
-    async def _with_retries(self, attempt: Callable[[], Awaitable[T]], max_attempts: int,
-                            interval: float, backoff: float, timeout_s: float | None, what: str) -> T:
+    async def _with_retries(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        max_attempts: int,
+        interval: float,
+        backoff: float,
+        timeout_s: float | None,
+        what: str,
+    ) -> T:
         n = 1
         delay = interval
         while True:
@@ -470,7 +497,9 @@ class InMemoryEnv:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if n >= max_attempts or (isinstance(exc, ComposableAgentsError) and exc.non_retryable):
+                if n >= max_attempts or (
+                    isinstance(exc, ComposableAgentsError) and exc.non_retryable
+                ):
                     raise
                 n += 1
                 await self.sleep(delay)
@@ -483,8 +512,12 @@ class InMemoryEnv:
         if call.max_attempts <= 1 and call.timeout_s is None:
             return await self._attempt(call)
         return await self._with_retries(
-            lambda: self._attempt(call), call.max_attempts, call.retry_interval_s, call.backoff_rate,
-            call.timeout_s, f"tool {call.key!r} at {call.activation}",
+            lambda: self._attempt(call),
+            call.max_attempts,
+            call.retry_interval_s,
+            call.backoff_rate,
+            call.timeout_s,
+            f"tool {call.key!r} at {call.activation}",
         )
 
     async def invoke_reasoner(self, call: ReasonerCall) -> Json:
@@ -498,8 +531,12 @@ class InMemoryEnv:
         if call.max_attempts <= 1 and call.timeout_s is None:
             return await self._invoke(fake, (call.value,), {}, runtime)
         return await self._with_retries(
-            lambda: self._invoke(fake, (call.value,), {}, runtime), call.max_attempts, 1.0, 2.0,
-            call.timeout_s, f"reasoner {call.name!r} at {call.activation}",
+            lambda: self._invoke(fake, (call.value,), {}, runtime),
+            call.max_attempts,
+            1.0,
+            2.0,
+            call.timeout_s,
+            f"reasoner {call.name!r} at {call.activation}",
         )
 
     async def gate(self, request: GateRequest) -> JsonObject:
@@ -526,7 +563,9 @@ class InMemoryEnv:
                         _CURRENT.reset(token)
 
                 try:
-                    answer = await self._timed(ask, request.timeout_s, f"gate at {request.activation}")
+                    answer = await self._timed(
+                        ask, request.timeout_s, f"gate at {request.activation}"
+                    )
                 except AttemptTimeout:
                     return timed_out
             else:
@@ -666,7 +705,9 @@ async def race_over(
                 await settle()  # let everything of this same instant land before deciding
                 for task in sorted((t for t in pending if t.done()), key=index_of.__getitem__):
                     collect(task)
-                if len(wins) < k:  # a run-ending error: the lowest index of this instant ends the run
+                if (
+                    len(wins) < k
+                ):  # a run-ending error: the lowest index of this instant ends the run
                     raise aborts[min(aborts)]
     finally:
         if timer is not None:

@@ -54,20 +54,25 @@ from composable_agents.errors import (
 )
 from composable_agents.execution import _ops_gates, _ops_sched
 from composable_agents.execution.env import Env, InMemoryEnv, ReasonerCall, ToolCall
-from composable_agents.execution.limits import DEFAULT_CALL_COST, DEFAULT_THINK_COST, DEFAULT_THINK_TOKENS, Ledger
+from composable_agents.execution.limits import (
+    DEFAULT_CALL_COST,
+    DEFAULT_THINK_COST,
+    DEFAULT_THINK_TOKENS,
+    Ledger,
+)
 from composable_agents.execution.projection import NodeMeta, Recorder, activation_id
 
 if TYPE_CHECKING:
     from composable_agents.authoring.leaves import Reasoner, ToolDef
 
 __all__ = [
+    "DEFAULT_READ_ATTEMPTS",
     "Catalog",
+    "InMemoryEnv",
     "Program",
     "RunState",
-    "prepare",
     "interpret",
-    "InMemoryEnv",
-    "DEFAULT_READ_ATTEMPTS",
+    "prepare",
     "split_usage",
 ]
 
@@ -119,8 +124,21 @@ class RunState:
     """
 
     __slots__ = (
-        "env", "rec", "run_id", "principal", "check", "programs", "catalog", "ledger", "approved", "strict",
-        "segment", "key_prefix", "attempts", "interval", "backoff",
+        "approved",
+        "attempts",
+        "backoff",
+        "catalog",
+        "check",
+        "env",
+        "interval",
+        "key_prefix",
+        "ledger",
+        "principal",
+        "programs",
+        "rec",
+        "run_id",
+        "segment",
+        "strict",
     )
 
     def __init__(
@@ -225,8 +243,18 @@ class Program:
     """A frozen tree compiled to closures; run it with :meth:`run`."""
 
     __slots__ = (
-        "node", "catalog", "metas", "is_sync", "_fn", "reasoners", "tools", "subs", "root_id", "_pures", "_estimates",
+        "_estimates",
+        "_fn",
+        "_pures",
         "_validators",
+        "catalog",
+        "is_sync",
+        "metas",
+        "node",
+        "reasoners",
+        "root_id",
+        "subs",
+        "tools",
     )
 
     def __init__(self, node: Node, catalog: Catalog | None = None, *, root_id: str = "$") -> None:
@@ -259,8 +287,9 @@ class Program:
 
     # -- compilation --------------------------------------------------------
 
-    def _meta(self, node: Node, node_id: str, parent: NodeMeta | None, prev: NodeMeta | None,
-              label: str) -> NodeMeta:
+    def _meta(
+        self, node: Node, node_id: str, parent: NodeMeta | None, prev: NodeMeta | None, label: str
+    ) -> NodeMeta:
         cost = node.ann.cost_usd if node.ann is not None else None
         meta = NodeMeta(
             index=len(self.metas),
@@ -275,7 +304,9 @@ class Program:
         self.metas.append(meta)
         return meta
 
-    def _compile(self, node: Node, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+    def _compile(
+        self, node: Node, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
+    ) -> Compiled:
         kind = type(node)
         if kind is Arr:
             return self._arr(node, nid, parent, prev)  # type: ignore[arg-type]
@@ -306,7 +337,9 @@ class Program:
             found = self._pures[key] = self._pure_uncached(ref, label)
         return found
 
-    def _pure_uncached(self, ref: PureRef, label: str) -> tuple[Callable[[Json], Json], Any, Any, Any, Any]:
+    def _pure_uncached(
+        self, ref: PureRef, label: str
+    ) -> tuple[Callable[[Json], Json], Any, Any, Any, Any]:
         pdef = self.catalog.registry.pure(ref.name)
         fn: Callable[..., Json] = pdef.fn
         call = partial(fn, **ref.args) if ref.args else fn
@@ -319,7 +352,9 @@ class Program:
         del label
         return call, vin, vout, cin, cout
 
-    def _ident(self, node: Node, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+    def _ident(
+        self, node: Node, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
+    ) -> Compiled:
         meta = self._meta(node, nid, parent, prev, "ident")
 
         def run(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
@@ -398,7 +433,7 @@ class Program:
                 groups.append((True, [fn]))
             else:
                 groups.append((False, fn))
-        plan = tuple((s, tuple(f) if s else f) for s, f in groups)
+        plan: tuple[tuple[bool, Any], ...] = tuple((s, tuple(f) if s else f) for s, f in groups)
 
         async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
             v0 = v
@@ -419,7 +454,9 @@ class Program:
             return _ops_sched.compile_race(self, node, nid, parent, prev)
         meta = self._meta(node, nid, parent, prev, "par")
         parts = self._children(node, nid, meta, chain=False)
-        reducer = self._pure(node.reducer, node.reducer.name)[0] if node.reducer is not None else None
+        reducer = (
+            self._pure(node.reducer, node.reducer.name)[0] if node.reducer is not None else None
+        )
         if all(is_sync for is_sync, _ in parts):
             fns = tuple(fn for _, fn in parts)
 
@@ -443,7 +480,9 @@ class Program:
                 if sequential:
                     out: Json = [await fn(v, acts, s) for fn, s in zip(afns, sts, strict=True)]
                 else:
-                    out = await st.env.gather([partial(fn, v, acts, s) for fn, s in zip(afns, sts, strict=True)])
+                    out = await st.env.gather(
+                        [partial(fn, v, acts, s) for fn, s in zip(afns, sts, strict=True)]
+                    )
             finally:
                 join(st, sts)
             if reducer is not None:
@@ -454,10 +493,14 @@ class Program:
 
         return False, arun
 
-    def _each(self, node: Each, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+    def _each(
+        self, node: Each, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
+    ) -> Compiled:
         meta = self._meta(node, nid, parent, prev, "each")
         ((body_sync, body),) = self._children(node, nid, meta, chain=False)
-        reducer = self._pure(node.reducer, node.reducer.name)[0] if node.reducer is not None else None
+        reducer = (
+            self._pure(node.reducer, node.reducer.name)[0] if node.reducer is not None else None
+        )
         wave = node.max_parallel
         sequential = _ops_sched.whole_session(node.body)
         if sequential:
@@ -523,7 +566,7 @@ class Program:
             default = len(node.cases)
 
             def pick(v: Json) -> int:
-                return index.get(canonical_dumps(select(v)), default)
+                return int(index.get(canonical_dumps(select(v)), default))
 
         if all(is_sync for is_sync, _ in parts):
             fns = tuple(fn for _, fn in parts)
@@ -553,7 +596,9 @@ class Program:
 
         return False, arun
 
-    def _iter(self, node: IterUpTo, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+    def _iter(
+        self, node: IterUpTo, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
+    ) -> Compiled:
         meta = self._meta(node, nid, parent, prev, "iter_up_to")
         ((body_sync, body),) = self._children(node, nid, meta, chain=False)
         until = self._pure(node.until, node.until.name)[0] if node.until is not None else None
@@ -598,7 +643,9 @@ class Program:
 
         return False, arun
 
-    def _prim(self, node: Prim, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
+    def _prim(
+        self, node: Prim, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
+    ) -> Compiled:
         step = node.step
         if isinstance(step, CallStep):
             return self._call(node, step, nid, parent, prev)
@@ -607,14 +654,17 @@ class Program:
         assert isinstance(step, SubStep)
         return self._sub(node, step, nid, parent, prev)
 
-    def _call(self, node: Prim, step: CallStep, nid: str, parent: NodeMeta | None,
-              prev: NodeMeta | None) -> Compiled:
+    def _call(
+        self, node: Prim, step: CallStep, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
+    ) -> Compiled:
         if step.tool == "__human_gate__":
             return _ops_gates.compile_gate(self, node, step, nid, parent, prev)
         if step.tool == "__sleep__":
             return _ops_gates.compile_sleep(self, node, step, nid, parent, prev)
         if step.tool.startswith("__"):
-            msg = f"the reserved tool {step.tool!r} at {nid} is not supported by this interpreter yet"
+            msg = (
+                f"the reserved tool {step.tool!r} at {nid} is not supported by this interpreter yet"
+            )
             raise UnsupportedOpError(msg)
         meta = self._meta(node, nid, parent, prev, step.tool)
         key = step.tool
@@ -694,8 +744,9 @@ class Program:
             found = self._validators[key] = (vin, vout)
         return found
 
-    def _think(self, node: Prim, step: ThinkStep, nid: str, parent: NodeMeta | None,
-               prev: NodeMeta | None) -> Compiled:
+    def _think(
+        self, node: Prim, step: ThinkStep, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
+    ) -> Compiled:
         meta = self._meta(node, nid, parent, prev, step.reasoner)
         name = step.reasoner
         self.reasoners.add(name)
@@ -709,7 +760,11 @@ class Program:
         attempts = node.ann.max_attempts if node.ann is not None and node.ann.max_attempts else 1
         cost = meta.cost_usd
         est_cost = cost if cost is not None else DEFAULT_THINK_COST
-        est_tokens = definition.max_tokens if definition is not None and definition.max_tokens else DEFAULT_THINK_TOKENS
+        est_tokens = (
+            definition.max_tokens
+            if definition is not None and definition.max_tokens
+            else DEFAULT_THINK_TOKENS
+        )
 
         async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
             act = activation_id(nid, acts)
@@ -754,8 +809,9 @@ class Program:
 
         return False, arun
 
-    def _sub(self, node: Prim, step: SubStep, nid: str, parent: NodeMeta | None,
-             prev: NodeMeta | None) -> Compiled:
+    def _sub(
+        self, node: Prim, step: SubStep, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
+    ) -> Compiled:
         meta = self._meta(node, nid, parent, prev, step.ref)
         ref = step.ref
         self.subs.add(ref)
@@ -777,7 +833,10 @@ class Program:
             remote = getattr(st.env, "run_sub", None)
             if remote is not None:
                 out = await remote(
-                    ref, v, activation=act, principal=st.principal,
+                    ref,
+                    v,
+                    activation=act,
+                    principal=st.principal,
                     quota=quota.usage() if quota is not None else None,
                 )
             else:
@@ -807,6 +866,7 @@ class Program:
             return out
 
         if child.is_sync:
+
             def run(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
                 child_state = RunState(st.env, catalog=st.catalog, run_id=st.run_id, check=st.check)
                 out = child.run_sync(v, child_state)

@@ -43,13 +43,13 @@ from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.errors import BudgetExceeded
 
 __all__ = [
-    "Estimate",
-    "Ledger",
-    "ledger_from_capabilities",
     "DEFAULT_CALL_COST",
     "DEFAULT_THINK_COST",
     "DEFAULT_THINK_TOKENS",
     "INF",
+    "Estimate",
+    "Ledger",
+    "ledger_from_capabilities",
 ]
 
 INF: Final = math.inf
@@ -72,7 +72,9 @@ class Estimate:
     @property
     def bounded(self) -> bool:
         """True when every component is finite."""
-        return self.cost != INF and self.tokens != INF and all(v != INF for v in self.calls.values())
+        return (
+            self.cost != INF and self.tokens != INF and all(v != INF for v in self.calls.values())
+        )
 
     def plus(self, other: Estimate) -> Estimate:
         """Both, one after the other (``seq``, ``par``)."""
@@ -102,7 +104,16 @@ class Estimate:
 class Ledger:
     """Limits and usage of one run or one branch (a child ledger)."""
 
-    __slots__ = ("max_calls", "cost_limit", "token_limit", "deadline", "calls", "cost", "tokens", "clock")
+    __slots__ = (
+        "calls",
+        "clock",
+        "cost",
+        "cost_limit",
+        "deadline",
+        "max_calls",
+        "token_limit",
+        "tokens",
+    )
 
     def __init__(
         self,
@@ -128,7 +139,9 @@ class Ledger:
         if self.deadline is not None and self.clock is not None and self.clock() > self.deadline:
             self._refuse("wallSeconds", what, self.clock(), self.deadline)
 
-    def _refuse(self, limit: str, what: str, used: Json, allowed: Json, tool: str | None = None) -> None:
+    def _refuse(
+        self, limit: str, what: str, used: Json, allowed: Json, tool: str | None = None
+    ) -> None:
         msg = f"{what} refused: {limit} would be exceeded ({used} > {allowed})"
         err = BudgetExceeded(msg)
         detail: JsonObject = {"limit": limit, "used": used, "allowed": allowed, "step": what}
@@ -167,7 +180,9 @@ class Ledger:
 
     def child(self, calls: Mapping[str, float], cost: float | None, tokens: float | None) -> Ledger:
         """A ledger limited to the given quota, sharing this ledger's deadline."""
-        return Ledger(max_calls=calls, cost=cost, tokens=tokens, deadline=self.deadline, clock=self.clock)
+        return Ledger(
+            max_calls=calls, cost=cost, tokens=tokens, deadline=self.deadline, clock=self.clock
+        )
 
     def whole(self) -> Ledger:
         """A child holding everything this ledger has left (a ``sub``)."""
@@ -223,15 +238,20 @@ class Ledger:
 
     def usage(self) -> JsonObject:
         """``{"calls": {tool: n}, "cost": usd, "tokens": n}``."""
-        return {"calls": dict(sorted(self.calls.items())), "cost": round(self.cost, 12), "tokens": self.tokens}
+        return {
+            "calls": dict(sorted(self.calls.items())),
+            "cost": round(self.cost, 12),
+            "tokens": self.tokens,
+        }
 
 
 def _num(value: float) -> Json:
     return int(value) if float(value).is_integer() else value
 
 
-def ledger_from_capabilities(capabilities: Mapping[str, Any] | None, *, start: float = 0.0,
-                             clock: Any = None) -> Ledger | None:
+def ledger_from_capabilities(
+    capabilities: Mapping[str, Any] | None, *, start: float = 0.0, clock: Any = None
+) -> Ledger | None:
     """The root ledger of a run under ``capabilities`` (``None`` when it sets no limits).
 
     Reads ``tools: [{name, maxCalls}]`` and ``budget: {cost, tokens, wallSeconds}``

@@ -34,7 +34,7 @@ from typing import Any, Final
 from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.kinds import Op, Shape
 
-__all__ = ["NodeMeta", "Recorder", "Projection", "activation_id", "DEFAULT_MAX_EVENTS"]
+__all__ = ["DEFAULT_MAX_EVENTS", "NodeMeta", "Projection", "Recorder", "activation_id"]
 
 DEFAULT_MAX_EVENTS: Final = 10_000
 """How many activations an in-memory projection keeps by default."""
@@ -68,13 +68,13 @@ class Recorder:
     to its view; ``marks`` records where continuation segments start.
     """
 
-    __slots__ = ("events", "dropped", "max_events", "open_gates", "marks")
+    __slots__ = ("dropped", "events", "marks", "max_events", "open_gates")
 
     def __init__(self, max_events: int = DEFAULT_MAX_EVENTS) -> None:
         self.max_events = max_events
-        self.events: deque[tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None]] = deque(
-            maxlen=max_events
-        )
+        self.events: deque[
+            tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None]
+        ] = deque(maxlen=max_events)
         self.dropped = 0
         self.open_gates: dict[str, JsonObject] = {}
         self.marks: list[tuple[int, int]] = []
@@ -107,13 +107,18 @@ class Recorder:
 
     def projection(self) -> Projection:
         """Freeze what was recorded into a :class:`Projection`."""
-        return Projection(list(self.events), self.dropped, open_gates=dict(self.open_gates), marks=list(self.marks))
+        return Projection(
+            list(self.events),
+            self.dropped,
+            open_gates=dict(self.open_gates),
+            marks=list(self.marks),
+        )
 
 
 class Projection:
     """A read-only view of a run's activations, materialized on demand."""
 
-    __slots__ = ("_raw", "dropped", "_events", "_values", "open_gates", "marks")
+    __slots__ = ("_events", "_raw", "_values", "dropped", "marks", "open_gates")
 
     def __init__(
         self,
@@ -177,7 +182,9 @@ class Projection:
                 "op": str(meta.op),
                 "shape": str(meta.shape),
                 "label": meta.label,
-                "parent": pre + activation_id(parent.node_id, _trim(parent, acts)) if parent is not None else None,
+                "parent": pre + activation_id(parent.node_id, _trim(parent, acts))
+                if parent is not None
+                else None,
                 "causes": causes,
                 "input": ref(v_in),
                 "output": ref(v_out),
@@ -261,7 +268,11 @@ class Projection:
         """
         spans: list[JsonObject] = []
         for e in self.events:
-            attributes: JsonObject = {"ca.node": e["node"], "ca.shape": e["shape"], "ca.cost": e["cost"]}
+            attributes: JsonObject = {
+                "ca.node": e["node"],
+                "ca.shape": e["shape"],
+                "ca.cost": e["cost"],
+            }
             for key in _SPAN_ATTRS:
                 if key in e:
                     attributes[f"ca.{key}"] = e[key]
@@ -287,7 +298,9 @@ class Projection:
             raw.extend(part._raw)
             dropped += part.dropped
             gates.update(part.open_gates)
-        return cls(raw, 0, open_gates=gates, marks=marks if len(marks) > 1 else None)._with_dropped(dropped)
+        return cls(raw, 0, open_gates=gates, marks=marks if len(marks) > 1 else None)._with_dropped(
+            dropped
+        )
 
     def _with_dropped(self, dropped: int) -> Projection:
         shifted = [(g + dropped, seg) for g, seg in self.marks]
@@ -295,8 +308,18 @@ class Projection:
 
 
 _SPAN_ATTRS: Final = (
-    "merge", "winner", "cancelled", "launched", "degraded", "branch", "rounds", "usage", "approval_bypassed",
-    "gate", "sleep", "sub",
+    "merge",
+    "winner",
+    "cancelled",
+    "launched",
+    "degraded",
+    "branch",
+    "rounds",
+    "usage",
+    "approval_bypassed",
+    "gate",
+    "sleep",
+    "sub",
 )
 
 

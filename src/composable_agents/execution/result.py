@@ -9,7 +9,7 @@ from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.errors import AllBranchesFailed, BudgetExceeded, RunError, RunStopped
 from composable_agents.execution.projection import Projection
 
-__all__ = ["Result", "Status", "STATUSES", "status_of"]
+__all__ = ["STATUSES", "Result", "Status", "status_of"]
 
 O = TypeVar("O", covariant=True)
 
