@@ -153,3 +153,26 @@ def test_whole_session_inside_each_degrades_too() -> None:
     assert result.value == [1, 2, 3]
     assert starts == [0, 2, 4]
     assert result.projection.by_activation()["$"]["degraded"] is True
+
+
+def test_arun_is_the_async_twin_with_threads_and_virtual_time() -> None:
+    import asyncio
+
+    from composable_agents import human_gate
+
+    clock.clear()
+    keys.clear()
+    flow = seq(tick, nap(5), human_gate("go?", timeout_s=60), tick, arr(again))
+    d = deploy(flow, mode="dev")
+
+    async def go() -> Any:
+        return await d.arun(0, gates=True, run_id="a")
+
+    result = asyncio.run(go())
+    assert result.status == "ok"
+    assert result.value == {"done": 4}
+    assert result.segments == 2
+    assert clock == [0.0, 5.0, 5.0, 10.0]  # sync bodies ran in threads; the clock stayed virtual
+    assert keys == ["a:$.0", "a:$.3", "a:s1:$.0", "a:s1:$.3"]
+    timed_out = asyncio.run(d.arun(0))
+    assert timed_out.status == "timeout"
