@@ -145,3 +145,16 @@ def test_fakes_and_bodies_receive_principal_when_they_declare_it() -> None:
         == "ok"
     )
     assert got == [{"tenant": "t1"}, ({"tenant": "t2"}, "p:$")]
+
+
+def test_real_io_in_a_body_holds_the_virtual_clock() -> None:
+    import asyncio
+
+    @tool(name="rt_real_io", effect="read")
+    async def real_io(x: int) -> int:
+        await asyncio.sleep(0.02)  # real waiting (a network call, say): no virtual time passes
+        return x + 1
+
+    result = deploy(call(real_io, ann=Ann(timeout_s=1, max_attempts=1)), mode="dev").dry_run(1)
+    assert result.status == "ok"
+    assert result.value == 2

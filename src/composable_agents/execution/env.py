@@ -179,6 +179,8 @@ class Env(Protocol):
 
 _CURRENT: ContextVar[Any] = ContextVar("composable_agents_env", default=None)
 _DEPTH: ContextVar[int] = ContextVar("composable_agents_branch_depth", default=0)
+_INVOKING: ContextVar[bool] = ContextVar("composable_agents_invoking", default=False)
+"""True inside user code (a tool body, a fake, a gate responder) run by an InMemoryEnv."""
 """How many concurrent constructs (race, gather) enclose the running task."""
 
 
@@ -287,7 +289,10 @@ class InMemoryEnv:
     hedge delays, gate timeouts) parks the caller on a timer queue, and the
     clock jumps to the earliest timer only once every runnable task is
     blocked — so timers fire in order, without real waiting, and work that
-    happens "at the same instant" finishes before the clock moves.
+    happens "at the same instant" finishes before the clock moves. User code
+    busy for real (a sync body in a worker thread, an async body awaiting
+    real IO) holds the clock until it returns or parks on the virtual clock,
+    so a virtual timeout never fires under a real call still in progress.
     """
 
     tools: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
@@ -308,6 +313,8 @@ class InMemoryEnv:
     )
     _driver: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _threads: int = field(default=0, init=False, repr=False)
+    _active: int = field(default=0, init=False, repr=False)
+    _parked: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.seed is not None:
@@ -329,7 +336,14 @@ class InMemoryEnv:
         heapq.heappush(self._timers, (self.clock + seconds, self._tseq, fut))
         self._tseq += 1
         self._wake_driver()
-        await fut
+        if not _INVOKING.get():
+            await fut
+            return
+        self._parked += 1  # user code waiting on the virtual clock does not hold it back
+        try:
+            await fut
+        finally:
+            self._parked -= 1
 
     async def settle(self) -> None:
         """Return once every task runnable at the current instant is blocked (the clock does not move).
@@ -353,7 +367,8 @@ class InMemoryEnv:
         ready = getattr(loop, "_ready", None)
         quiet = 0
         while self._timers or self._settle:
-            if self._threads:
+            if self._threads or self._active > self._parked:
+                # user code is busy for real (a thread, real IO): the virtual clock waits for it
                 await asyncio.sleep(0.0005)
                 continue
             await asyncio.sleep(0)
@@ -421,6 +436,8 @@ class InMemoryEnv:
         runtime: Mapping[str, Any],
     ) -> Any:
         token = _CURRENT.set(self)
+        inside = _INVOKING.set(True)
+        self._active += 1
         try:
             if inspect.iscoroutinefunction(fn):
                 return await call_with_runtime_params(fn, args, kwargs, runtime)
@@ -437,6 +454,8 @@ class InMemoryEnv:
                 return await result
             return result
         finally:
+            self._active -= 1
+            _INVOKING.reset(inside)
             _CURRENT.reset(token)
 
     async def _attempt(self, call: ToolCall) -> Json:
@@ -468,9 +487,13 @@ class InMemoryEnv:
         fn = definition.fn
         if definition.is_async:
             token = _CURRENT.set(self)
+            inside = _INVOKING.set(True)
+            self._active += 1
             try:
                 return await fn(*args, **kwargs, **rt)
             finally:
+                self._active -= 1
+                _INVOKING.reset(inside)
                 _CURRENT.reset(token)
         if self.sync_in_thread:
             self._threads += 1
@@ -554,12 +577,16 @@ class InMemoryEnv:
 
                 async def ask() -> Any:
                     token = _CURRENT.set(self)
+                    inside = _INVOKING.set(True)
+                    self._active += 1
                     try:
                         answer = responder(view)
                         if inspect.isawaitable(answer):
                             answer = await answer
                         return answer
                     finally:
+                        self._active -= 1
+                        _INVOKING.reset(inside)
                         _CURRENT.reset(token)
 
                 try:
