@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from composable_agents.core.ir import CallStep, Each, Node, Par, Prim, Seq
+from composable_agents.core.ir import Ann, CallStep, Each, Node, Par, Prim, Seq
 from composable_agents.core.kinds import Merge
 from composable_agents.execution.env import InMemoryEnv
 from composable_agents.execution.interpreter import interpret
@@ -35,7 +35,10 @@ FAKES = {key: fake(key) for key in TOOLS}
 
 
 def calls() -> st.SearchStrategy[Node]:
-    return st.sampled_from(TOOLS).map(lambda k: Prim(step=CallStep(k)))
+    costs = st.sampled_from([None, 0.1, 0.25])
+    return st.tuples(st.sampled_from(TOOLS), costs).map(
+        lambda p: Prim(step=CallStep(p[0]), ann=Ann(cost_usd=p[1]) if p[1] is not None else None)
+    )
 
 
 def trees() -> st.SearchStrategy[Node]:
@@ -71,21 +74,22 @@ def outcome(node: Node, limits: dict[str, int], cost: float | None, seed: int) -
     except Exception as exc:  # noqa: BLE001 - every ending is an outcome to compare
         status, detail = status_of(exc)
         return (status, detail.get("limit"), detail.get("tool"), detail.get("step"))
-    return ("ok", value, ledger.usage()["calls"])
+    return ("ok", value, ledger.usage())
 
 
 @settings(max_examples=60)
 @given(
     node=trees(),
     limits=st.dictionaries(st.sampled_from(TOOLS), st.integers(0, 6), max_size=3),
+    budget=st.none() | st.sampled_from([0.0, 0.1, 0.3, 0.5, 1.0]),
     seeds=st.lists(st.integers(0, 10_000), min_size=3, max_size=3, unique=True),
 )
 def test_limits_give_the_same_outcome_under_every_completion_order(
-    node: Node, limits: dict[str, int], seeds: list[int]
+    node: Node, limits: dict[str, int], budget: float | None, seeds: list[int]
 ) -> None:
-    reference = outcome(node, limits, None, 0)
+    reference = outcome(node, limits, budget, 0)
     for seed in seeds:
-        assert outcome(node, limits, None, seed) == reference, (seed, json.dumps(node.to_json()))
+        assert outcome(node, limits, budget, seed) == reference, (seed, json.dumps(node.to_json()))
 
 
 @given(node=trees(), n=st.integers(0, 5))
