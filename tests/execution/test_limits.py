@@ -156,3 +156,25 @@ def test_ledger_from_capabilities_reads_the_manifest() -> None:
     assert ledger is not None
     assert ledger.max_calls == {"x": 2}
     assert (ledger.cost_limit, ledger.token_limit, ledger.deadline) == (0.5, 10, 4.0)
+
+
+def test_a_remote_sub_receives_its_quota_and_reports_usage() -> None:
+    import asyncio
+
+    from composable_agents.authoring.arrow import as_node
+    from composable_agents.execution.env import InMemoryEnv
+    from composable_agents.execution.interpreter import interpret
+
+    quotas: list[Any] = []
+
+    class RemoteEnv(InMemoryEnv):
+        async def run_sub(self, ref: str, value: Any, *, activation: str, **kw: Any) -> Any:
+            quotas.append((ref, activation, kw["quota"]))
+            return {"__value__": value, "__usage__": {"calls": {"lim_t": 2}, "cost": 0.0, "tokens": 0}}
+
+    child = seq(lim_t, lim_t).named("lim.remote.v1")
+    ledger = Ledger(max_calls={"lim_t": 5})
+    out = asyncio.run(interpret(as_node(seq(lim_t, sub(child))), 7, RemoteEnv(), ledger=ledger))
+    assert out == 7
+    assert quotas == [("lim.remote.v1", "$.1", {"tools": [{"name": "lim_t", "maxCalls": 4}]})]
+    assert ledger.usage()["calls"] == {"lim_t": 3}

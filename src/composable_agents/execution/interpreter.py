@@ -837,8 +837,13 @@ class Program:
                     v,
                     activation=act,
                     principal=st.principal,
-                    quota=quota.usage() if quota is not None else None,
+                    quota=quota.limits_json() if quota is not None else None,
                 )
+                # A remote child may report its usage as {"__value__": v, "__usage__": usage()}.
+                if type(out) is dict and set(out) == {"__value__", "__usage__"}:
+                    if st.ledger is not None and isinstance(out["__usage__"], dict):
+                        st.ledger.charge(out["__usage__"])
+                    out = out["__value__"]
             else:
                 child_state = RunState(
                     st.env,

@@ -236,6 +236,27 @@ class Ledger:
         self.cost += child.cost
         self.tokens += child.tokens
 
+    def limits_json(self) -> JsonObject:
+        """This ledger's limits in manifest form (``tools``/``budget``): the quota a child flow receives."""
+        out: JsonObject = {
+            "tools": [{"name": k, "maxCalls": _num(v)} for k, v in sorted(self.max_calls.items())]
+        }
+        budget: JsonObject = {}
+        if self.cost_limit is not None:
+            budget["cost"] = self.cost_limit
+        if self.token_limit is not None:
+            budget["tokens"] = _num(self.token_limit)
+        if budget:
+            out["budget"] = budget
+        return out
+
+    def charge(self, usage: Mapping[str, Any]) -> None:
+        """Fold a child's reported ``usage()`` record into this ledger (a remote ``sub``)."""
+        for key, n in (usage.get("calls") or {}).items():
+            self.calls[key] = self.calls.get(key, 0) + int(n)
+        self.cost += float(usage.get("cost") or 0.0)
+        self.tokens += int(usage.get("tokens") or 0)
+
     def usage(self) -> JsonObject:
         """``{"calls": {tool: n}, "cost": usd, "tokens": n}``."""
         return {
