@@ -20,7 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from composable_agents.core.canonical import Json, JsonObject, canonical_bytes, content_hash
+from composable_agents.core.canonical import (
+    Json,
+    JsonObject,
+    canonical_bytes,
+    canonical_dumps,
+    content_hash,
+)
 from composable_agents.core.ir import IR_FORMAT_VERSION, Node
 from composable_agents.core.kinds import Effect, Idempotency
 from composable_agents.core.pures import Registry
@@ -89,7 +95,9 @@ def encode_artifact(
     hosted: bool = False,
     max_inline_bytes: int = MAX_INLINE_ARTIFACT_BYTES,
 ) -> JsonObject:
-    """The artifact part of a workflow input: ``{"h": hash}`` plus ``"a"`` (JSON) or ``"z"`` (zlib+base64).
+    """The artifact part of a workflow input: ``{"a": doc}`` or ``{"z": zlib+base64}``, or ``{"h": hash}`` when hosted.
+
+    Inline artifacts carry no hash: the worker derives it from the content.
 
     ``hosted=True`` sends the hash only (the worker must host the deployment).
     Raises :class:`ArtifactTooLarge` when the compressed artifact exceeds
@@ -102,7 +110,6 @@ def encode_artifact(
     if cached is None:
         doc = artifact_json(deployment)
         part = pack_document(doc)
-        part["h"] = digest
         size = len(part["z"]) if "z" in part else len(canonical_bytes(doc))
         if len(_ENCODED) > 256:
             _ENCODED.clear()
@@ -270,7 +277,7 @@ class LoadedArtifact:
         return found
 
 
-_LOADED: dict[tuple[str, int], LoadedArtifact] = {}
+_LOADED: dict[tuple[str, str, int], LoadedArtifact] = {}
 _BY_HASH: dict[str, LoadedArtifact] = {}
 _REASONERS: dict[str, Any] = {}
 _MAX_LOADED: Final = 512
@@ -338,36 +345,39 @@ def load_artifact(
     **before** anything is compiled (:class:`PureDriftError` on a mismatch).
     """
     digest = str(part.get("h", ""))
-    deployment = hosted.get(digest) if hosted else None
-    if deployment is None and "a" not in part and "z" not in part:
-        # Never serve a hash-only run from the cache: a worker that does not host the
-        # deployment must fail it the same way before and after a restart (replay safety).
-        msg = (
-            f"artifact {digest[:23]}... was sent by hash only, but this worker does not host it: "
-            "start the worker with run_worker(deployments=[deployment]) or run without hosted=True"
-        )
-        raise ArtifactNotHosted(msg)
-    key = (digest, id(deployment.registry) if deployment is not None else id(registry))
+    if "z" in part:
+        key: tuple[str, str, int] = ("z", str(part["z"]), id(registry))
+    elif "a" in part:
+        key = ("a", canonical_dumps(part["a"]), id(registry))
+    else:
+        # Never serve a hash-only run from the cache of inline runs: a worker that does not
+        # host the deployment must fail it the same way before and after a restart.
+        deployment = hosted.get(digest) if hosted else None
+        if deployment is None:
+            msg = (
+                f"artifact {digest[:23]}... was sent by hash only, but this worker does not host it: "
+                "start the worker with run_worker(deployments=[deployment]) or run without hosted=True"
+            )
+            raise ArtifactNotHosted(msg)
+        key = ("h", digest, id(deployment.registry))
     found = _LOADED.get(key)
     if found is not None:
         return found
+    doc = decode_artifact(part)
+    actual = digest
+    if doc is not None:
+        actual = content_hash(doc)
+        if digest and actual != digest:
+            msg = f"artifact hash mismatch: input says {digest[:23]}..., content hashes to {actual[:23]}..."
+            raise ArtifactNotHosted(msg)
+    deployment = hosted.get(actual) if hosted else None
     if deployment is not None:
         if hashes_for is not None:
             check_pure_pins(deployment.manifest_json.get("pures", {}), hashes_for(deployment.registry),
                             deployment.registry)
         loaded = _from_deployment(deployment)
     else:
-        doc = decode_artifact(part)
-        if doc is None:
-            msg = (
-                f"artifact {digest[:23]}... was sent by hash only, but this worker does not host it: "
-                "start the worker with run_worker(deployments=[deployment]) or run without hosted=True"
-            )
-            raise ArtifactNotHosted(msg)
-        actual = content_hash(doc)
-        if digest and actual != digest:
-            msg = f"artifact hash mismatch: input says {digest[:23]}..., content hashes to {actual[:23]}..."
-            raise ArtifactNotHosted(msg)
+        assert doc is not None
         if hashes_for is not None:
             pins = (doc.get("manifest") or {}).get("pures", {})
             check_pure_pins(pins, hashes_for(registry), registry)

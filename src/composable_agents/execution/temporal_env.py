@@ -78,7 +78,10 @@ NON_RETRYABLE_TYPES: Final = tuple(e.__name__ for e in POLICY_ERRORS) + (
     "ArtifactTooLarge",
     "MissingFakeError",
 )
-"""Error types an activity never retries (policy verdicts and configuration faults)."""
+"""Error types an activity never retries (policy verdicts and configuration faults).
+
+The activities raise them as non-retryable ``ApplicationError``s themselves, so the
+list is not repeated in every scheduled activity's retry policy (history bytes)."""
 
 
 @dataclass(eq=False)
@@ -265,7 +268,6 @@ class TemporalEnv:
             initial_interval=timedelta(seconds=call.retry_interval_s),
             backoff_coefficient=max(1.0, call.backoff_rate),
             maximum_attempts=max(1, call.max_attempts),
-            non_retryable_error_types=list(NON_RETRYABLE_TYPES),
         )
         try:
             return await workflow.execute_activity(
@@ -290,7 +292,6 @@ class TemporalEnv:
             req["p"] = call.principal
         retry = RetryPolicy(
             maximum_attempts=max(1, call.max_attempts),
-            non_retryable_error_types=list(NON_RETRYABLE_TYPES),
         )
         try:
             return await workflow.execute_activity(
@@ -371,8 +372,8 @@ class TemporalEnv:
         from composable_agents.execution.limits import Ledger
 
         doc, digest = self.loaded.child_artifact(ref)
+        del digest  # the child derives it from the carried document
         payload: dict[str, Json] = dict(pack_document(doc))
-        payload["h"] = digest
         payload["v"] = value
         payload["np"] = True
         if principal is not None:
