@@ -11,23 +11,8 @@ from typing import Any
 
 import pytest
 
-from composable_agents.execution import agent_runtime, interpreter
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture(autouse=True)
-def wired(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Route app/stage/session channels to the agent runtime (a no-op once the interpreter dispatches them)."""
-    original = interpreter.Program._compile
-
-    def _compile(self, node, nid, parent, prev):  # type: ignore[no-untyped-def]
-        fn = agent_runtime.route(node)
-        if fn is not None:
-            return fn(self, node, nid, parent, prev)
-        return original(self, node, nid, parent, prev)
-
-    monkeypatch.setattr(interpreter.Program, "_compile", _compile)
 
 
 def load(name: str) -> ModuleType:

@@ -396,12 +396,11 @@ def test_sub_runs_a_named_flow() -> None:
 @pytest.mark.parametrize(
     ("node", "op_name"),
     [
-        # race/hedge/quorum and human gates arrived with their own issue; these
-        # ops have not (update this list when one does).
-        (Seq(steps=(Arr(pure="it.inc"), EvalPlan(planner="it_writer"))), "eval_plan"),
-        (App(controller="it_writer"), "app"),
+        # A session loop is driven turn by turn by a SessionHandle, never by the
+        # flow interpreter; every other op runs (stage/app via the agent runtime).
         (Loop(body=Arr(pure="it.inc")), "loop"),
-        (Par(branches=(Arr(pure="it.inc"), App(controller="c")), merge=Merge.RACE), "app"),
+        (Seq(steps=(Arr(pure="it.inc"), Loop(body=Arr(pure="it.inc")))), "loop"),
+        (Par(branches=(Arr(pure="it.inc"), Loop(body=Arr(pure="it.inc"))), merge=Merge.RACE), "loop"),
     ],
 )
 async def test_unsupported_ops_raise_not_implemented_naming_the_op(node: Any, op_name: str) -> None:
@@ -411,9 +410,17 @@ async def test_unsupported_ops_raise_not_implemented_naming_the_op(node: Any, op
 
 
 def test_unsupported_op_through_dry_run() -> None:
+    d = deploy(Loop(body=Arr(pure="it.inc")), tools=[], reasoners=[WRITER])
+    with pytest.raises(NotImplementedError, match="loop"):
+        d.dry_run("x")
+
+
+def test_stage_runs_through_the_agent_runtime() -> None:
     d = deploy(stage(WRITER), tools=[], reasoners=[WRITER])
-    with pytest.raises(NotImplementedError, match="eval_plan"):
-        d.dry_run("x", reasoners={"it_writer": lambda p: p})
+    plan = {"op": "arr", "pure": "it.inc"}
+    result = d.dry_run(41, reasoners={"it_writer": lambda p: plan})
+    assert result.status == "ok", result.detail
+    assert result.value == 42
 
 
 # -- interpret() directly ----------------------------------------------------------

@@ -30,9 +30,11 @@ from composable_agents.core.canonical import Json, JsonObject, canonical_dumps
 from composable_agents.core.codec import normalize
 from composable_agents.core.ir import (
     Alt,
+    App,
     Arr,
     CallStep,
     Each,
+    EvalPlan,
     IterUpTo,
     Node,
     Par,
@@ -52,7 +54,7 @@ from composable_agents.errors import (
     StepTypeError,
     UnsupportedOpError,
 )
-from composable_agents.execution import _ops_gates, _ops_sched
+from composable_agents.execution import _ops_gates, _ops_sched, agent_runtime
 from composable_agents.execution.env import Env, InMemoryEnv, ReasonerCall, ToolCall
 from composable_agents.execution.limits import (
     DEFAULT_CALL_COST,
@@ -324,9 +326,13 @@ class Program:
             return self._iter(node, nid, parent, prev)  # type: ignore[arg-type]
         if node.OP is Op.IDENT:
             return self._ident(node, nid, parent, prev)
+        if kind is App:
+            return agent_runtime.compile_app(self, node, nid, parent, prev)  # type: ignore[arg-type]
+        if kind is EvalPlan:
+            return agent_runtime.compile_eval_plan(self, node, nid, parent, prev)  # type: ignore[arg-type]
         msg = (
-            f"the {node.OP} op at {nid} is not supported by this interpreter yet "
-            "(stage, app and loop arrive with their issues)"
+            f"the {node.OP} op at {nid} is not run by the flow interpreter: a session loop runs "
+            "through Agent.open(...)/SessionHandle, which drives its body turn by turn"
         )
         raise UnsupportedOpError(msg)
 
@@ -661,10 +667,10 @@ class Program:
             return _ops_gates.compile_gate(self, node, step, nid, parent, prev)
         if step.tool == "__sleep__":
             return _ops_gates.compile_sleep(self, node, step, nid, parent, prev)
+        if step.tool in agent_runtime.SESSION_TOOLS:
+            return agent_runtime.compile_session_call(self, node, nid, parent, prev)
         if step.tool.startswith("__"):
-            msg = (
-                f"the reserved tool {step.tool!r} at {nid} is not supported by this interpreter yet"
-            )
+            msg = f"the reserved tool {step.tool!r} at {nid} is unknown to this interpreter"
             raise UnsupportedOpError(msg)
         meta = self._meta(node, nid, parent, prev, step.tool)
         key = step.tool
