@@ -180,12 +180,6 @@ def test_shapes_and_reasoners_of_a_deployment() -> None:
     assert d.dry_run(1, reasoners={"dm_r": lambda v: v + 1}).value == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler/deploy.py: `tools=[]` / `reasoners=[]` are turned into None "
-    "(`defs or None`, `list(reasoners) or None`), so an explicit empty list means "
-    "'every registered tool/reasoner exists' instead of 'none exists' (SPEC §14 exists vs allowed)",
-)
 def test_explicit_empty_tool_and_reasoner_lists_mean_none_exist() -> None:
     think(R)  # registered in the default registry
     with pytest.raises(ValidationError) as tools_info:

@@ -489,12 +489,6 @@ def test_dry_run_runs_inside_a_running_event_loop() -> None:
 # -- known bugs (reported; strict xfail so a fix turns them into real tests) --------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="interpreter.py _par/_each/_alt/_iter call reducer/pred/selector/until pures "
-    "without their boundary validators (only `arr` steps are checked): a typed reducer fed "
-    "the wrong type fails with a bare TypeError instead of StepTypeError (SPEC §2)",
-)
 def test_typed_reducer_boundary_is_checked() -> None:
     result = deploy(each(arr("std.init", key="k"), reducer="it.total"), tools=[], reasoners=[]).dry_run([1, 2])
     assert result.status == "failed"
@@ -502,11 +496,6 @@ def test_typed_reducer_boundary_is_checked() -> None:
     assert result.error.step == "it.total"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="interpreter.py _alt: the predicate pure's input is not validated, so a typed "
-    "predicate on a wrong value fails as StepFailed(TypeError) instead of StepTypeError",
-)
 def test_typed_predicate_boundary_is_checked() -> None:
     result = deploy(alt("it.is_even", inc, double), tools=[], reasoners=[]).dry_run("text")
     assert isinstance(result.error, StepTypeError)

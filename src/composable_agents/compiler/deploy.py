@@ -55,8 +55,25 @@ class DevModeWarning(UserWarning):
 
 
 
-def _tool_defs(tools: Iterable[Tool[Any, Any] | ToolDef], snapshot: Any) -> list[ToolDef] | None:
-    defs: list[ToolDef] = []
+class _Omitted(tuple):  # type: ignore[type-arg]
+    """The default of ``deploy(tools=(), reasoners=())``: "not given", distinct from an explicit empty list."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "()"
+
+
+_OMITTED: Any = _Omitted()
+
+
+def _tool_defs(
+    tools: Iterable[Tool[Any, Any] | ToolDef], snapshot: Any, registry: Registry
+) -> list[ToolDef] | None:
+    """The tools that exist: the given ones (all registered ``@tool``s when omitted) plus the snapshot's."""
+    if tools is _OMITTED and snapshot is None:
+        return None
+    defs: list[ToolDef] = list(registry.tools.values()) if tools is _OMITTED else []
     items: list[object] = list(tools)
     for t in items:
         if isinstance(t, Tool):
@@ -72,7 +89,10 @@ def _tool_defs(tools: Iterable[Tool[Any, Any] | ToolDef], snapshot: Any) -> list
             listed = listed.values()
         for t in listed:
             defs.append(t.definition if isinstance(t, Tool) else t)
-    return defs or None
+    if tools is _OMITTED:
+        # Snapshot entries win over registry tools with the same key.
+        return list({d.key: d for d in defs}.values())
+    return defs
 
 
 class Deployment(Generic[I, O]):
@@ -451,8 +471,8 @@ def deploy(
     flow: Arrow[I, O] | Node,
     snapshot: Any = None,
     *,
-    tools: Iterable[Tool[Any, Any] | ToolDef] = (),
-    reasoners: Iterable[Reasoner[Any, Any]] = (),
+    tools: Iterable[Tool[Any, Any] | ToolDef] = _OMITTED,
+    reasoners: Iterable[Reasoner[Any, Any]] = _OMITTED,
     capabilities: Any = None,
     mode: Mode = "strict",
     strict: bool = True,
@@ -474,8 +494,8 @@ def deploy(
         raise ValueError(msg)
     reg = registry or DEFAULT_REGISTRY
     node = as_node(flow, what="deploy(flow)")
-    tool_defs = _tool_defs(tools, snapshot)
-    reasoner_list = list(reasoners) or None
+    tool_defs = _tool_defs(tools, snapshot, reg)
+    reasoner_list = None if reasoners is _OMITTED else list(reasoners)
     from composable_agents.compiler import passes
     from composable_agents.compiler.capabilities import as_manifest
 

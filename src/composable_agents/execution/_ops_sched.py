@@ -164,7 +164,7 @@ def compile_race(
         msg = f"quorum at {nid} needs 1 <= k <= {n}, got k={k}"
         raise CompositionError(msg)
     hedge_s = (node.hedge_ms or 0) / 1000.0 if merge is Merge.HEDGE else None
-    reducer = prog._pure(node.reducer, node.reducer.name)[0] if node.reducer is not None else None
+    reducer = prog._helper(node.reducer) if node.reducer is not None else None
     afns = tuple(fn if not is_sync else _as_async(fn) for is_sync, fn in parts)
     ests = [estimate(prog, kid) for kid in node.branches]
     sequential = any(whole_session(kid) for kid in node.branches)

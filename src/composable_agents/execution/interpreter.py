@@ -343,6 +343,29 @@ class Program:
             found = self._pures[key] = self._pure_uncached(ref, label)
         return found
 
+    def _helper(self, ref: PureRef) -> Callable[[Json], Json]:
+        """A control pure (reducer, predicate, selector, ``until``) with its typed boundaries checked.
+
+        Untyped pures (``Any`` in and out) come back bare, so the common case
+        costs nothing; a typed one raises :class:`StepTypeError` naming the pure.
+        """
+        call, vin, vout, cin, cout = self._pure(ref, ref.name)
+        if vin is None and vout is None and cin is None and cout is None:
+            return call
+        name = ref.name
+
+        def checked(v: Json) -> Json:
+            if vin is not None and not vin.is_valid(v):
+                raise _type_error(name, vin, v)
+            out = call(cin.from_json(v) if cin is not None else v)
+            if cout is not None:
+                out = cout.to_json(out)
+            if vout is not None and not vout.is_valid(out):
+                raise _type_error(name, vout, out)
+            return out
+
+        return checked
+
     def _pure_uncached(
         self, ref: PureRef, label: str
     ) -> tuple[Callable[[Json], Json], Any, Any, Any, Any]:
@@ -461,7 +484,7 @@ class Program:
         meta = self._meta(node, nid, parent, prev, "par")
         parts = self._children(node, nid, meta, chain=False)
         reducer = (
-            self._pure(node.reducer, node.reducer.name)[0] if node.reducer is not None else None
+            self._helper(node.reducer) if node.reducer is not None else None
         )
         if all(is_sync for is_sync, _ in parts):
             fns = tuple(fn for _, fn in parts)
@@ -505,7 +528,7 @@ class Program:
         meta = self._meta(node, nid, parent, prev, "each")
         ((body_sync, body),) = self._children(node, nid, meta, chain=False)
         reducer = (
-            self._pure(node.reducer, node.reducer.name)[0] if node.reducer is not None else None
+            self._helper(node.reducer) if node.reducer is not None else None
         )
         wave = node.max_parallel
         sequential = _ops_sched.whole_session(node.body)
@@ -556,7 +579,7 @@ class Program:
         meta = self._meta(node, nid, parent, prev, "alt")
         parts = self._children(node, nid, meta, chain=False)
         if node.pred is not None:
-            decide = self._pure(node.pred, node.pred.name)[0]
+            decide = self._helper(node.pred)
 
             def pick(v: Json) -> int:
                 flag = decide(v)
@@ -567,7 +590,7 @@ class Program:
 
         else:
             assert node.selector is not None and node.cases is not None
-            select = self._pure(node.selector, node.selector.name)[0]
+            select = self._helper(node.selector)
             index = {canonical_dumps(c): i for i, c in reversed(list(enumerate(node.cases)))}
             default = len(node.cases)
 
@@ -607,7 +630,7 @@ class Program:
     ) -> Compiled:
         meta = self._meta(node, nid, parent, prev, "iter_up_to")
         ((body_sync, body),) = self._children(node, nid, meta, chain=False)
-        until = self._pure(node.until, node.until.name)[0] if node.until is not None else None
+        until = self._helper(node.until) if node.until is not None else None
         rounds = node.max_rounds
 
         def stop(v: Json) -> bool:
