@@ -360,13 +360,18 @@ class TemporalEnv:
         activation: str,
         principal: Json = None,
         quota: Any = None,
+        approved: bool = False,
+        state: Any = None,
         **_: Any,
     ) -> Json:
         """Run the named sub-flow ``ref`` as a child ``FlowWorkflow`` carrying its own artifact.
 
         ``quota`` (a :class:`~composable_agents.execution.limits.Ledger`) rides
         in the child's input as its limits; the child's usage is written back
-        into it, so the caller can absorb it like a local child's.
+        into it, so the caller can absorb it like a local child's. ``approved``
+        (an approving gate already passed on this path) is inherited by the
+        child; when the child passes one itself and ``state`` (the caller's
+        ``RunState``) is given, ``state.approved`` is set, as for a local child.
         """
         from composable_agents.errors import RunStopped
         from composable_agents.execution.limits import Ledger
@@ -378,6 +383,8 @@ class TemporalEnv:
         payload["np"] = True
         if principal is not None:
             payload["pr"] = principal
+        if approved:
+            payload["ap"] = True
         if isinstance(quota, Ledger):
             payload["q"] = {
                 "calls": dict(quota.max_calls),
@@ -398,6 +405,8 @@ class TemporalEnv:
             raise
         if isinstance(quota, Ledger):
             _restore_ledger(quota, result.get("u"))
+        if result.get("ap") and state is not None:
+            state.approved = True
         status = result.get("s", "ok")
         if status != "ok":
             raise RunStopped(status, result.get("d") or {}, f"sub-flow {ref!r} at {activation} ended with {status!r}")
@@ -497,6 +506,7 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun) -> JsonObject:
         retry_interval_s=policy.initial_interval_s,
         backoff_rate=policy.backoff_coefficient,
     )
+    state.approved = bool(payload.get("ap"))
     try:
         out = await loaded.program.run(payload.get("v"), state)
     except asyncio.CancelledError:
@@ -510,7 +520,7 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun) -> JsonObject:
         if status == "failed":
             raise _as_app_error(exc, recorder) from None
         stopped: JsonObject = {"s": status, "v": None, "d": detail}
-        _finish(stopped, recorder, ledger, segment)
+        _finish(stopped, recorder, ledger, segment, state.approved and "np" in payload)
         return stopped
     if type(out) is dict and len(out) == 1 and "__continue__" in out:
         nxt = dict(payload)
@@ -523,14 +533,16 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun) -> JsonObject:
             nxt["pp"] = encode_projection(recorder)
         workflow.continue_as_new(nxt)
     result: JsonObject = {"v": out}
-    _finish(result, recorder, ledger, segment)
+    _finish(result, recorder, ledger, segment, state.approved and "np" in payload)
     return result
 
 
-def _finish(result: JsonObject, recorder: Recorder | None, ledger: Any, segment: int) -> None:
+def _finish(result: JsonObject, recorder: Recorder | None, ledger: Any, segment: int, approved: bool = False) -> None:
     if recorder is not None:
         result["p"] = encode_projection(recorder)
     if ledger is not None:
         result["u"] = ledger.usage()
     if segment:
         result["n"] = segment + 1
+    if approved:  # a child run tells its parent that an approving gate passed
+        result["ap"] = True
