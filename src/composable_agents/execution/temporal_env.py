@@ -366,9 +366,10 @@ class TemporalEnv:
     ) -> Json:
         """Run the named sub-flow ``ref`` as a child ``FlowWorkflow`` carrying its own artifact.
 
-        ``quota`` (a :class:`~composable_agents.execution.limits.Ledger`) rides
-        in the child's input as its limits; the child's usage is written back
-        into it, so the caller can absorb it like a local child's. ``approved``
+        ``quota`` (the caller's remaining limits in manifest form, as
+        ``Ledger.limits_json()`` gives them, or a ``Ledger``) rides in the
+        child's input as its limits; the child's usage comes back as
+        ``{"__value__": v, "__usage__": usage}`` (or is charged to a ``Ledger`` quota). ``approved``
         (an approving gate already passed on this path) is inherited by the
         child; when the child passes one itself and ``state`` (the caller's
         ``RunState``) is given, ``state.approved`` is set, as for a local child.
@@ -386,12 +387,9 @@ class TemporalEnv:
         if approved:
             payload["ap"] = True
         if isinstance(quota, Ledger):
-            payload["q"] = {
-                "calls": dict(quota.max_calls),
-                "cost": quota.cost_limit,
-                "tokens": quota.token_limit,
-                "deadline": quota.deadline,
-            }
+            payload["q"] = quota.limits_json()
+        elif isinstance(quota, Mapping):
+            payload["q"] = dict(quota)
         info = workflow.info()
         try:
             result = await workflow.execute_child_workflow(
@@ -403,13 +401,22 @@ class TemporalEnv:
         except ChildWorkflowError as exc:
             _reraise_cancel(exc)
             raise
-        if isinstance(quota, Ledger):
-            _restore_ledger(quota, result.get("u"))
         if result.get("ap") and state is not None:
             state.approved = True
+        usage = result.get("u")
+        if isinstance(quota, Ledger):
+            quota.charge(usage or {})
         status = result.get("s", "ok")
         if status != "ok":
-            raise RunStopped(status, result.get("d") or {}, f"sub-flow {ref!r} at {activation} ended with {status!r}")
+            stop = RunStopped(status, result.get("d") or {}, f"sub-flow {ref!r} at {activation} ended with {status!r}")
+            stop.usage = usage  # type: ignore[attr-defined]  # what the child spent before it stopped
+            ledger = getattr(state, "ledger", None)
+            if isinstance(quota, Mapping) and usage and ledger is not None:
+                ledger.charge(usage)
+            raise stop
+        if isinstance(quota, Mapping) and usage is not None:
+            # The interpreter's remote-sub convention: the child's usage rides with its value.
+            return {"__value__": result["v"], "__usage__": usage}
         return result["v"]
 
 
@@ -474,13 +481,10 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun) -> JsonObject:
     env = TemporalEnv(loaded, run)
     started = float(payload.get("t0", workflow.time()))
     quota = payload.get("q")
-    if quota is not None:  # a child run: the parent's quota, not the capabilities, limits it
+    if quota is not None:  # a child run: the parent's quota (manifest form) limits it, not the capabilities
         from composable_agents.execution.limits import Ledger
 
-        ledger: Any = Ledger(
-            max_calls=quota.get("calls"), cost=quota.get("cost"), tokens=quota.get("tokens"),
-            deadline=quota.get("deadline"), clock=env.now,
-        )
+        ledger: Any = ledger_from_capabilities(quota, start=started, clock=env.now) or Ledger(clock=env.now)
     else:
         ledger = ledger_from_capabilities(loaded.capabilities, start=started, clock=env.now)
     _restore_ledger(ledger, payload.get("lg"))
