@@ -490,3 +490,30 @@ async def test_hedge_starts_the_next_branch_on_a_durable_timer_or_a_failure(env:
     local, durable = await _both(env, deploy(hedge(t8_broken, t8_fast, hedge_ms=60_000)), "h")
     _assert_parity(local, durable)
     assert durable.raw_value == "fast h"
+
+
+# -- an agent loop inside a flow -------------------------------------------------------------
+
+
+T8_CONTROLLER = Reasoner("t8_controller", "fake")
+
+
+def _controller(view: Any) -> Any:
+    if view["last"] is None:
+        return {"action": "call", "tool": "t8_lookup", "input": view["input"]}
+    if "reply" not in str(view["last"]):
+        return {"action": "sub", "flow": "t8.agent.child.v1", "input": "agent"}
+    return {"action": "finish", "value": {"trace": len(view["trace"]), "last": view["last"]}}
+
+
+FAKES["t8_controller"] = _controller
+T8_AGENT_CHILD = (think(T8_REPLY) >> arr("std.init", key="reply")).named("t8.agent.child.v1")
+
+
+async def test_app_loop_parity(env: Any) -> None:
+    from composable_agents import app
+
+    flow = app(T8_CONTROLLER, tools=[t8_lookup], subflows=[T8_AGENT_CHILD], max_rounds=5)
+    local, durable = await _both(env, deploy(flow), "T-3")
+    _assert_parity(local, durable)
+    assert durable.ok and durable.raw_value["trace"] == 2
