@@ -517,3 +517,21 @@ async def test_app_loop_parity(env: Any) -> None:
     local, durable = await _both(env, deploy(flow), "T-3")
     _assert_parity(local, durable)
     assert durable.ok and durable.raw_value["trace"] == 2
+
+
+T8_PLANNER = Reasoner("t8_planner", "fake")
+FAKES["t8_planner"] = lambda value: {
+    "op": "seq",
+    "steps": [
+        {"op": "arr", "pure": "std.pluck", "args": {"key": "id"}},
+        {"op": "prim", "step": {"kind": "call", "tool": "t8_lookup"}},
+    ],
+}
+
+
+async def test_staged_plan_compiles_in_the_workflow(env: Any) -> None:
+    from composable_agents import stage
+
+    local, durable = await _both(env, deploy(t8_lookup >> stage(T8_PLANNER)), "T-4")
+    _assert_parity(local, durable)
+    assert durable.raw_value == {"id": "T-4"}

@@ -44,7 +44,7 @@ from composable_agents.execution.artifact import (
 )
 from composable_agents.execution.env import GateRequest, ReasonerCall, Thunk, ToolCall
 from composable_agents.execution.interpreter import RunState
-from composable_agents.execution.projection import Projection, Recorder
+from composable_agents.execution.projection import NodeMeta, Projection, Recorder
 
 if TYPE_CHECKING:
     from composable_agents.compiler.deploy import Deployment
@@ -127,10 +127,18 @@ def context_for(task_queue: str) -> WorkerContext:
 # -- projection on the wire ------------------------------------------------------
 
 
-def encode_projection(recorder: Recorder) -> JsonObject:
-    """A compact projection: ``[meta index, acts, in ref, out ref, attrs?]`` rows plus a value store."""
+def encode_projection(recorder: Recorder, metas: Sequence[NodeMeta] = ()) -> JsonObject:
+    """A compact projection: ``[meta ref, acts, in ref, out ref, attrs?]`` rows plus a value store.
+
+    A meta ref is the node's index in ``metas`` (the artifact's prepared
+    program, which the client rebuilds identically) or, for nodes prepared at
+    run time (a staged plan's), ``"m<k>"`` into an inline table ``"M"`` of
+    ``[node id, op, shape, label, cost, parent ref, prev ref]`` rows.
+    """
     values: list[Json] = []
     refs: dict[int, int] = {}
+    table: list[Json] = []
+    meta_refs: dict[int, Json] = {}
 
     def ref(value: Json) -> int:
         key = id(value)
@@ -141,13 +149,29 @@ def encode_projection(recorder: Recorder) -> JsonObject:
             refs[key] = found
         return found
 
+    def mref(meta: NodeMeta | None) -> Json:
+        if meta is None:
+            return None
+        if meta.index < len(metas) and metas[meta.index] is meta:
+            return meta.index
+        found = meta_refs.get(id(meta))
+        if found is None:
+            found = f"m{len(table)}"
+            meta_refs[id(meta)] = found
+            row: list[Json] = [meta.node_id, str(meta.op), str(meta.shape), meta.label, meta.cost_usd]
+            table.append(row)
+            row.extend((mref(meta.parent), mref(meta.prev)))
+        return found
+
     rows: list[Json] = []
     for meta, acts, v_in, v_out, attrs in recorder.events:
-        row: list[Json] = [meta.index, list(acts), ref(v_in), ref(v_out)]
+        row: list[Json] = [mref(meta), list(acts), ref(v_in), ref(v_out)]
         if attrs:
             row.append(dict(attrs))
         rows.append(row)
     out: JsonObject = {"e": rows, "x": values}
+    if table:
+        out["M"] = table
     if recorder.dropped:
         out["d"] = recorder.dropped
     if recorder.marks:
@@ -155,17 +179,37 @@ def encode_projection(recorder: Recorder) -> JsonObject:
     return out
 
 
-def decode_projection(doc: Mapping[str, Any] | None, metas: Sequence[Any]) -> Projection:
+def decode_projection(doc: Mapping[str, Any] | None, metas: Sequence[NodeMeta]) -> Projection:
     """Rebuild a :class:`Projection` from :func:`encode_projection` output and the program's metas."""
     if not doc:
         return Projection([])
+    from composable_agents.core.kinds import Op, Shape
+
+    table = doc.get("M", [])
+    built: dict[str, NodeMeta] = {}
+
+    def meta_of(ref: Any) -> NodeMeta | None:
+        if ref is None:
+            return None
+        if isinstance(ref, int):
+            return metas[ref]
+        found = built.get(ref)
+        if found is None:
+            node_id, op, shape, label, cost, parent, prev = table[int(ref[1:])]
+            found = NodeMeta(
+                index=-1, node_id=node_id, op=Op(op), shape=Shape(shape), parent=meta_of(parent),
+                prev=meta_of(prev), label=label, cost_usd=cost,
+            )
+            built[ref] = found
+        return found
+
     values = doc.get("x", [])
     raw = [
-        (metas[row[0]], tuple(row[1]), values[row[2]], values[row[3]], row[4] if len(row) > 4 else None)
+        (meta_of(row[0]), tuple(row[1]), values[row[2]], values[row[3]], row[4] if len(row) > 4 else None)
         for row in doc.get("e", [])
     ]
     marks = [(int(a), int(b)) for a, b in doc.get("m", [])]
-    return Projection(raw, int(doc.get("d", 0)), marks=marks)
+    return Projection(raw, int(doc.get("d", 0)), marks=marks)  # type: ignore[arg-type]
 
 
 # -- errors ------------------------------------------------------------------------
@@ -200,11 +244,13 @@ def failure_detail(exc: BaseException) -> tuple[str, JsonObject]:
     return etype, detail
 
 
-def _as_app_error(exc: BaseException, recorder: Recorder | None = None) -> ApplicationError:
+def _as_app_error(
+    exc: BaseException, recorder: Recorder | None = None, metas: Sequence[NodeMeta] = ()
+) -> ApplicationError:
     etype, detail = failure_detail(exc)
     details: JsonObject = {"detail": detail}
     if recorder is not None:
-        details["p"] = encode_projection(recorder)
+        details["p"] = encode_projection(recorder, metas)
     return ApplicationError(str(exc), details, type=etype, non_retryable=True)
 
 
@@ -522,9 +568,9 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun) -> JsonObject:
             raise
         status, detail = status_of(exc)
         if status == "failed":
-            raise _as_app_error(exc, recorder) from None
+            raise _as_app_error(exc, recorder, loaded.program.metas) from None
         stopped: JsonObject = {"s": status, "v": None, "d": detail}
-        _finish(stopped, recorder, ledger, segment, state.approved and "np" in payload)
+        _finish(stopped, recorder, ledger, segment, state.approved and "np" in payload, loaded.program.metas)
         return stopped
     if type(out) is dict and len(out) == 1 and "__continue__" in out:
         nxt = dict(payload)
@@ -534,16 +580,23 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun) -> JsonObject:
         if ledger is not None:
             nxt["lg"] = ledger.usage()
         if recorder is not None:
-            nxt["pp"] = encode_projection(recorder)
+            nxt["pp"] = encode_projection(recorder, loaded.program.metas)
         workflow.continue_as_new(nxt)
     result: JsonObject = {"v": out}
-    _finish(result, recorder, ledger, segment, state.approved and "np" in payload)
+    _finish(result, recorder, ledger, segment, state.approved and "np" in payload, loaded.program.metas)
     return result
 
 
-def _finish(result: JsonObject, recorder: Recorder | None, ledger: Any, segment: int, approved: bool = False) -> None:
+def _finish(
+    result: JsonObject,
+    recorder: Recorder | None,
+    ledger: Any,
+    segment: int,
+    approved: bool,
+    metas: Sequence[NodeMeta],
+) -> None:
     if recorder is not None:
-        result["p"] = encode_projection(recorder)
+        result["p"] = encode_projection(recorder, metas)
     if ledger is not None:
         result["u"] = ledger.usage()
     if segment:
