@@ -387,14 +387,7 @@ def _counted(limit: int) -> Any:
 @pytest.mark.parametrize(
     "limit",
     [
-        pytest.param(
-            2,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="when a remote child stops (over_budget), the interpreter does not charge the usage it "
-                "spent: it should pass state=st to env.run_sub (or charge the RunStopped's .usage)",
-            ),
-        ),
+        2,
         3,
     ],
 )

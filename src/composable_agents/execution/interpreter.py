@@ -867,6 +867,8 @@ class Program:
                     activation=act,
                     principal=st.principal,
                     quota=quota.limits_json() if quota is not None else None,
+                    approved=st.approved,
+                    state=st,
                 )
                 # A remote child may report its usage as {"__value__": v, "__usage__": usage()}.
                 if type(out) is dict and set(out) == {"__value__", "__usage__"}:
