@@ -158,14 +158,10 @@ def map_n(body: Arrow[Any, Any], n: int) -> Arrow[Any, Any]:
         msg = f"`n` must be a positive integer, got {n!r}"
         raise CompositionError(msg)
     node = as_node(body, what="map_n body")
-    out_type: object = Any
-    if isinstance(body, Arrow) and body.out_type is not Any:
-        out_type = list[body.out_type]  # type: ignore[name-defined]
-    return wrap(
-        Par(branches=(node,) * n, src=capture_source()),
-        in_type=body.in_type if isinstance(body, Arrow) else Any,
-        out_type=out_type,
-    )
+    item_type: object = getattr(body, "out_type", Any)
+    out_type: object = Any if item_type is Any else list[item_type]  # type: ignore[valid-type]
+    in_type: object = getattr(body, "in_type", Any)
+    return wrap(Par(branches=(node,) * n, src=capture_source()), in_type=in_type, out_type=out_type)
 
 
 def map_reduce(mapper: Arrow[Any, Any], reducer: PureLike, max_parallel: int | None = None) -> Arrow[Any, Any]:
@@ -184,7 +180,7 @@ def vote(*branches: Any, key: str | None = None) -> Arrow[Any, Any]:
     from composable_agents.authoring.kernel import arr
 
     items, nodes = _branches(branches, "vote")
-    if key is not None and (not isinstance(key, str) or not key):
+    if key is not None and not (isinstance(key, str) and key):  # type: ignore[redundant-expr,unused-ignore]
         msg = f"`key` must be a field name, got {key!r}"
         raise CompositionError(msg)
     in_type, out_type = _ends(items)
