@@ -53,6 +53,7 @@ from composable_agents.compiler.diagnostics import Diagnostic, explain, set_sour
 from composable_agents.core.ir import Ann, ContextPolicy, Contract
 from composable_agents.core.kinds import ContextScope, Effect, Idempotency, Shape
 from composable_agents.core.pures import register_pure
+from composable_agents.dotctx import reasoner_from_ctx
 from composable_agents.execution.policy import AgentConfig, ExecutionPolicy
 from composable_agents.execution.result import Result
 
@@ -115,6 +116,7 @@ __all__ = [
     "promote_plan",
     "pure",
     "quorum",
+    "reasoner_from_ctx",
     "race",
     "recv",
     "register_pure",

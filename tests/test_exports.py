@@ -1,0 +1,116 @@
+"""The public surface: exported names are pinned, documented and importable where SPEC §1 says."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import subprocess
+import sys
+
+import composable_agents
+
+EXPORTED = [
+    "Agent", "AgentConfig", "Ann", "Arrow", "Branching", "CapabilityManifest", "ContextPolicy",
+    "ContextScope", "Contract", "Dataflow", "Deployment", "Diagnostic", "Effect", "ExecutionPolicy",
+    "Feedback", "HAVE_TEMPORAL", "Idempotency", "Pipeline", "Reasoner", "Result", "SessionEvent",
+    "Shape", "Staged", "alt", "any_edges", "app", "arr", "as_type", "call", "cond", "deploy", "each",
+    "emit", "expect", "explain", "extract_plan", "fanout", "flow", "freeze", "generalize_trace_to_plan",
+    "hedge", "human_gate", "ident", "iter_up_to", "loop", "map_n", "map_reduce", "mcp", "native", "par",
+    "promote_plan", "pure", "quorum", "race", "reasoner_from_ctx", "recv", "register_pure", "reschedule",
+    "review", "scan", "seq", "session", "set_source_capture", "snapshot_from_listings", "stage", "sub",
+    "switch", "switch_on", "think", "tool", "validate", "vote",
+]  # fmt: skip
+
+# SPEC §1 "Documented import paths that must exist".
+SPEC_TOP_LEVEL = (
+    "Reasoner deploy flow pure think tool cond switch switch_on each reschedule seq par fanout alt "
+    "iter_up_to stage app sub native mcp call ident arr reasoner_from_ctx race hedge quorum map_n "
+    "map_reduce vote review human_gate snapshot_from_listings Agent scan loop session recv emit "
+    "SessionEvent Contract Shape Effect Idempotency ContextScope Ann ContextPolicy CapabilityManifest "
+    "ExecutionPolicy AgentConfig Diagnostic explain HAVE_TEMPORAL Arrow as_type expect any_edges"
+).split()
+
+SEED_MODULES = (
+    "kinds ir shapes contracts purity freeze validate define typed dsl derived capabilities staged "
+    "projection resilience dotctx agent_loop agent session deploy errors registry execution.interpreter "
+    "execution.harness execution.activities execution.worker"
+).split()
+
+
+def test_all_is_pinned() -> None:
+    assert sorted(composable_agents.__all__) == sorted(EXPORTED)
+    assert len(set(composable_agents.__all__)) == len(composable_agents.__all__)
+
+
+def test_every_spec_name_is_exported() -> None:
+    missing = [n for n in SPEC_TOP_LEVEL if n not in composable_agents.__all__ or not hasattr(composable_agents, n)]
+    assert missing == []
+
+
+def test_every_exported_callable_has_a_docstring() -> None:
+    undocumented = [
+        n
+        for n in composable_agents.__all__
+        if (inspect.isclass(getattr(composable_agents, n)) or callable(getattr(composable_agents, n)))
+        and not (getattr(composable_agents, n).__doc__ or "").strip()
+    ]
+    assert undocumented == []
+
+
+def test_seed_modules_exist() -> None:
+    for name in SEED_MODULES:
+        module = importlib.import_module(f"composable_agents.{name}")
+        assert module.__doc__, name
+
+
+def test_other_documented_paths() -> None:
+    from composable_agents.execution.interpreter import InMemoryEnv, interpret
+    from composable_agents.execution.worker import build_worker, run_worker
+    from composable_agents.registry import DEFAULT_REGISTRY
+    from composable_agents.shapes import closed_shape, surface_shape
+    from composable_agents.typed import (
+        Arrow,
+        Branching,
+        Dataflow,
+        Feedback,
+        Pipeline,
+        Result,
+        Staged,
+        as_flow,
+        choice,
+        each,
+        fanout,
+        seq,
+    )
+
+    assert callable(interpret) and callable(run_worker) and callable(build_worker)
+    assert InMemoryEnv and DEFAULT_REGISTRY and surface_shape and closed_shape
+    assert issubclass(Pipeline, Dataflow) and issubclass(Dataflow, Branching)
+    assert issubclass(Branching, Feedback) and issubclass(Feedback, Staged) and issubclass(Staged, Arrow)
+    assert all(callable(f) for f in (as_flow, choice, each, fanout, seq)) and Result
+
+
+def test_importing_a_colliding_module_keeps_the_function() -> None:
+    code = (
+        "import composable_agents, composable_agents.deploy, composable_agents.session, "
+        "composable_agents.freeze, composable_agents.validate\n"
+        "import inspect\n"
+        "assert inspect.isfunction(composable_agents.deploy), composable_agents.deploy\n"
+        "assert inspect.isfunction(composable_agents.session), composable_agents.session\n"
+        "from composable_agents.session import scan\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
+
+
+def test_pure_core_imports_no_optional_dependency() -> None:
+    code = (
+        "import sys\n"
+        "import composable_agents\n"
+        "heavy = [m for m in ('temporalio', 'httpx', 'mcp', 'typer', 'rich', 'anthropic', 'psycopg', "
+        "'opentelemetry') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
