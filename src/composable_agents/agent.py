@@ -466,14 +466,34 @@ class Agent(Arrow[I, O]):
         capacity: int | None = None,
         principal: Json = None,
         session_id: str | None = None,
+        client: Any = None,
+        task_queue: str | None = None,
+        continue_as_new_after: int | None = None,
     ) -> Any:
         """Open a session (``scan``/``loop``/``@session``) with this agent's tools and reasoners.
 
-        ``backend="local"`` runs in memory; ``temporal`` and ``cma`` are
-        provided by the durable layers.
+        ``backend="local"`` runs in memory (a ``SessionHandle``);
+        ``backend="temporal"`` starts (or, for a running ``session_id``,
+        attaches to) a durable ``SessionWorkflow`` through ``client`` and
+        returns a ``TemporalSessionHandle`` with the same methods; its tools
+        and reasoners run on the workers of ``task_queue``, and it continues
+        as new every ``continue_as_new_after`` turns, carrying the carrier.
+        ``cma`` is not provided by this build.
         """
         from composable_agents.session import open_session
 
+        if backend == "temporal":
+            return await open_session(
+                session,
+                agent=self,
+                backend=backend,
+                capacity=capacity,
+                principal=principal,
+                session_id=session_id,
+                client=client,
+                task_queue=task_queue,
+                continue_as_new_after=continue_as_new_after,
+            )
         return await open_session(
             session,
             agent=self,

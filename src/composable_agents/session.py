@@ -689,18 +689,31 @@ async def open_session(
     principal: Json = None,
     session_id: str | None = None,
     capabilities: Any = None,
-) -> SessionHandle:
-    """Open a session on ``backend`` (``local`` here; ``temporal``/``cma`` come from the durable layers).
+    client: Any = None,
+    task_queue: str | None = None,
+    continue_as_new_after: int | None = None,
+) -> Any:
+    """Open a session on ``backend``: ``local`` (in memory) or ``temporal`` (a durable ``SessionWorkflow``).
 
     With ``flow=None`` and an ``agent``, each message runs the agent once and
-    its answer is emitted on ``out``.
+    its answer is emitted on ``out``. ``temporal`` needs ``client`` (a
+    ``temporalio.client.Client``); its tools and reasoners are served by the
+    workers on ``task_queue`` (fakes are a local-backend feature), and the
+    workflow continues as new every ``continue_as_new_after`` turns carrying
+    the carrier. ``cma`` is not provided by this build.
     """
-    if backend != "local":
+    if backend not in ("local", "temporal"):
         msg = (
-            f"session backend {backend!r} is provided by the durable layer; "
-            "this build runs backend='local' (in memory)"
+            f"session backend {backend!r} is not provided by this build; "
+            "use backend='local' (in memory) or backend='temporal' (durable)"
         )
         raise NotImplementedError(msg)
+    if backend == "temporal" and client is None:
+        msg = "backend='temporal' needs client=<temporalio.client.Client>"
+        raise ValueError(msg)
+    if backend == "temporal" and (reasoners or tools):
+        msg = "backend='temporal' runs tools and reasoners on workers: fakes (reasoners=/tools=) are for backend='local'"
+        raise ValueError(msg)
     if flow is None:
         if agent is None:
             msg = "open a session with session=scan(...)/loop(...)/@session, or from an Agent"
@@ -733,6 +746,18 @@ async def open_session(
             reasoners=reasoner_defs,
             capabilities=capabilities,
             mode=getattr(agent, "mode", "strict"),
+        )
+    if backend == "temporal":
+        from composable_agents.execution.session_client import open_temporal_session
+
+        return await open_temporal_session(
+            dep,
+            client,
+            session_id=session_id,
+            task_queue=task_queue,
+            capacity=capacity,
+            principal=principal,
+            continue_as_new_after=continue_as_new_after,
         )
     catalog = dep.catalog()
     program = Program(dep.frozen.node.children()[0], catalog, root_id="$.0")

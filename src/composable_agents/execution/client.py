@@ -23,14 +23,22 @@ from composable_agents.core.canonical import Json
 from composable_agents.errors import ValidationError
 from composable_agents.execution.artifact import MAX_INLINE_ARTIFACT_BYTES, encode_artifact
 from composable_agents.execution.result import Result
-from composable_agents.execution.temporal_env import FLOW_WORKFLOW, decode_projection
+from composable_agents.execution.temporal_env import AGENT_WORKFLOW, FLOW_WORKFLOW, decode_projection
 
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle
 
     from composable_agents.compiler.deploy import Deployment
 
-__all__ = ["FlowHandle", "flow_input", "run_deployment", "run_flow", "start_deployment", "start_flow"]
+__all__ = [
+    "FlowHandle",
+    "flow_input",
+    "is_agent_deployment",
+    "run_deployment",
+    "run_flow",
+    "start_deployment",
+    "start_flow",
+]
 
 O = TypeVar("O")
 
@@ -47,6 +55,12 @@ def _require_runnable(deployment: Deployment[Any, O]) -> None:
         )
         raise ValidationError(deployment.prod_gap, msg)
     deployment._check_runnable()
+
+
+def is_agent_deployment(deployment: Deployment[Any, Any]) -> bool:
+    """True when the deployment's root is an ``app`` loop (it runs as an ``AgentWorkflow``)."""
+    flow = deployment.flow_json
+    return isinstance(flow, Mapping) and flow.get("op") == "app"
 
 
 def flow_input(
@@ -171,9 +185,15 @@ async def start_deployment(
     projection: bool = True,
     execution_timeout_s: float | None = None,
     max_inline_bytes: int = MAX_INLINE_ARTIFACT_BYTES,
+    agent_config: Any = None,
     **start_kwargs: Any,
 ) -> FlowHandle[O]:
     """Start ``deployment`` on ``input`` as a ``FlowWorkflow``; returns a :class:`FlowHandle`.
+
+    A deployment whose root is an ``app`` runs as an ``AgentWorkflow`` that
+    continues as new every ``agent_config.continue_as_new_after`` rounds
+    (``AgentConfig()``'s default when omitted; ``0`` never continues). The
+    setting also reaches agents this run starts as child workflows (``sub``).
 
     Raises before contacting the server for dev-mode or blocked deployments
     and for artifacts over the inline limit (unless ``hosted=True``).
@@ -187,11 +207,14 @@ async def start_deployment(
         projection=projection,
         max_inline_bytes=max_inline_bytes,
     )
+    if agent_config is not None:
+        payload["cn"] = int(agent_config.continue_as_new_after)
+    kind = AGENT_WORKFLOW if is_agent_deployment(deployment) else FLOW_WORKFLOW
     workflow_id = session_id or f"{deployment.name or 'flow'}-{uuid.uuid4().hex}"
     if execution_timeout_s is not None:
         start_kwargs["execution_timeout"] = timedelta(seconds=execution_timeout_s)
     handle = await client.start_workflow(
-        FLOW_WORKFLOW,
+        kind,
         payload,
         id=workflow_id,
         task_queue=task_queue or deployment.policy.task_queue,

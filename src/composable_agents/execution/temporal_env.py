@@ -50,8 +50,10 @@ if TYPE_CHECKING:
     from composable_agents.compiler.deploy import Deployment
 
 __all__ = [
+    "AGENT_WORKFLOW",
     "CALL_TOOL",
     "FLOW_WORKFLOW",
+    "SESSION_WORKFLOW",
     "INVOKE_REASONER",
     "NON_RETRYABLE_TYPES",
     "FlowRun",
@@ -68,6 +70,8 @@ T = TypeVar("T")
 CALL_TOOL: Final = "callTool"
 INVOKE_REASONER: Final = "invokeReasoner"
 FLOW_WORKFLOW: Final = "FlowWorkflow"
+AGENT_WORKFLOW: Final = "AgentWorkflow"
+SESSION_WORKFLOW: Final = "SessionWorkflow"
 
 NON_RETRYABLE_TYPES: Final = tuple(e.__name__ for e in POLICY_ERRORS) + (
     "ToolNotFound",
@@ -278,13 +282,15 @@ def _reraise_cancel(exc: BaseException) -> None:
 class TemporalEnv:
     """The Env of a workflow run: activities, timers and workflow tasks."""
 
-    __slots__ = ("_info", "loaded", "policy", "run")
+    __slots__ = ("_info", "agent_continue_after", "loaded", "policy", "run")
 
     def __init__(self, loaded: LoadedArtifact, run: FlowRun | None = None) -> None:
         self.loaded = loaded
         self.policy = loaded.policy
         self.run = run
         self._info: Any = None
+        self.agent_continue_after = 0
+        """Rounds an ``app`` at the root runs per history segment (``AgentWorkflow``; 0: never continue)."""
 
     def _prefix(self) -> str:
         if self._info is None:
@@ -437,9 +443,18 @@ class TemporalEnv:
         elif isinstance(quota, Mapping):
             payload["q"] = dict(quota)
         info = workflow.info()
+        flow_doc = doc.get("flow")
+        if isinstance(flow_doc, Mapping) and flow_doc.get("op") == "app":
+            # an agent sub-flow runs as a child AgentWorkflow: its own history, continue-as-new
+            kind = AGENT_WORKFLOW
+            payload["cn"] = self.agent_continue_after or int(
+                (self.run.agent_every if self.run is not None else 0) or DEFAULT_CONTINUE_AS_NEW_AFTER
+            )
+        else:
+            kind = FLOW_WORKFLOW
         try:
             result = await workflow.execute_child_workflow(
-                FLOW_WORKFLOW,
+                kind,
                 payload,
                 id=f"{info.workflow_id}/{activation}",
                 task_queue=info.task_queue,
@@ -472,12 +487,13 @@ class TemporalEnv:
 class FlowRun:
     """Per-run state the workflow's signal and queries touch."""
 
-    __slots__ = ("decisions", "loaded", "recorder")
+    __slots__ = ("agent_every", "decisions", "loaded", "recorder")
 
     def __init__(self) -> None:
         self.recorder: Recorder | None = None
         self.loaded: LoadedArtifact | None = None
         self.decisions: dict[str, JsonObject] = {}
+        self.agent_every = 0
 
     def submit(self, decision: Mapping[str, Any]) -> None:
         """Record a human decision ``{"activation", "approved", "reason"?, "by"?}`` (the ``submitHuman`` signal)."""
@@ -511,8 +527,20 @@ def _restore_ledger(ledger: Any, usage: Mapping[str, Any] | None) -> None:
     ledger.tokens = int(usage.get("tokens", 0))
 
 
-async def run_flow(payload: Mapping[str, Any], run: FlowRun) -> JsonObject:
-    """The ``FlowWorkflow`` body: load, verify pins, interpret, finish (or continue as new)."""
+DEFAULT_CONTINUE_AS_NEW_AFTER: Final = 50
+"""``AgentConfig().continue_as_new_after``: rounds per ``AgentWorkflow`` history segment."""
+
+
+async def run_flow(payload: Mapping[str, Any], run: FlowRun, *, agent: bool = False) -> JsonObject:
+    """The ``FlowWorkflow`` body: load, verify pins, interpret, finish (or continue as new).
+
+    ``agent=True`` is the ``AgentWorkflow`` body: the artifact's root is an
+    ``app`` loop, the Env asks it to stop every ``payload["cn"]`` rounds
+    (``AgentContinue``), and the run continues as new with the loop's resume
+    state as input, carrying the segment number, the capability ledger's
+    usage, the principal and the projection so far.
+    """
+    from composable_agents.errors import AgentContinue
     from composable_agents.execution.limits import ledger_from_capabilities
     from composable_agents.execution.result import status_of
 
@@ -525,6 +553,10 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun) -> JsonObject:
     run.loaded = loaded
     segment = int(payload.get("seg", 0))
     env = TemporalEnv(loaded, run)
+    every = payload.get("cn")
+    run.agent_every = int(every or 0)  # also what a child AgentWorkflow of this run gets
+    if agent:
+        env.agent_continue_after = int(DEFAULT_CONTINUE_AS_NEW_AFTER if every is None else every)
     started = float(payload.get("t0", workflow.time()))
     quota = payload.get("q")
     if quota is not None:  # a child run: the parent's quota (manifest form) limits it, not the capabilities
@@ -561,6 +593,16 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun) -> JsonObject:
         out = await loaded.program.run(payload.get("v"), state)
     except asyncio.CancelledError:
         raise
+    except AgentContinue as more:
+        nxt = dict(payload)
+        nxt["v"] = more.state
+        nxt["seg"] = segment + 1
+        nxt["t0"] = started
+        if ledger is not None:
+            nxt["lg"] = ledger.usage()
+        if recorder is not None:
+            nxt["pp"] = encode_projection(recorder, loaded.program.metas)
+        workflow.continue_as_new(nxt)
     except Exception as exc:
         if _is_sdk_internal(exc):
             raise

@@ -28,7 +28,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.execution.activities import FlowActivities
+from composable_agents.execution.agent_workflow import AgentWorkflow
 from composable_agents.execution.harness import FlowWorkflow
+from composable_agents.execution.session_workflow import SessionWorkflow
 from composable_agents.execution.policy import DEFAULT_TASK_QUEUE
 from composable_agents.execution.temporal_env import WorkerContext, register_context
 
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PASSTHROUGH_MODULES",
+    "WORKFLOWS",
     "build_replayer",
     "build_worker",
     "import_modules",
@@ -57,6 +60,9 @@ PASSTHROUGH_MODULES: tuple[str, ...] = (
     "httpx",
 )
 """Modules the default sandbox passes through (our pure core and its runtime dependencies)."""
+
+WORKFLOWS: tuple[type, ...] = (FlowWorkflow, AgentWorkflow, SessionWorkflow)
+"""The workflows every worker (and replayer) hosts."""
 
 
 def workflow_runner(extra_passthrough: Iterable[str] = ()) -> SandboxedWorkflowRunner:
@@ -106,7 +112,7 @@ def build_worker(
     passthrough_modules: Iterable[str] = (),
     **worker_kwargs: Any,
 ) -> Worker:
-    """A ``temporalio.worker.Worker`` hosting ``FlowWorkflow`` and the ``callTool``/``invokeReasoner`` activities.
+    """A ``temporalio.worker.Worker`` hosting ``FlowWorkflow``, ``AgentWorkflow``, ``SessionWorkflow`` and the two activities.
 
     ``task_queue`` defaults to :data:`DEFAULT_TASK_QUEUE` (the one
     ``Deployment.run`` uses). ``deployments`` are hosted: their tools run
@@ -134,7 +140,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=queue,
-        workflows=[FlowWorkflow],
+        workflows=list(WORKFLOWS),
         activities=acts.all(),
         **worker_kwargs,
     )
@@ -190,4 +196,4 @@ def build_replayer(
     register_context(context, None)
     for queue in task_queues:
         register_context(context, queue)
-    return Replayer(workflows=[FlowWorkflow], workflow_runner=workflow_runner([*mods, *passthrough_modules]))
+    return Replayer(workflows=list(WORKFLOWS), workflow_runner=workflow_runner([*mods, *passthrough_modules]))

@@ -17,6 +17,7 @@ from composable_agents.execution.artifact import (
     ArtifactNotHosted,
     ArtifactTooLarge,
 )
+from composable_agents.execution.agent_workflow import AgentWorkflow
 from composable_agents.execution.client import (
     FlowHandle,
     flow_input,
@@ -26,9 +27,17 @@ from composable_agents.execution.client import (
     start_flow,
 )
 from composable_agents.execution.devserver import DevServer, dev_server, find_temporal_binary
+from composable_agents.execution.gates_client import GateNotOpen, answer_gate, gate_projection, list_open_gates
 from composable_agents.execution.harness import FlowWorkflow
-from composable_agents.execution.policy import DEFAULT_TASK_QUEUE, ExecutionPolicy
+from composable_agents.execution.policy import DEFAULT_TASK_QUEUE, AgentConfig, ExecutionPolicy
 from composable_agents.execution.serve import serve
+from composable_agents.execution.session_client import (
+    TemporalSessionHandle,
+    open_temporal_session,
+    session_input,
+)
+from composable_agents.execution.session_store import SessionStore
+from composable_agents.execution.session_workflow import SessionWorkflow
 from composable_agents.execution.temporal_env import TemporalEnv
 from composable_agents.execution.worker import (
     build_replayer,
@@ -40,6 +49,17 @@ from composable_agents.execution.worker import (
 __all__ = [
     "DEFAULT_TASK_QUEUE",
     "MAX_INLINE_ARTIFACT_BYTES",
+    "AgentConfig",
+    "AgentWorkflow",
+    "GateNotOpen",
+    "SessionStore",
+    "SessionWorkflow",
+    "TemporalSessionHandle",
+    "answer_gate",
+    "gate_projection",
+    "list_open_gates",
+    "open_temporal_session",
+    "session_input",
     "ArtifactNotHosted",
     "ArtifactTooLarge",
     "DevServer",
