@@ -1,0 +1,85 @@
+"""Crash and resume: SIGKILL the worker process mid-tool, start a new one, nothing is lost or doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+pytest.importorskip("temporalio")
+
+import durable_app
+from conftest import WorkerProcess
+
+from composable_agents import deploy
+from composable_agents.execution.client import start_deployment
+
+QUEUE = "ca-durable-crash"
+
+
+async def _wait_for(path: str, sql: str, count: int, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if durable_app.rows(path, sql)[0][0] >= count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {sql!r} >= {count}")
+
+
+async def test_sigkill_mid_tool_resumes_on_a_new_worker(server: Any, store: str) -> None:
+    client = await server.client()
+    queue = f"{QUEUE}-{uuid.uuid4().hex[:6]}"
+    first = WorkerProcess(server.target_host, queue, store)
+    wid = f"crash-{uuid.uuid4().hex[:8]}"
+    try:
+        handle = await start_deployment(deploy(durable_app.APPLY_TWICE), client, session_id=wid, input="x",
+                                        task_queue=queue)
+        await _wait_for(store, "SELECT count(*) FROM attempts", 1)
+        first.kill()  # mid-sleep of the first dur_apply attempt: its effect is not applied yet
+        killed_at = time.monotonic()
+        assert durable_app.rows(store, "SELECT count(*) FROM effects") == [(0,)]
+        second = WorkerProcess(server.target_host, queue, store)
+        try:
+            result = await asyncio.wait_for(handle.result(), 60)
+            resumed_s = time.monotonic() - killed_at
+        finally:
+            second.stop()
+    finally:
+        first.kill()
+    assert result.status == "ok", result.detail
+    assert result.value == "applied:<applied:x>"
+    attempts = durable_app.rows(store, "SELECT key, pid FROM attempts ORDER BY at")
+    effects = durable_app.rows(store, "SELECT key, count(*) FROM effects GROUP BY key ORDER BY key")
+    keys = sorted({k for k, _ in attempts})
+    assert keys == [f"{wid}:$.0", f"{wid}:$.2"]  # one key per step, the same on every attempt
+    assert [k for k, _ in attempts].count(f"{wid}:$.0") == 2  # the killed attempt and its retry
+    assert {pid for _, pid in attempts} == {first.pid, second.pid}
+    assert effects == [(k, 1) for k in keys]  # each key applied exactly once
+    assert resumed_s < 2 * durable_app.TIMEOUT_S + 10
+
+
+async def test_a_lost_non_idempotent_write_is_never_executed_twice(server: Any, store: str) -> None:
+    client = await server.client()
+    queue = f"{QUEUE}-w-{uuid.uuid4().hex[:6]}"
+    first = WorkerProcess(server.target_host, queue, store)
+    wid = f"write-{uuid.uuid4().hex[:8]}"
+    try:
+        handle = await start_deployment(deploy(durable_app.WRITE_ONCE), client, session_id=wid, input="w",
+                                        task_queue=queue)
+        await _wait_for(store, "SELECT count(*) FROM writes", 1)
+        first.kill()
+        second = WorkerProcess(server.target_host, queue, store)
+        try:
+            result = await asyncio.wait_for(handle.result(), 60)
+        finally:
+            second.stop()
+    finally:
+        first.kill()
+    # Its single attempt was lost with the worker: the run fails cleanly (a timeout), it is not retried.
+    assert result.status == "failed"
+    assert result.detail["activation"] == "$.0" and "timed out" in result.detail["message"], result.detail
+    writes = durable_app.rows(store, "SELECT key, pid, done FROM writes")
+    assert writes == [(f"{wid}:$.0", first.pid, 0)]
