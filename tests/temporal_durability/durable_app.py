@@ -90,9 +90,14 @@ def dur_write_once(item: str, *, idempotency_key: str) -> str:
     return f"written:{item}"
 
 
+LOOKUPS: list[str] = []
+"""Queries ``dur_lookup`` ran in this process (in-process workers)."""
+
+
 @tool(name="dur_lookup", effect="read", idempotent=True)
 def dur_lookup(query: str) -> str:
     """A fast read for agents and sessions."""
+    LOOKUPS.append(query)
     return f"found:{query}"
 
 
