@@ -28,6 +28,7 @@ async def main(target: str, queue: str) -> None:
         modules=["durable_app"],
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
         graceful_shutdown_timeout=timedelta(seconds=0),
+        max_concurrent_activities=int(os.environ.get("CA_DURABLE_MAX_ACTIVITIES", "100")),
     )
     print("READY", flush=True)
     await worker.run()
