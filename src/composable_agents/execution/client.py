@@ -23,7 +23,11 @@ from composable_agents.core.canonical import Json
 from composable_agents.errors import ValidationError
 from composable_agents.execution.artifact import MAX_INLINE_ARTIFACT_BYTES, encode_artifact
 from composable_agents.execution.result import Result
-from composable_agents.execution.temporal_env import AGENT_WORKFLOW, FLOW_WORKFLOW, decode_projection
+from composable_agents.execution.temporal_env import (
+    AGENT_WORKFLOW,
+    FLOW_WORKFLOW,
+    decode_projection,
+)
 
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle
@@ -60,7 +64,7 @@ def _require_runnable(deployment: Deployment[Any, O]) -> None:
 def is_agent_deployment(deployment: Deployment[Any, Any]) -> bool:
     """True when the deployment's root is an ``app`` loop (it runs as an ``AgentWorkflow``)."""
     flow = deployment.flow_json
-    return isinstance(flow, Mapping) and flow.get("op") == "app"
+    return flow.get("op") == "app"
 
 
 def flow_input(

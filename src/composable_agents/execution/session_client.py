@@ -37,14 +37,14 @@ __all__ = ["TemporalSessionHandle", "event_from_json", "open_temporal_session", 
 def event_from_json(doc: JsonObject) -> SessionEvent:
     """A :class:`SessionEvent` from its JSON record."""
     return SessionEvent(
-        kind=doc["kind"],  # type: ignore[arg-type]
-        seq=int(doc["seq"]),  # type: ignore[arg-type]
-        channel=doc.get("channel"),  # type: ignore[arg-type]
+        kind=doc["kind"],
+        seq=int(doc["seq"]),
+        channel=doc.get("channel"),
         payload=doc.get("payload"),
-        turn=doc.get("turn"),  # type: ignore[arg-type]
-        reason=doc.get("reason"),  # type: ignore[arg-type]
+        turn=doc.get("turn"),
+        reason=doc.get("reason"),
         fatal=bool(doc.get("fatal", False)),
-        index=doc.get("index"),  # type: ignore[arg-type]
+        index=doc.get("index"),
     )
 
 
@@ -138,8 +138,8 @@ class TemporalSessionHandle:
         while True:
             doc = await self._events(cursor)
             batch = doc.get("events") or []
-            for raw in batch:  # type: ignore[union-attr]
-                event = event_from_json(raw)  # type: ignore[arg-type]
+            for raw in batch:
+                event = event_from_json(raw)
                 cursor = event.seq
                 yield event
                 if event.is_closed:
@@ -161,7 +161,7 @@ class TemporalSessionHandle:
         while True:
             st = await self.state()
             pending = st.get("pending") or {}
-            if not st.get("busy") and not any(pending.values()) or st.get("closed"):  # type: ignore[union-attr]
+            if not st.get("busy") and not any(pending.values()) or st.get("closed"):
                 return
             await asyncio.sleep(self.poll_s)
 

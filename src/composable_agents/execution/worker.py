@@ -30,8 +30,8 @@ from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.execution.activities import FlowActivities
 from composable_agents.execution.agent_workflow import AgentWorkflow
 from composable_agents.execution.harness import FlowWorkflow
-from composable_agents.execution.session_workflow import SessionWorkflow
 from composable_agents.execution.policy import DEFAULT_TASK_QUEUE
+from composable_agents.execution.session_workflow import SessionWorkflow
 from composable_agents.execution.temporal_env import WorkerContext, register_context
 
 if TYPE_CHECKING:
