@@ -12,7 +12,15 @@ Environment (all optional):
 - ``COMPOSABLE_AGENTS_HEALTH_PORT``: serve ``GET /healthz`` on 127.0.0.1 at this
   port (200 while polling, 503 while draining); unset or ``0`` disables it;
 - ``COMPOSABLE_AGENTS_DRAIN_S``: seconds running activities get to finish on
-  SIGTERM/SIGINT (default 30) before the worker stops.
+  SIGTERM/SIGINT (default 30) before the worker stops;
+- ``COMPOSABLE_AGENTS_STICKY_S``: the sticky-queue schedule-to-start timeout
+  (seconds; the SDK default is 10): how long a workflow task cached on this
+  worker waits for it before any worker may take it — shorter means faster
+  recovery after this worker dies;
+- ``COMPOSABLE_AGENTS_MAX_ACTIVITIES``: concurrent activities this worker runs.
+
+The worker hosts ``FlowWorkflow``, ``AgentWorkflow`` and ``SessionWorkflow``
+and the two activities.
 """
 
 from __future__ import annotations
@@ -57,6 +65,10 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "health_port": int(env.get("COMPOSABLE_AGENTS_HEALTH_PORT", "0") or 0),
         "drain_s": float(env.get("COMPOSABLE_AGENTS_DRAIN_S", "30")),
     }
+    if env.get("COMPOSABLE_AGENTS_STICKY_S"):
+        config["sticky_queue_schedule_to_start_timeout"] = timedelta(seconds=float(env["COMPOSABLE_AGENTS_STICKY_S"]))
+    if env.get("COMPOSABLE_AGENTS_MAX_ACTIVITIES"):
+        config["max_concurrent_activities"] = int(env["COMPOSABLE_AGENTS_MAX_ACTIVITIES"])
     return config
 
 
