@@ -47,7 +47,7 @@ def _serve(target: str, queue: str, store: str, port: int) -> subprocess.Popen[b
         CA_DURABLE_STORE=store,
         PYTHONPATH=os.pathsep.join([str(HERE), str(HERE.parents[1] / "src"), os.environ.get("PYTHONPATH", "")]),
     )
-    return subprocess.Popen(  # noqa: S603
+    return subprocess.Popen(
         [sys.executable, "-m", "composable_agents.execution.serve"], env=env, start_new_session=True
     )
 
