@@ -77,6 +77,17 @@ def dur_apply(item: str, *, idempotency_key: str) -> str:
     return f"applied:{item}"
 
 
+@tool(
+    name="dur_apply_long",
+    effect="write",
+    idempotent=True,
+    ann=Ann(timeout_s=120.0, max_attempts=50, retry_interval_s=0.1, backoff_rate=1.0),
+)
+def dur_apply_long(item: str, *, idempotency_key: str) -> str:
+    """``dur_apply`` with a two-minute timeout: only heartbeats detect a dead worker quickly."""
+    return dur_apply.definition.fn(item, idempotency_key=idempotency_key)  # type: ignore[no-any-return]
+
+
 @tool(name="dur_write_once", effect="write", ann=Ann(timeout_s=TIMEOUT_S))
 def dur_write_once(item: str, *, idempotency_key: str) -> str:
     """Not idempotent: every execution is a write (logged before the slow part)."""
@@ -122,6 +133,7 @@ def dur_pair(out: str) -> list[Any]:
 
 # flows
 APPLY_TWICE = seq(dur_apply, arr("dur.tag"), dur_apply)
+APPLY_LONG = seq(dur_apply_long, arr("dur.tag"))
 WRITE_ONCE = seq(dur_write_once, arr("dur.tag"))
 GATED = seq(arr("dur.tag"), human_gate("ship it?", timeout_s=3600), arr("dur.tag"))
 CHAT = scan(arr("dur.turn"), init={"n": 0, "history": []})

@@ -83,3 +83,28 @@ async def test_a_lost_non_idempotent_write_is_never_executed_twice(server: Any, 
     assert result.detail["activation"] == "$.0" and "timed out" in result.detail["message"], result.detail
     writes = durable_app.rows(store, "SELECT key, pid, done FROM writes")
     assert writes == [(f"{wid}:$.0", first.pid, 0)]
+
+
+async def test_heartbeats_detect_a_dead_worker_long_before_the_tool_timeout(server: Any, store: str) -> None:
+    client = await server.client()
+    queue = f"{QUEUE}-hb-{uuid.uuid4().hex[:6]}"
+    first = WorkerProcess(server.target_host, queue, store)
+    wid = f"hb-{uuid.uuid4().hex[:8]}"
+    try:
+        handle = await start_deployment(deploy(durable_app.APPLY_LONG), client, session_id=wid, input="h",
+                                        task_queue=queue, heartbeat_s=1.0)
+        await _wait_for(store, "SELECT count(*) FROM attempts", 1)
+        first.kill()
+        killed_at = time.monotonic()
+        second = WorkerProcess(server.target_host, queue, store)
+        try:
+            result = await asyncio.wait_for(handle.result(), 60)
+            resumed_s = time.monotonic() - killed_at
+        finally:
+            second.stop()
+    finally:
+        first.kill()
+    assert result.status == "ok" and result.raw_value == "<applied:h>"
+    assert resumed_s < 10  # the tool's start-to-close timeout is 120 s
+    assert durable_app.rows(store, "SELECT key, count(*) FROM effects GROUP BY key") == [(f"{wid}:$.0", 1)]
+    assert durable_app.rows(store, "SELECT count(*) FROM attempts") == [(2,)]

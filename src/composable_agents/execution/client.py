@@ -190,6 +190,7 @@ async def start_deployment(
     execution_timeout_s: float | None = None,
     max_inline_bytes: int = MAX_INLINE_ARTIFACT_BYTES,
     agent_config: Any = None,
+    heartbeat_s: float | None = None,
     **start_kwargs: Any,
 ) -> FlowHandle[O]:
     """Start ``deployment`` on ``input`` as a ``FlowWorkflow``; returns a :class:`FlowHandle`.
@@ -198,6 +199,11 @@ async def start_deployment(
     continues as new every ``agent_config.continue_as_new_after`` rounds
     (``AgentConfig()``'s default when omitted; ``0`` never continues). The
     setting also reaches agents this run starts as child workflows (``sub``).
+
+    ``heartbeat_s``: tool calls whose timeout is longer get this heartbeat
+    timeout, and the worker heartbeats while they run, so a tool attempt lost
+    with a dead worker is retried after ``heartbeat_s`` instead of its whole
+    ``start_to_close`` timeout (child runs inherit it).
 
     Raises before contacting the server for dev-mode or blocked deployments
     and for artifacts over the inline limit (unless ``hosted=True``).
@@ -213,6 +219,8 @@ async def start_deployment(
     )
     if agent_config is not None:
         payload["cn"] = int(agent_config.continue_as_new_after)
+    if heartbeat_s:
+        payload["hb"] = float(heartbeat_s)
     kind = AGENT_WORKFLOW if is_agent_deployment(deployment) else FLOW_WORKFLOW
     workflow_id = session_id or f"{deployment.name or 'flow'}-{uuid.uuid4().hex}"
     if execution_timeout_s is not None:

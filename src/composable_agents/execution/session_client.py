@@ -82,6 +82,7 @@ def session_input(
     continue_as_new_after: int | None = None,
     hosted: bool = False,
     max_inline_bytes: int = MAX_INLINE_ARTIFACT_BYTES,
+    heartbeat_s: float | None = None,
 ) -> dict[str, Json]:
     """The ``SessionWorkflow`` input for a session deployment (a loop at the root)."""
     from composable_agents.core.ir import Loop
@@ -99,6 +100,8 @@ def session_input(
         payload["pr"] = principal
     if continue_as_new_after is not None:
         payload["cn"] = int(continue_as_new_after)
+    if heartbeat_s:
+        payload["hb"] = float(heartbeat_s)
     return payload
 
 
@@ -188,6 +191,7 @@ async def open_temporal_session(
     continue_as_new_after: int | None = None,
     hosted: bool = False,
     poll_s: float = 0.05,
+    heartbeat_s: float | None = None,
 ) -> TemporalSessionHandle:
     """Start (or attach to) the ``SessionWorkflow`` ``session_id`` for a session deployment."""
     from temporalio.common import WorkflowIDConflictPolicy
@@ -198,6 +202,7 @@ async def open_temporal_session(
         principal=principal,
         continue_as_new_after=continue_as_new_after,
         hosted=hosted,
+        heartbeat_s=heartbeat_s,
     )
     wid = session_id or f"session-{deployment.artifact_hash[7:19]}-{uuid.uuid4().hex[:12]}"
     handle = await client.start_workflow(

@@ -301,6 +301,8 @@ async def run_session(payload: Mapping[str, Any], run: SessionRun) -> JsonObject
     except ComposableAgentsError as exc:
         raise _impl._as_app_error(exc) from None
     env = SessionEnv(loaded)
+    if payload.get("hb"):
+        env.heartbeat_s = float(payload["hb"])
     principal = payload.get("pr")
     every = int(payload.get("cn", DEFAULT_SESSION_CONTINUE_AFTER) or 0)
     done = 0

@@ -282,7 +282,7 @@ def _reraise_cancel(exc: BaseException) -> None:
 class TemporalEnv:
     """The Env of a workflow run: activities, timers and workflow tasks."""
 
-    __slots__ = ("_info", "agent_continue_after", "loaded", "policy", "run")
+    __slots__ = ("_info", "agent_continue_after", "heartbeat_s", "loaded", "policy", "run")
 
     def __init__(self, loaded: LoadedArtifact, run: FlowRun | None = None) -> None:
         self.loaded = loaded
@@ -291,6 +291,8 @@ class TemporalEnv:
         self._info: Any = None
         self.agent_continue_after = 0
         """Rounds an ``app`` at the root runs per history segment (``AgentWorkflow``; 0: never continue)."""
+        self.heartbeat_s: float | None = None
+        """Heartbeat timeout of tool calls that may run longer (the run's ``heartbeat_s``)."""
 
     def _prefix(self) -> str:
         if self._info is None:
@@ -321,12 +323,18 @@ class TemporalEnv:
             backoff_coefficient=max(1.0, call.backoff_rate),
             maximum_attempts=max(1, call.max_attempts),
         )
+        timeout = self._timeout(call.timeout_s)
+        heartbeat = None
+        if self.heartbeat_s and self.heartbeat_s < timeout.total_seconds():
+            # the worker heartbeats while the tool runs: a dead worker is noticed after this, not the timeout
+            heartbeat = timedelta(seconds=self.heartbeat_s)
         try:
             return await workflow.execute_activity(
                 CALL_TOOL,
                 req,
-                start_to_close_timeout=self._timeout(call.timeout_s),
+                start_to_close_timeout=timeout,
                 retry_policy=retry,
+                heartbeat_timeout=heartbeat,
             )
         except ActivityError as exc:
             _reraise_cancel(exc)
@@ -438,6 +446,8 @@ class TemporalEnv:
             payload["pr"] = principal
         if approved:
             payload["ap"] = True
+        if self.heartbeat_s:
+            payload["hb"] = self.heartbeat_s
         if isinstance(quota, Ledger):
             payload["q"] = quota.limits_json()
         elif isinstance(quota, Mapping):
@@ -553,6 +563,8 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun, *, agent: bool = Fa
     run.loaded = loaded
     segment = int(payload.get("seg", 0))
     env = TemporalEnv(loaded, run)
+    if payload.get("hb"):
+        env.heartbeat_s = float(payload["hb"])
     every = payload.get("cn")
     run.agent_every = int(every or 0)  # also what a child AgentWorkflow of this run gets
     if agent:

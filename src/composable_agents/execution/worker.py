@@ -17,13 +17,21 @@ artifact's pins with them before the first step.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
+from temporalio import activity
 from temporalio.client import Client
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+    Replayer,
+    Worker,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
@@ -41,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PASSTHROUGH_MODULES",
     "WORKFLOWS",
+    "HeartbeatInterceptor",
     "build_replayer",
     "build_worker",
     "import_modules",
@@ -63,6 +72,37 @@ PASSTHROUGH_MODULES: tuple[str, ...] = (
 
 WORKFLOWS: tuple[type, ...] = (FlowWorkflow, AgentWorkflow, SessionWorkflow)
 """The workflows every worker (and replayer) hosts."""
+
+
+class _Heartbeating(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        timeout = activity.info().heartbeat_timeout
+        if not timeout:
+            return await self.next.execute_activity(input)
+        every = max(0.05, timeout.total_seconds() / 3)
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(every)
+                activity.heartbeat()
+
+        beating = asyncio.ensure_future(beat())
+        try:
+            return await self.next.execute_activity(input)
+        finally:
+            beating.cancel()
+
+
+class HeartbeatInterceptor(Interceptor):
+    """Heartbeats every third of an activity's heartbeat timeout while it runs (when it has one).
+
+    Tool bodies need not heartbeat themselves: a tool call started with a
+    heartbeat timeout (``run(..., heartbeat_s=...)``) is kept alive by its
+    worker, so only a dead worker (or a hung event loop) misses heartbeats.
+    """
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _Heartbeating(next)
 
 
 def workflow_runner(extra_passthrough: Iterable[str] = ()) -> SandboxedWorkflowRunner:
@@ -137,6 +177,7 @@ def build_worker(
         executor=activity_executor,
     )
     worker_kwargs.setdefault("workflow_runner", workflow_runner([*mods, *passthrough_modules]))
+    worker_kwargs["interceptors"] = [HeartbeatInterceptor(), *worker_kwargs.get("interceptors", ())]
     return Worker(
         client,
         task_queue=queue,
