@@ -18,6 +18,7 @@ from mypy.plugin import CheckerPluginInterface, FunctionContext, MethodContext
 from mypy.types import AnyType, Instance, Type, TypeOfAny, get_proper_type
 
 from composable_agents.mypy import _arrows, _consts
+from composable_agents.mypy._cache import expression_type
 
 ANY_EDGE: Final = ErrorCode(
     "any-edge",
@@ -55,7 +56,7 @@ def _think_ends(api: CheckerPluginInterface, expr: Expression | None) -> tuple[T
         and expr.arg_kinds[0] == ARG_POS
     ):
         return None
-    reasoner = get_proper_type(api.get_expression_type(expr.args[0]))
+    reasoner = get_proper_type(expression_type(api, expr.args[0]))
     if not isinstance(reasoner, Instance) or reasoner.type.fullname != _consts.REASONER:
         return None
     prompt, reply = reasoner.args
@@ -75,7 +76,7 @@ def declared_ends(
     if inferred is None or (expr is not None and not isinstance(expr, NameExpr | MemberExpr)):
         if expr is None:
             return None
-        inferred = api.get_expression_type(expr)
+        inferred = expression_type(api, expr)
     return _arrows.ends(inferred)
 
 
@@ -102,7 +103,29 @@ def check_edge(
         f"{_describe(right_expr)} taking {format_type(inp, opts)}; nothing is checked across it "
         "(type both ends, or cross explicitly with as_type(T) / expect(arrow, T))"
     )
-    api.fail(msg, context, code=ANY_EDGE)
+    _report(api, msg, context)
+
+
+def _report(api: CheckerPluginInterface, msg: str, context: Context) -> None:
+    """Record the error even while mypy tries overloads speculatively.
+
+    mypy checks an operand once per candidate overload inside an error filter
+    and treats any error there as "this overload does not match". An any-edge
+    is a lint on the operands' *declared* types, not a type mismatch: it must
+    neither make every candidate fail (which derails the join and re-checks
+    nested operands exponentially) nor be lost with a discarded trial. So it
+    bypasses the filters; duplicates of one edge are merged by mypy.
+    """
+    watchers = getattr(getattr(api.msg, "errors", None), "_watchers", None)
+    if not isinstance(watchers, list) or not watchers:
+        api.fail(msg, context, code=ANY_EDGE)
+        return
+    saved = list(watchers)
+    watchers.clear()
+    try:
+        api.fail(msg, context, code=ANY_EDGE)
+    finally:
+        watchers[:] = saved
 
 
 def operator_hook(ctx: MethodContext) -> Type:

@@ -6,7 +6,8 @@ When an actual argument contains ``Any`` (``call("x")`` is a
 ambiguous and returns ``Any``, silently switching off checking downstream.
 This signature hook (applied to each overload item) keeps only the item whose
 shape class is the join of the operands and the floor, by making every other
-item unmatchable; mypy then resolves to that one item.
+item implausible (it gains a required keyword argument); mypy then resolves to
+that one item.
 
 Rejected: returning ``Any``-free results from a return-type hook — mypy never
 calls it on the ambiguous path, so it cannot repair the result.
@@ -15,21 +16,25 @@ calls it on the ambiguous path, so it cannot repair the result.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Final
 
 from mypy.checkexpr import has_any_type
-from mypy.nodes import Expression
+from mypy.nodes import ARG_NAMED, Expression
 from mypy.plugin import CheckerPluginInterface, FunctionSigContext, MethodSigContext
 from mypy.types import CallableType, Type, UninhabitedType
 
 from composable_agents.mypy import _arrows
+from composable_agents.mypy._cache import expression_type
+
+_BLOCKED: Final = "__not_the_join__"
 
 
 def _actual_types(api: CheckerPluginInterface, args: Sequence[Sequence[Expression]]) -> list[Type]:
-    return [api.get_expression_type(e) for group in args for e in group]
+    return [expression_type(api, e) for group in args for e in group]
 
 
 def _restrict(sig: CallableType, actual: list[Type], base_rank: int, floor: int) -> CallableType:
-    """``sig`` unchanged if its arrow formals have the join's class, else with those formals ``Never``."""
+    """``sig`` unchanged if its arrow formals have the join's class (or no operand has ``Any``), else blocked."""
     if not any(has_any_type(t) for t in actual):
         return sig
     rank = max(base_rank, floor)
@@ -47,10 +52,14 @@ def _restrict(sig: CallableType, actual: list[Type], base_rank: int, floor: int)
     }
     if not formal_ranks or formal_ranks == {rank}:
         return sig
-    blocked = [
-        UninhabitedType() if _arrows.instance_of(a) is not None else a for a in sig.arg_types
-    ]
-    return sig.copy_modified(arg_types=blocked)
+    # A required keyword argument no call passes makes the item implausible by
+    # arity, so mypy never even tries it (trying every item re-checks nested
+    # operands once per item and level: exponential in the nesting depth).
+    return sig.copy_modified(
+        arg_types=[*sig.arg_types, UninhabitedType()],
+        arg_kinds=[*sig.arg_kinds, ARG_NAMED],
+        arg_names=[*sig.arg_names, _BLOCKED],
+    )
 
 
 def operator_signature_hook(floor: int) -> Callable[[MethodSigContext], CallableType]:
