@@ -137,7 +137,10 @@ def operator_hook(ctx: MethodContext) -> Type:
         # The left operand's type is already context-free (it is the receiver).
         left_ends = _think_ends(ctx.api, left_expr) or _arrows.ends(ctx.type)
         right_ends = declared_ends(ctx.api, right_expr, right)
-        check_edge(ctx.api, left_ends, right, right_ends, ctx.context, left_expr, right_expr)
+        # At the right operand: in a chain split over lines that is the line
+        # holding ``>> step``, while the OpExpr's own line is where the chain starts.
+        where = right_expr if right_expr is not None else ctx.context
+        check_edge(ctx.api, left_ends, right, right_ends, where, left_expr, right_expr)
     return ctx.default_return_type
 
 

@@ -1,0 +1,9 @@
+from ts_common import count, lookup, render
+
+from composable_agents import call
+
+flow = (
+    lookup
+    >> count
+    >> call("audit")  # E: [any-edge]
+)
