@@ -11,6 +11,7 @@ import pytest
 from composable_agents import Reasoner, pure, think, tool
 from composable_agents.authoring.leaves import (
     TRACE_HOOKS,
+    KeyedTool,
     NullaryTool,
     PromptlessThink,
     Pure,
@@ -62,7 +63,7 @@ def test_tool_classes_follow_the_parameter_count() -> None:
     assert type(price) is Tool
     assert type(file_ticket) is RecordTool
     assert type(now) is NullaryTool
-    assert type(charge) is Tool
+    assert type(charge) is KeyedTool
     assert price.in_type is Order and price.out_type is float
     assert file_ticket.in_type == Mapping[str, Any]
     assert now.in_type is type(None)
@@ -75,6 +76,11 @@ def test_direct_calls_run_the_body() -> None:
     assert charge(5, idempotency_key="k1") == "5@k1"
     assert asyncio.run(fetch("x")) == "X"
     assert double(4) == 8
+
+
+def test_direct_calls_ignore_step_options() -> None:
+    assert price({"sku": "a", "qty": 2}, retries=3, timeout_s=1.0, name="p") == 5.0
+    assert charge(5, idempotency_key="k", retries=2) == "5@k"
 
 
 def test_beartype_rejects_a_wrong_argument_at_the_call() -> None:

@@ -44,7 +44,9 @@ from composable_agents.errors import CompositionError
 
 __all__ = [
     "RUNTIME_PARAMS",
+    "STEP_OPTIONS",
     "TRACE_HOOKS",
+    "KeyedTool",
     "NoPrompt",
     "NullaryTool",
     "PromptlessThink",
@@ -70,6 +72,11 @@ _Y = TypeVar("_Y")
 _A = TypeVar("_A", contravariant=True)  # noqa: PLC0105
 _B = TypeVar("_B", covariant=True)  # noqa: PLC0105
 _Pm = ParamSpec("_Pm")
+
+STEP_OPTIONS: Final = frozenset(
+    {"name", "retries", "timeout_s", "retry_interval_s", "backoff_rate"}
+)
+"""Per-call step options a single-input tool call accepts (used inside ``@flow`` bodies)."""
 
 RUNTIME_PARAMS: Final = frozenset({"idempotency_key", "principal"})
 """Keyword-only parameters the runtime fills; never part of a tool's input."""
@@ -261,6 +268,11 @@ class Tool(Pipeline[I, O]):
         if self._guarded is None:
             msg = f"tool {self.key!r} has no local body (it is an {self._def.kind} tool)"
             raise CompositionError(msg)
+        if self._def.single and kwargs:
+            # Step options shape a flow step; a direct call just runs the body.
+            kwargs = {
+                k: v for k, v in kwargs.items() if k not in STEP_OPTIONS or k in self._def.params
+            }
         return self._guarded(*args, **kwargs)
 
     def with_ann(self, ann: Ann) -> Tool[I, O]:
@@ -278,6 +290,32 @@ class Tool(Pipeline[I, O]):
         )
         self._copy_extra(clone)
         return clone
+
+
+class KeyedTool(Tool[I, O]):
+    """A one-input tool whose body also takes ``idempotency_key`` and/or ``principal``.
+
+    The runtime fills those on every attempt; a direct call (a unit test) may
+    pass them by keyword.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        def __call__(
+            self,
+            value: I,
+            /,
+            *,
+            idempotency_key: str = ...,
+            principal: Any = ...,
+            name: str | None = None,
+            retries: int | None = None,
+            timeout_s: float | None = None,
+            retry_interval_s: float | None = None,
+            backoff_rate: float | None = None,
+        ) -> O: ...
 
 
 class NullaryTool(Tool[None, O]):
@@ -337,17 +375,17 @@ class _ToolDecorator(Protocol):
     @overload
     def __call__(self, fn: Callable[[_X], _Y], /) -> Tool[_X, _Y]: ...
     @overload
-    def __call__(self, fn: _KeyedBody[_X, Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
+    def __call__(self, fn: _KeyedBody[_X, Awaitable[_Y]], /) -> KeyedTool[_X, _Y]: ...
     @overload
-    def __call__(self, fn: _KeyedBody[_X, _Y], /) -> Tool[_X, _Y]: ...
+    def __call__(self, fn: _KeyedBody[_X, _Y], /) -> KeyedTool[_X, _Y]: ...
     @overload
-    def __call__(self, fn: _PrincipalBody[_X, Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
+    def __call__(self, fn: _PrincipalBody[_X, Awaitable[_Y]], /) -> KeyedTool[_X, _Y]: ...
     @overload
-    def __call__(self, fn: _PrincipalBody[_X, _Y], /) -> Tool[_X, _Y]: ...
+    def __call__(self, fn: _PrincipalBody[_X, _Y], /) -> KeyedTool[_X, _Y]: ...
     @overload
-    def __call__(self, fn: _KeyedPrincipalBody[_X, Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
+    def __call__(self, fn: _KeyedPrincipalBody[_X, Awaitable[_Y]], /) -> KeyedTool[_X, _Y]: ...
     @overload
-    def __call__(self, fn: _KeyedPrincipalBody[_X, _Y], /) -> Tool[_X, _Y]: ...
+    def __call__(self, fn: _KeyedPrincipalBody[_X, _Y], /) -> KeyedTool[_X, _Y]: ...
     @overload
     def __call__(self, fn: Callable[_Pm, Awaitable[_Y]], /) -> RecordTool[_Pm, _Y]: ...
     @overload
@@ -382,6 +420,8 @@ def _make_tool(
     if single:
         in_type = types[params[0]]
         in_schema = _schema(in_type)
+        if wants_key or wants_principal:
+            cls = KeyedTool
     elif not params:
         in_type = type(None)
         in_schema = {}
@@ -429,17 +469,17 @@ def tool(fn: Callable[[_X], Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
 @overload
 def tool(fn: Callable[[_X], _Y], /) -> Tool[_X, _Y]: ...
 @overload
-def tool(fn: _KeyedBody[_X, Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
+def tool(fn: _KeyedBody[_X, Awaitable[_Y]], /) -> KeyedTool[_X, _Y]: ...
 @overload
-def tool(fn: _KeyedBody[_X, _Y], /) -> Tool[_X, _Y]: ...
+def tool(fn: _KeyedBody[_X, _Y], /) -> KeyedTool[_X, _Y]: ...
 @overload
-def tool(fn: _PrincipalBody[_X, Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
+def tool(fn: _PrincipalBody[_X, Awaitable[_Y]], /) -> KeyedTool[_X, _Y]: ...
 @overload
-def tool(fn: _PrincipalBody[_X, _Y], /) -> Tool[_X, _Y]: ...
+def tool(fn: _PrincipalBody[_X, _Y], /) -> KeyedTool[_X, _Y]: ...
 @overload
-def tool(fn: _KeyedPrincipalBody[_X, Awaitable[_Y]], /) -> Tool[_X, _Y]: ...
+def tool(fn: _KeyedPrincipalBody[_X, Awaitable[_Y]], /) -> KeyedTool[_X, _Y]: ...
 @overload
-def tool(fn: _KeyedPrincipalBody[_X, _Y], /) -> Tool[_X, _Y]: ...
+def tool(fn: _KeyedPrincipalBody[_X, _Y], /) -> KeyedTool[_X, _Y]: ...
 @overload
 def tool(fn: Callable[_Pm, Awaitable[_Y]], /) -> RecordTool[_Pm, _Y]: ...
 @overload

@@ -14,3 +14,4 @@ def charge(cents: int, *, idempotency_key: str) -> str:
 
 flow: Pipeline[str, bytes] = fetch
 pay: Pipeline[int, str] = charge
+receipt: str = charge(100, idempotency_key="order-7")
