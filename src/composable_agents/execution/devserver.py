@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -103,6 +104,7 @@ class DevServer:
         self.startup_timeout_s = startup_timeout_s
         self.extra_args = tuple(extra_args)
         self.process: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
 
     @property
     def target_host(self) -> str:
@@ -155,18 +157,25 @@ class DevServer:
         if self.process is not None:
             return self
         cmd = self.command()
+        # The server's stderr goes to an unlinked temporary file, never a pipe nobody reads: a Go
+        # program that writes a log line to a closed pipe dies of SIGPIPE.
+        log = tempfile.TemporaryFile()
+        self._log = log
         self.process = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=log,
             start_new_session=True,
         )
         deadline = time.monotonic() + self.startup_timeout_s
         while True:
             code = self.process.poll()
             if code is not None:
-                err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                log.seek(0)
+                err = log.read().decode(errors="replace")
+                log.close()
+                self._log = None
                 self.process = None
                 msg = f"temporal dev server exited with code {code} during start-up: {err.strip()[-2000:]}"
                 raise RuntimeError(msg)
@@ -179,10 +188,6 @@ class DevServer:
                     msg = f"temporal dev server did not answer on {self.host}:{self.port} within {self.startup_timeout_s}s"
                     raise TimeoutError(msg) from None
                 time.sleep(0.03)
-        if self.process.stderr is not None:
-            # Nobody reads the pipe from here on: stop buffering into it.
-            self.process.stderr.close()
-            self.process.stderr = None
         if wait_rpc:
             try:
                 asyncio.get_running_loop()
@@ -233,8 +238,9 @@ class DevServer:
                 proc.wait(timeout=timeout_s)
             except ProcessLookupError:
                 pass
-        if proc.stderr is not None:
-            proc.stderr.close()
+        log, self._log = self._log, None
+        if log is not None:
+            log.close()
 
     def __enter__(self) -> Self:
         return self.start()
