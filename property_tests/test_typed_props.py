@@ -10,8 +10,14 @@
 
 from __future__ import annotations
 
+import importlib
+import re
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 import pytest
@@ -255,3 +261,105 @@ def test_choice_routes_by_schema(kind: str, n: int) -> None:
     value: Any = {"kind": kind, "n": n}
     expected = _on_ping(value) if kind == "ping" else _on_pong(value)
     assert _ROUTER.dry_run(value).value == expected
+
+
+# -- static == runtime, asked of mypy itself --------------------------------------
+
+_MYPY_LEAVES = """
+from composable_agents import pure, tool, typed
+
+
+@tool(effect="read", name="tp_inc")
+def inc(x: int) -> int:
+    return x + 1
+
+
+@pure("tp.neg")
+def neg(x: int) -> int:
+    return -x
+
+
+@pure("tp.add_pair")
+def add_pair(pair: tuple[int, int]) -> int:
+    return pair[0] + pair[1]
+
+
+@pure("tp.add_three")
+def add_three(t: tuple[int, int, int]) -> int:
+    return t[0] + t[1] + t[2]
+
+
+@pure("tp.spread")
+def spread(x: int) -> list[int]:
+    return [x, x + 1]
+
+
+@pure("tp.total")
+def total(xs: list[int]) -> int:
+    return sum(xs)
+"""
+
+_RUNTIME_NS: dict[str, Any] = {
+    "inc": _inc,
+    "neg": _neg,
+    "add_pair": _add_pair,
+    "add_three": _add_three,
+    "spread": _spread,
+    "total": _total,
+    "typed": typed,
+}
+
+
+def source_exprs(max_leaves: int = 6) -> st.SearchStrategy[str]:
+    """Source text of int -> int compositions (the same grammar as ``compositions``)."""
+    return st.recursive(
+        st.sampled_from(["inc", "neg"]),
+        lambda kids: st.one_of(
+            st.builds("({} >> {})".format, kids, kids),
+            st.builds("typed.seq({}, {}, {})".format, kids, kids, kids),
+            st.builds("(({} & {}) >> add_pair)".format, kids, kids),
+            st.builds("(typed.fanout({}, {}, {}) >> add_three)".format, kids, kids, kids),
+            st.builds("({} | {})".format, kids, kids),
+            st.builds("(spread >> typed.each({}, reducer=total))".format, kids),
+        ),
+        max_leaves=max_leaves,
+    )
+
+
+_REVEALED = re.compile(r':(\d+): note: Revealed type is "(composable_agents\.[\w.]+)\[')
+
+
+def _shape_class_named(fullname: str) -> type[Any]:
+    """The shape class in the MRO of the class mypy revealed (``Tool`` -> ``Pipeline``)."""
+    module, _, name = fullname.rpartition(".")
+    cls = getattr(importlib.import_module(module), name)
+    return next(c for c in cls.__mro__ if c in SHAPE_OF_CLASS)
+
+
+@settings(max_examples=2)
+@given(st.lists(source_exprs(), min_size=40, max_size=40))
+def test_mypy_static_class_is_the_runtime_shape(exprs: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        module = Path(tmp) / "gen_static_shapes.py"
+        body = "\n".join(f"reveal_type({e})" for e in exprs)
+        header = _MYPY_LEAVES.strip() + "\n\n"
+        module.write_text(header + body + "\n")
+        first_line = header.count("\n") + 1
+        proc = subprocess.run(
+            [sys.executable, "-m", "mypy", "--config-file", _plugin_config(Path(tmp)), str(module)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    revealed = {int(m[1]): m[2] for m in _REVEALED.finditer(proc.stdout)}
+    assert len(revealed) == len(exprs), proc.stdout + proc.stderr
+    for i, expr in enumerate(exprs):
+        arrow = eval(expr, dict(_RUNTIME_NS))
+        static_class = _shape_class_named(revealed[first_line + i])
+        assert static_class is SHAPE_CLASSES[arrow.surface_shape], expr
+
+
+def _plugin_config(tmp: Path) -> str:
+    config = tmp / "mypy.ini"
+    config.write_text("[mypy]\nstrict = True\nplugins = composable_agents.mypy\n")
+    return str(config)
