@@ -35,7 +35,7 @@ async def resume_once(
     server: object, store: str, flow: object, heartbeat_s: float | None
 ) -> tuple[float, float, float]:
     import durable_app
-    from conftest import WorkerProcess
+    from workers import WorkerProcess
 
     from composable_agents import deploy
     from composable_agents.execution.client import start_deployment
@@ -64,7 +64,7 @@ async def resume_once(
 
 async def session_latency(server: object, store: str, turns: int) -> tuple[list[float], list[float]]:
     import durable_app
-    from conftest import WorkerProcess
+    from workers import WorkerProcess
 
     from composable_agents import Agent
 

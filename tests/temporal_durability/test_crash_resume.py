@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("temporalio")
 
 import durable_app
-from conftest import WorkerProcess
+from workers import WorkerProcess
 
 from composable_agents import deploy
 from composable_agents.execution.client import start_deployment
