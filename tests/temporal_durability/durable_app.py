@@ -122,6 +122,8 @@ def dur_turn(view: dict[str, Any]) -> list[Any]:
     """A chat turn: the carrier counts turns and keeps the history."""
     carrier = view["carrier"] or {"n": 0, "history": []}
     msg = view["msg"]
+    if msg == "boom":
+        raise ValueError("the turn failed on purpose")
     nxt = {"n": carrier["n"] + 1, "history": [*carrier["history"], msg]}
     return [nxt, f"#{nxt['n']}: {msg}"]
 

@@ -236,3 +236,54 @@ async def test_session_channel_full_and_tool_turns(client: Any) -> None:
     events = await _collect(handle)
     assert [e.payload for e in events if e.is_emit] == ["applied:m1", "applied:m2"]
     assert not [e for e in events if e.is_error]
+
+
+async def test_a_failing_turn_is_an_error_event_and_keeps_the_carrier(client: Any) -> None:
+    handle = await Agent("dur.failchat").open(session=durable_app.CHAT, backend="temporal", client=client,
+                                              task_queue=QUEUE, session_id=_sid("fail"))
+    await handle.send("ok")
+    await handle.send("boom")
+    await handle.send("after")
+    await handle.drain()
+    state = await handle.state()
+    await handle.close()
+    events = await _collect(handle)
+    assert state["carrier"] == {"n": 2, "history": ["ok", "after"]} and state["closed"] is None
+    (error,) = [e for e in events if e.is_error]
+    assert error.index == 1 and not error.fatal and "failed on purpose" in (error.reason or "")
+    assert [e.payload for e in events if e.is_emit] == ["#1: ok", "#2: after"]
+    assert events[-1].is_closed
+
+
+async def test_an_agent_session_runs_the_agent_once_per_message(client: Any) -> None:
+    agent = Agent("dur.session.agent", reasoner=CTRL, tools=[durable_app.dur_lookup], max_rounds=12)
+    handle = await agent.open(backend="temporal", client=client, task_queue=QUEUE, session_id=_sid("agent-sess"))
+    await handle.send("first")
+    await handle.send("second")
+    await handle.drain()
+    await handle.close()
+    events = await _collect(handle)
+    emits = [e.payload for e in events if e.is_emit]
+    assert emits == [{"rounds": 5, "last": "found:d"}] * 2
+    assert not [e for e in events if e.is_error]
+
+
+async def test_agent_and_session_histories_replay_deterministically(client: Any) -> None:
+    from composable_agents.execution.worker import build_replayer
+
+    dep = deploy(app(CTRL, tools=[durable_app.dur_lookup], max_rounds=12))
+    agent_run = await run_deployment(dep, client, session_id=_sid("replay-agent"), input="go", task_queue=QUEUE,
+                                     agent_config=AgentConfig(continue_as_new_after=2))
+    assert agent_run.status == "ok"
+    handle = await Agent("dur.replay.chat").open(session=durable_app.CHAT, backend="temporal", client=client,
+                                                 task_queue=QUEUE, session_id=_sid("replay-chat"),
+                                                 continue_as_new_after=2)
+    for i in range(3):
+        await handle.send(f"m{i}", idempotency_key=f"k{i}")
+    await handle.send("m0", idempotency_key="k0")
+    await handle.close()
+    replayer = build_replayer(task_queues=(QUEUE,))
+    for wid in (agent_run.run_id, handle.session_id):
+        history = await client.get_workflow_handle(wid).fetch_history()
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, (wid, result.replay_failure)
