@@ -196,6 +196,9 @@ async def open_temporal_session(
     """Start (or attach to) the ``SessionWorkflow`` ``session_id`` for a session deployment."""
     from temporalio.common import WorkflowIDConflictPolicy
 
+    check = getattr(deployment, "_check_deployable", None)
+    if check is not None:  # dev-mode and blocked deployments never reach a server
+        check("open")
     payload = session_input(
         deployment,
         capacity=capacity or DEFAULT_CAPACITY,
