@@ -469,6 +469,7 @@ class Agent(Arrow[I, O]):
         client: Any = None,
         task_queue: str | None = None,
         continue_as_new_after: int | None = None,
+        heartbeat_s: float | None = None,
     ) -> Any:
         """Open a session (``scan``/``loop``/``@session``) with this agent's tools and reasoners.
 
@@ -477,8 +478,8 @@ class Agent(Arrow[I, O]):
         attaches to) a durable ``SessionWorkflow`` through ``client`` and
         returns a ``TemporalSessionHandle`` with the same methods; its tools
         and reasoners run on the workers of ``task_queue``, and it continues
-        as new every ``continue_as_new_after`` turns, carrying the carrier.
-        ``cma`` is not provided by this build.
+        as new every ``continue_as_new_after`` turns, carrying the carrier
+        (``heartbeat_s``: see ``Deployment.run``). ``cma`` is not provided by this build.
         """
         from composable_agents.session import open_session
 
@@ -493,6 +494,7 @@ class Agent(Arrow[I, O]):
                 client=client,
                 task_queue=task_queue,
                 continue_as_new_after=continue_as_new_after,
+                heartbeat_s=heartbeat_s,
             )
         return await open_session(
             session,

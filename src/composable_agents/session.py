@@ -692,6 +692,7 @@ async def open_session(
     client: Any = None,
     task_queue: str | None = None,
     continue_as_new_after: int | None = None,
+    heartbeat_s: float | None = None,
 ) -> Any:
     """Open a session on ``backend``: ``local`` (in memory) or ``temporal`` (a durable ``SessionWorkflow``).
 
@@ -758,6 +759,7 @@ async def open_session(
             capacity=capacity,
             principal=principal,
             continue_as_new_after=continue_as_new_after,
+            heartbeat_s=heartbeat_s,
         )
     catalog = dep.catalog()
     program = Program(dep.frozen.node.children()[0], catalog, root_id="$.0")

@@ -108,3 +108,34 @@ async def test_heartbeats_detect_a_dead_worker_long_before_the_tool_timeout(serv
     assert resumed_s < 10  # the tool's start-to-close timeout is 120 s
     assert durable_app.rows(store, "SELECT key, count(*) FROM effects GROUP BY key") == [(f"{wid}:$.0", 1)]
     assert durable_app.rows(store, "SELECT count(*) FROM attempts") == [(2,)]
+
+
+async def test_a_session_turn_survives_a_worker_kill(server: Any, store: str) -> None:
+    from composable_agents import Agent
+
+    client = await server.client()
+    queue = f"{QUEUE}-s-{uuid.uuid4().hex[:6]}"
+    first = WorkerProcess(server.target_host, queue, store)
+    try:
+        handle = await Agent("dur.crash.chat", tools=[durable_app.dur_apply]).open(
+            session=durable_app.SLOW_CHAT, backend="temporal", client=client, task_queue=queue, heartbeat_s=1.0
+        )
+        ack = await handle.send("m1", idempotency_key="k1")
+        await _wait_for(store, "SELECT count(*) FROM attempts", 1)
+        first.kill()  # mid-turn: the turn's tool call is lost with the worker
+        second = WorkerProcess(server.target_host, queue, store)
+        try:
+            assert await handle.send("m1", idempotency_key="k1") == ack  # the ack survived too
+            await handle.send("m2", idempotency_key="k2")
+            await asyncio.wait_for(handle.drain(), 60)
+            await handle.close()
+            events = [e async for e in handle.events()]
+        finally:
+            second.stop()
+    finally:
+        first.kill()
+    assert [e.payload for e in events if e.is_emit] == ["applied:m1", "applied:m2"]
+    assert not [e for e in events if e.is_error]
+    effects = durable_app.rows(store, "SELECT key, count(*) FROM effects GROUP BY key ORDER BY key")
+    assert [n for _, n in effects] == [1, 1]
+    assert durable_app.rows(store, "SELECT count(*) FROM attempts")[0][0] == 3  # m1 twice (killed + retry), m2 once
