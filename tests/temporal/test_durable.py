@@ -8,6 +8,8 @@ with a named, non-retryable error and that no workflow task was retried.
 
 from __future__ import annotations
 
+import json
+
 import asyncio
 import contextlib
 import importlib.util
@@ -161,6 +163,8 @@ def _assert_parity(local: Any, durable: Any) -> None:
     assert durable.status == local.status, (durable.status, durable.detail, local.detail)
     if local.ok:
         assert durable.raw_value == local.raw_value
+        # Same key order too: dicts keep insertion order across activities and workflows (SPEC §2).
+        assert json.dumps(durable.raw_value) == json.dumps(local.raw_value)
     else:
         assert durable.detail["error"] == local.detail["error"]
         assert durable.detail["message"] == local.detail["message"]
@@ -528,3 +532,21 @@ async def test_staged_plan_compiles_in_the_workflow(env: Any) -> None:
     local, durable = await _both(env, deploy(t8_lookup >> stage(T8_PLANNER)), "T-4")
     _assert_parity(local, durable)
     assert durable.raw_value == {"id": "T-4"}
+
+
+@tool(effect="read", idempotent=True)
+def t8_unsorted(record: dict[str, Any]) -> dict[str, Any]:
+    return {"zeta": 1, "alpha": 2, **record}
+
+
+@pure("t8.unsorted_merge")
+def t8_unsorted_merge(record: dict[str, Any]) -> dict[str, Any]:
+    return {"mid": 0, **record}
+
+
+async def test_values_keep_insertion_order_across_the_server(env: Any) -> None:
+    d = deploy(t8_unsorted >> t8_unsorted_merge, tools=[t8_unsorted])
+    async with build_worker(env, task_queue=TASK_QUEUE + "-order", deployments=[d]):
+        durable = await run_deployment(d, env, session_id=_sid("order"), input={"q": 1, "b": 2},
+                                       task_queue=TASK_QUEUE + "-order")
+    assert list(durable.raw_value) == ["mid", "zeta", "alpha", "q", "b"]

@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from composable_agents.core.canonical import Json
+from composable_agents.execution.converter import with_ordered_json
 from composable_agents.errors import ValidationError
 from composable_agents.execution.artifact import MAX_INLINE_ARTIFACT_BYTES, encode_artifact
 from composable_agents.execution.result import Result
@@ -225,7 +226,7 @@ async def start_deployment(
     workflow_id = session_id or f"{deployment.name or 'flow'}-{uuid.uuid4().hex}"
     if execution_timeout_s is not None:
         start_kwargs["execution_timeout"] = timedelta(seconds=execution_timeout_s)
-    handle = await client.start_workflow(
+    handle = await with_ordered_json(client).start_workflow(
         kind,
         payload,
         id=workflow_id,

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from composable_agents.execution.converter import with_ordered_json
 from composable_agents.core.canonical import Json, JsonObject, copy_json
 from composable_agents.errors import (
     ChannelFull,
@@ -208,7 +209,7 @@ async def open_temporal_session(
         heartbeat_s=heartbeat_s,
     )
     wid = session_id or f"session-{deployment.artifact_hash[7:19]}-{uuid.uuid4().hex[:12]}"
-    handle = await client.start_workflow(
+    handle = await with_ordered_json(client).start_workflow(
         SESSION_WORKFLOW,
         payload,
         id=wid,

@@ -35,6 +35,7 @@ from temporalio.worker import (
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
+from composable_agents.execution.converter import with_ordered_json
 from composable_agents.execution.activities import FlowActivities
 from composable_agents.execution.agent_workflow import AgentWorkflow
 from composable_agents.execution.harness import FlowWorkflow
@@ -179,7 +180,7 @@ def build_worker(
     worker_kwargs.setdefault("workflow_runner", workflow_runner([*mods, *passthrough_modules]))
     worker_kwargs["interceptors"] = [HeartbeatInterceptor(), *worker_kwargs.get("interceptors", ())]
     return Worker(
-        client,
+        with_ordered_json(client),
         task_queue=queue,
         workflows=list(WORKFLOWS),
         activities=acts.all(),
