@@ -8,12 +8,11 @@ with a named, non-retryable error and that no workflow task was retried.
 
 from __future__ import annotations
 
-import json
-
 import asyncio
 import contextlib
 import importlib.util
 import io
+import json
 import os
 import sys
 import time
