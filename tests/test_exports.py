@@ -22,19 +22,9 @@ EXPORTED = [
 ]  # fmt: skip
 
 # SPEC §1 "Documented import paths that must exist".
-SPEC_TOP_LEVEL = (
-    "Reasoner deploy flow pure think tool cond switch switch_on each reschedule seq par fanout alt "
-    "iter_up_to stage app sub native mcp call ident arr reasoner_from_ctx race hedge quorum map_n "
-    "map_reduce vote review human_gate snapshot_from_listings Agent scan loop session recv emit "
-    "SessionEvent Contract Shape Effect Idempotency ContextScope Ann ContextPolicy CapabilityManifest "
-    "ExecutionPolicy AgentConfig Diagnostic explain HAVE_TEMPORAL Arrow as_type expect any_edges"
-).split()
+SPEC_TOP_LEVEL = ["Reasoner", "deploy", "flow", "pure", "think", "tool", "cond", "switch", "switch_on", "each", "reschedule", "seq", "par", "fanout", "alt", "iter_up_to", "stage", "app", "sub", "native", "mcp", "call", "ident", "arr", "reasoner_from_ctx", "race", "hedge", "quorum", "map_n", "map_reduce", "vote", "review", "human_gate", "snapshot_from_listings", "Agent", "scan", "loop", "session", "recv", "emit", "SessionEvent", "Contract", "Shape", "Effect", "Idempotency", "ContextScope", "Ann", "ContextPolicy", "CapabilityManifest", "ExecutionPolicy", "AgentConfig", "Diagnostic", "explain", "HAVE_TEMPORAL", "Arrow", "as_type", "expect", "any_edges"]
 
-SEED_MODULES = (
-    "kinds ir shapes contracts purity freeze validate define typed dsl derived capabilities staged "
-    "projection resilience dotctx agent_loop agent session deploy errors registry execution.interpreter "
-    "execution.harness execution.activities execution.worker"
-).split()
+SEED_MODULES = ["kinds", "ir", "shapes", "contracts", "purity", "freeze", "validate", "define", "typed", "dsl", "derived", "capabilities", "staged", "projection", "resilience", "dotctx", "agent_loop", "agent", "session", "deploy", "errors", "registry", "execution.interpreter", "execution.harness", "execution.activities", "execution.worker"]
 
 
 def test_all_is_pinned() -> None:

@@ -18,13 +18,23 @@ import importlib.util as _importlib_util
 # ``sys.modules`` and never rebinds the package attribute to the module.
 from composable_agents import deploy as _deploy_module  # noqa: F401
 from composable_agents import freeze as _freeze_module  # noqa: F401
-from composable_agents import validate as _validate_module  # noqa: F401
 from composable_agents import session as _session_module  # noqa: F401
+from composable_agents import validate as _validate_module  # noqa: F401
 from composable_agents.agent import Agent
 from composable_agents.agent_loop import extract_plan, generalize_trace_to_plan, promote_plan
-from composable_agents.session import SessionEvent, emit, loop, recv, scan, session
 from composable_agents.authoring.adapters import any_edges, as_type, expect
 from composable_agents.authoring.arrow import Arrow, Branching, Dataflow, Feedback, Pipeline, Staged
+from composable_agents.authoring.derived import (
+    hedge,
+    human_gate,
+    map_n,
+    map_reduce,
+    quorum,
+    race,
+    review,
+    vote,
+)
+from composable_agents.authoring.flow import cond, flow, reschedule, switch, switch_on
 from composable_agents.authoring.kernel import (
     alt,
     app,
@@ -41,21 +51,20 @@ from composable_agents.authoring.kernel import (
     stage,
     sub,
 )
-from composable_agents.authoring.flow import cond, flow, reschedule, switch, switch_on
 from composable_agents.authoring.leaves import Reasoner, pure, think, tool
-from composable_agents.authoring.derived import hedge, human_gate, map_n, map_reduce, quorum, race, review, vote
 from composable_agents.compiler.capabilities import CapabilityManifest
 from composable_agents.compiler.deploy import Deployment, deploy
+from composable_agents.compiler.diagnostics import Diagnostic, explain, set_source_capture
 from composable_agents.compiler.freeze import freeze
 from composable_agents.compiler.snapshot import snapshot_from_listings
 from composable_agents.compiler.validate import validate
-from composable_agents.compiler.diagnostics import Diagnostic, explain, set_source_capture
 from composable_agents.core.ir import Ann, ContextPolicy, Contract
 from composable_agents.core.kinds import ContextScope, Effect, Idempotency, Shape
 from composable_agents.core.pures import register_pure
 from composable_agents.dotctx import reasoner_from_ctx
 from composable_agents.execution.policy import AgentConfig, ExecutionPolicy
 from composable_agents.execution.result import Result
+from composable_agents.session import SessionEvent, emit, loop, recv, scan, session
 
 HAVE_TEMPORAL: bool = _importlib_util.find_spec("temporalio") is not None
 """Whether ``temporalio`` is importable (the ``temporal`` extra is installed)."""
@@ -66,10 +75,10 @@ __all__ = [
     "HAVE_TEMPORAL",
     "Agent",
     "AgentConfig",
-    "CapabilityManifest",
     "Ann",
     "Arrow",
     "Branching",
+    "CapabilityManifest",
     "ContextPolicy",
     "ContextScope",
     "Contract",
@@ -116,8 +125,8 @@ __all__ = [
     "promote_plan",
     "pure",
     "quorum",
-    "reasoner_from_ctx",
     "race",
+    "reasoner_from_ctx",
     "recv",
     "register_pure",
     "reschedule",
@@ -126,8 +135,8 @@ __all__ = [
     "seq",
     "session",
     "set_source_capture",
-    "stage",
     "snapshot_from_listings",
+    "stage",
     "sub",
     "switch",
     "switch_on",

@@ -3,4 +3,4 @@
 from composable_agents.authoring.leaves import ToolContract, ToolDef
 from composable_agents.core.ir import Contract
 
-__all__ = ["ToolContract", "ToolDef", "Contract"]
+__all__ = ["Contract", "ToolContract", "ToolDef"]

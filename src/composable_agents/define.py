@@ -16,16 +16,16 @@ from composable_agents.authoring.leaves import think
 from composable_agents.errors import DefineError
 
 __all__ = [
-    "flow",
+    "MAX_CONSTANT_BYTES",
+    "STEP_OPTIONS",
+    "DefineError",
     "Flow",
     "Handle",
     "cond",
+    "each",
+    "flow",
+    "reschedule",
     "switch",
     "switch_on",
-    "each",
     "think",
-    "reschedule",
-    "DefineError",
-    "STEP_OPTIONS",
-    "MAX_CONSTANT_BYTES",
 ]

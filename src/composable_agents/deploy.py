@@ -2,4 +2,4 @@
 
 from composable_agents.compiler.deploy import Deployment, DevModeWarning, deploy
 
-__all__ = ["deploy", "Deployment", "DevModeWarning"]
+__all__ = ["Deployment", "DevModeWarning", "deploy"]

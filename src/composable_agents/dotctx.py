@@ -31,7 +31,7 @@ from composable_agents.authoring.leaves import Reasoner, Think, think
 from composable_agents.core.pures import Registry
 from composable_agents.errors import CompositionError
 
-__all__ = ["load_reasoner", "parse_ctx", "reasoner_from_ctx", "CtxError"]
+__all__ = ["CtxError", "load_reasoner", "parse_ctx", "reasoner_from_ctx"]
 
 _FIELDS: Final = {"name", "model", "temperature", "max_tokens", "tools"}
 

@@ -3,4 +3,4 @@
 from composable_agents.core.pures import PureDef, Registry, register_pure, source_hash
 from composable_agents.core.std import STD_NAMES, STD_PURES
 
-__all__ = ["PureDef", "Registry", "register_pure", "source_hash", "STD_NAMES", "STD_PURES"]
+__all__ = ["STD_NAMES", "STD_PURES", "PureDef", "Registry", "register_pure", "source_hash"]

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from composable_agents.errors import ComposableAgentsError
 
-__all__ = ["CircuitBreaker", "CircuitOpen", "FallbackPolicy", "with_fallback", "is_transient"]
+__all__ = ["CircuitBreaker", "CircuitOpen", "FallbackPolicy", "is_transient", "with_fallback"]
 
 T = TypeVar("T")
 

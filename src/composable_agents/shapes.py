@@ -2,4 +2,4 @@
 
 from composable_agents.core.shapes import closed_shape, shape_of, surface_shape
 
-__all__ = ["surface_shape", "closed_shape", "shape_of"]
+__all__ = ["closed_shape", "shape_of", "surface_shape"]

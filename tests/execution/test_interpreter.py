@@ -25,9 +25,7 @@ from composable_agents import (
 )
 from composable_agents.core.ir import (
     Alt,
-    App,
     Arr,
-    EvalPlan,
     Loop,
     Par,
     PureRef,

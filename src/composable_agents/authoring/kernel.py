@@ -38,23 +38,23 @@ from composable_agents.core.kinds import Shape
 from composable_agents.errors import CompositionError
 
 __all__ = [
-    "seq",
-    "par",
-    "fanout",
-    "each",
-    "alt",
-    "iter_up_to",
-    "ident",
-    "arr",
-    "native",
-    "mcp",
-    "call",
-    "think",
-    "sub",
-    "stage",
-    "app",
     "ToolRef",
+    "alt",
+    "app",
+    "arr",
+    "call",
+    "each",
+    "fanout",
+    "ident",
+    "iter_up_to",
+    "mcp",
+    "native",
+    "par",
     "pure_ref",
+    "seq",
+    "stage",
+    "sub",
+    "think",
 ]
 
 PureLike = str | Pure[Any, Any] | PureRef

@@ -31,7 +31,11 @@ from composable_agents.core.ir import IR_FORMAT_VERSION, Node
 from composable_agents.core.kinds import Shape
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.core.shapes import closed_shape, surface_shape
-from composable_agents.errors import ComposableAgentsError, DevModeError, MissingFakeError, ValidationError
+from composable_agents.errors import (
+    DevModeError,
+    MissingFakeError,
+    ValidationError,
+)
 from composable_agents.execution.env import InMemoryEnv
 from composable_agents.execution.interpreter import Catalog, Program, RunState
 from composable_agents.execution.policy import ExecutionPolicy
@@ -41,7 +45,7 @@ from composable_agents.execution.result import Result
 if TYPE_CHECKING:
     from composable_agents.compiler.capabilities import CapabilityManifest
 
-__all__ = ["deploy", "Deployment", "DevModeWarning", "DevModeError", "validate_frozen"]
+__all__ = ["Deployment", "DevModeError", "DevModeWarning", "deploy", "validate_frozen"]
 
 I = TypeVar("I")
 O = TypeVar("O")
@@ -364,7 +368,7 @@ class Deployment(Generic[I, O]):
         if program.is_sync:
             try:
                 out = program.run_sync(payload, state)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any step failure becomes a failed Result
                 return self._failure(exc, state, recorder)
             if not (type(out) is dict and len(out) == 1 and "__continue__" in out):
                 return self._result(out, state, recorder)
@@ -407,7 +411,7 @@ class Deployment(Generic[I, O]):
             while True:
                 try:
                     out = await program.run(payload, state)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - any step failure becomes a failed Result
                     return self._failure(exc, state, recorder)
                 if not (type(out) is dict and len(out) == 1 and "__continue__" in out):  # a continuation?
                     return self._result(out, state, recorder)
@@ -456,7 +460,7 @@ def _run_coroutine(coro: Awaitable[T]) -> T:
     def target() -> None:
         try:
             box["value"] = asyncio.run(coro)  # type: ignore[arg-type]
-        except BaseException as exc:  # re-raised in the caller's thread
+        except BaseException as exc:  # re-raised in the caller's thread  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = exc
 
     thread = threading.Thread(target=target, name="composable-agents-dry-run")

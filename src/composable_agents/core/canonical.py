@@ -21,15 +21,15 @@ from typing import Any, Final, TypeAlias
 from composable_agents.errors import CanonicalJSONError
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "Json",
     "JsonObject",
-    "MAX_JSON_DEPTH",
-    "check_json",
-    "canonical_dumps",
     "canonical_bytes",
+    "canonical_dumps",
+    "check_json",
     "content_hash",
-    "hash_bytes",
     "copy_json",
+    "hash_bytes",
 ]
 
 Json: TypeAlias = Any

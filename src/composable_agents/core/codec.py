@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from composable_agents.core.canonical import Json, JsonObject, check_json, _ENCODER
+from composable_agents.core.canonical import _ENCODER, Json, JsonObject, check_json
 from composable_agents.core.ir import (
     Alt,
     Ann,
@@ -49,15 +49,15 @@ from composable_agents.core.kinds import ContextScope, Effect, Merge, Op, Shape
 from composable_agents.errors import CanonicalJSONError, FreezeError, IRDecodeError
 
 __all__ = [
-    "MAX_NODE_DEPTH",
-    "MAX_NODES",
     "MAX_DOCUMENT_BYTES",
-    "normalize",
+    "MAX_NODES",
+    "MAX_NODE_DEPTH",
+    "child_id",
+    "decode",
     "encode",
     "encode_canonical",
-    "decode",
+    "normalize",
     "walk",
-    "child_id",
 ]
 
 MAX_NODE_DEPTH: Final = 128
@@ -291,7 +291,7 @@ class _Decoder:
             return None
         where = f"{path}.ann"
         raw = self.obj(doc["ann"], where)
-        wire = dict((key, attr) for attr, key in Ann._WIRE)
+        wire = {key: attr for attr, key in Ann._WIRE}
         self.keys(raw, where, set(), set(wire))
         values: dict[str, Any] = {}
         for key in raw:

@@ -35,27 +35,27 @@ if TYPE_CHECKING:
 __all__ = [
     "IR_FORMAT_VERSION",
     "RESERVED_TOOLS",
-    "SourceLoc",
+    "Alt",
     "Ann",
+    "App",
+    "Arr",
+    "CallStep",
     "ContextPolicy",
     "Contract",
-    "PureRef",
-    "CallStep",
-    "ThinkStep",
-    "SubStep",
-    "Step",
-    "Node",
-    "Prim",
-    "Ident",
-    "Arr",
-    "Seq",
-    "Par",
     "Each",
-    "Alt",
-    "IterUpTo",
     "EvalPlan",
-    "App",
+    "Ident",
+    "IterUpTo",
     "Loop",
+    "Node",
+    "Par",
+    "Prim",
+    "PureRef",
+    "Seq",
+    "SourceLoc",
+    "Step",
+    "SubStep",
+    "ThinkStep",
 ]
 
 IR_FORMAT_VERSION: Final = "ca-ir/1"
@@ -323,8 +323,8 @@ class Node:
         memo = self._memo
         cached = memo.get("digest")
         if cached is None:
-            from composable_agents.core.codec import encode_canonical
             from composable_agents.core.canonical import hash_bytes
+            from composable_agents.core.codec import encode_canonical
 
             cached = hash_bytes(encode_canonical(self).encode("utf-8"))
             memo["digest"] = cached

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from typing import Final
 
-__all__ = ["Shape", "Effect", "Idempotency", "ContextScope", "Op", "Merge", "SHAPE_ORDER"]
+__all__ = ["SHAPE_ORDER", "ContextScope", "Effect", "Idempotency", "Merge", "Op", "Shape"]
 
 
 class Shape(enum.StrEnum):

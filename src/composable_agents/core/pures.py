@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from composable_agents.authoring.arrow import Arrow
     from composable_agents.authoring.leaves import Reasoner, ToolDef
 
-__all__ = ["PureDef", "Registry", "DEFAULT_REGISTRY", "register_pure", "source_hash"]
+__all__ = ["DEFAULT_REGISTRY", "PureDef", "Registry", "register_pure", "source_hash"]
 
 
 def source_hash(fn: Callable[..., Any]) -> str:
@@ -62,7 +62,7 @@ def _accepts_args(fn: Callable[..., Any]) -> bool:
 def _boundary_types(fn: Callable[..., Any]) -> tuple[object, object]:
     try:
         hints = inspect.get_annotations(fn, eval_str=True)
-    except Exception:  # an unresolvable annotation makes the boundary untyped, not an error
+    except Exception:  # an unresolvable annotation makes the boundary untyped, not an error  # noqa: BLE001 - an unresolvable annotation makes the boundary untyped
         hints = {}
     try:
         params = [

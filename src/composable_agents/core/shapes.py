@@ -18,7 +18,7 @@ from composable_agents.core.kinds import Shape
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["surface_shape", "closed_shape", "shape_of", "HasNode"]
+__all__ = ["HasNode", "closed_shape", "shape_of", "surface_shape"]
 
 
 class HasNode(Protocol):
@@ -64,8 +64,7 @@ def _compute(root: Node, key: str, leaf: Callable[[Node], Shape]) -> Shape:
         shape = node.FLOOR
         for kid in kids:
             kid_shape = kid._memo[key]
-            if kid_shape > shape:
-                shape = kid_shape
+            shape = max(shape, kid_shape)
         memo[key] = shape
     return root._memo[key]  # type: ignore[no-any-return]
 

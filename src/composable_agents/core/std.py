@@ -16,7 +16,7 @@ from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.pures import PureDef, Registry
 from composable_agents.errors import StepTypeError
 
-__all__ = ["STD_PURES", "STD_NAMES"]
+__all__ = ["STD_NAMES", "STD_PURES"]
 
 
 def _need_record(name: str, value: Json, what: str = "value") -> Mapping[str, Json]:

@@ -20,9 +20,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from composable_agents.core.canonical import Json
-from composable_agents.execution.converter import with_ordered_json
 from composable_agents.errors import ValidationError
 from composable_agents.execution.artifact import MAX_INLINE_ARTIFACT_BYTES, encode_artifact
+from composable_agents.execution.converter import with_ordered_json
 from composable_agents.execution.result import Result
 from composable_agents.execution.temporal_env import (
     AGENT_WORKFLOW,

@@ -159,7 +159,7 @@ class DevServer:
         cmd = self.command()
         # The server's stderr goes to an unlinked temporary file, never a pipe nobody reads: a Go
         # program that writes a log line to a closed pipe dies of SIGPIPE.
-        log = tempfile.TemporaryFile()
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - the log file outlives this call; closed in stop()
         self._log = log
         self.process = subprocess.Popen(
             cmd,

@@ -7,7 +7,7 @@ from typing import Final
 
 from composable_agents.core.canonical import JsonObject
 
-__all__ = ["ExecutionPolicy", "AgentConfig", "DEFAULT_TASK_QUEUE"]
+__all__ = ["DEFAULT_TASK_QUEUE", "AgentConfig", "ExecutionPolicy"]
 
 DEFAULT_TASK_QUEUE: Final = "composable-agents"
 """The task queue ``Deployment.run`` and ``run_worker`` use when none is given."""

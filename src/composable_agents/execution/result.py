@@ -11,7 +11,7 @@ from composable_agents.execution.projection import Projection
 
 __all__ = ["STATUSES", "Result", "Status", "status_of"]
 
-O = TypeVar("O", covariant=True)
+O = TypeVar("O", covariant=True)  # noqa: PLC0105 - O is the public name of the output type
 
 Status = Literal[
     "ok",

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from composable_agents.execution.converter import with_ordered_json
 from composable_agents.core.canonical import Json, JsonObject, copy_json
 from composable_agents.errors import (
     ChannelFull,
@@ -24,6 +23,7 @@ from composable_agents.errors import (
     SessionValidationError,
 )
 from composable_agents.execution.artifact import MAX_INLINE_ARTIFACT_BYTES, encode_artifact
+from composable_agents.execution.converter import with_ordered_json
 from composable_agents.execution.temporal_env import SESSION_WORKFLOW
 from composable_agents.session import DEFAULT_CAPACITY, SessionEvent
 

@@ -35,9 +35,9 @@ from temporalio.worker import (
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
-from composable_agents.execution.converter import with_ordered_json
 from composable_agents.execution.activities import FlowActivities
 from composable_agents.execution.agent_workflow import AgentWorkflow
+from composable_agents.execution.converter import with_ordered_json
 from composable_agents.execution.harness import FlowWorkflow
 from composable_agents.execution.policy import DEFAULT_TASK_QUEUE
 from composable_agents.execution.session_workflow import SessionWorkflow

@@ -12,12 +12,12 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     msg = "the Temporal layer needs temporalio: pip install 'composable-agents[temporal]'"
     raise ImportError(msg) from exc
 
+from composable_agents.execution.agent_workflow import AgentWorkflow
 from composable_agents.execution.artifact import (
     MAX_INLINE_ARTIFACT_BYTES,
     ArtifactNotHosted,
     ArtifactTooLarge,
 )
-from composable_agents.execution.agent_workflow import AgentWorkflow
 from composable_agents.execution.client import (
     FlowHandle,
     flow_input,
@@ -27,7 +27,12 @@ from composable_agents.execution.client import (
     start_flow,
 )
 from composable_agents.execution.devserver import DevServer, dev_server, find_temporal_binary
-from composable_agents.execution.gates_client import GateNotOpen, answer_gate, gate_projection, list_open_gates
+from composable_agents.execution.gates_client import (
+    GateNotOpen,
+    answer_gate,
+    gate_projection,
+    list_open_gates,
+)
 from composable_agents.execution.harness import FlowWorkflow
 from composable_agents.execution.policy import DEFAULT_TASK_QUEUE, AgentConfig, ExecutionPolicy
 from composable_agents.execution.serve import serve
@@ -51,31 +56,31 @@ __all__ = [
     "MAX_INLINE_ARTIFACT_BYTES",
     "AgentConfig",
     "AgentWorkflow",
-    "GateNotOpen",
-    "SessionStore",
-    "SessionWorkflow",
-    "TemporalSessionHandle",
-    "answer_gate",
-    "gate_projection",
-    "list_open_gates",
-    "open_temporal_session",
-    "session_input",
     "ArtifactNotHosted",
     "ArtifactTooLarge",
     "DevServer",
     "ExecutionPolicy",
     "FlowHandle",
     "FlowWorkflow",
+    "GateNotOpen",
+    "SessionStore",
+    "SessionWorkflow",
     "TemporalEnv",
+    "TemporalSessionHandle",
+    "answer_gate",
     "build_replayer",
     "build_worker",
     "dev_server",
     "find_temporal_binary",
     "flow_input",
+    "gate_projection",
+    "list_open_gates",
+    "open_temporal_session",
     "run_deployment",
     "run_flow",
     "run_worker",
     "serve",
+    "session_input",
     "start_deployment",
     "start_flow",
     "workflow_runner",

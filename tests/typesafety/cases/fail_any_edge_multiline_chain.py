@@ -1,4 +1,4 @@
-from ts_common import count, lookup, render
+from ts_common import count, lookup
 
 from composable_agents import call
 
