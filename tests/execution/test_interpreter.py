@@ -499,12 +499,6 @@ def test_typed_predicate_boundary_is_checked() -> None:
     assert isinstance(result.error, StepTypeError)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="projection.py Recorder keeps the *last* max_events activations in completion "
-    "order, so once a run exceeds the bound the retained events depend on scheduling "
-    "(SPEC §9: same projection whatever the scheduling)",
-)
 def test_bounded_projection_is_scheduling_independent() -> None:
     async def jittery(x: int) -> int:
         for _ in range(x % 4):

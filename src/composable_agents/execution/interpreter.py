@@ -309,6 +309,18 @@ class Program:
     def _compile(
         self, node: Node, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
     ) -> Compiled:
+        first = len(self.metas)
+        compiled = self._compile_op(node, nid, parent, prev)
+        if len(self.metas) > first:
+            # The node's own meta comes first: rank it after its whole subtree
+            # (last descendant's index), and after deeper nodes sharing that index.
+            depth = nid.count(".")
+            object.__setattr__(self.metas[first], "order", (len(self.metas) - 1) * 4096 + (4095 - min(depth, 4095)))
+        return compiled
+
+    def _compile_op(
+        self, node: Node, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
+    ) -> Compiled:
         kind = type(node)
         if kind is Arr:
             return self._arr(node, nid, parent, prev)  # type: ignore[arg-type]

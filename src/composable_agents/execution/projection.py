@@ -26,7 +26,6 @@ while the run waits are listed by :meth:`Projection.pending`.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -52,6 +51,12 @@ class NodeMeta:
     prev: NodeMeta | None
     label: str
     cost_usd: float | None = None
+    order: int = -1
+    """Sequential completion rank within one loop/item path (descendants before ancestors).
+
+    Set by the compiler once the node's subtree is compiled: the pre-order
+    index of its last descendant, then shallower nodes after deeper ones.
+    """
 
 
 def activation_id(node_id: str, acts: tuple[int, ...]) -> str:
@@ -61,23 +66,38 @@ def activation_id(node_id: str, acts: tuple[int, ...]) -> str:
     return f"{node_id}[{','.join(map(str, acts))}]"
 
 
+_Raw = tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None]
+
+
 class Recorder:
     """The hot-path sink: appends ``(meta, acts, input, output, attrs)`` tuples.
+
+    Up to ``max_events`` activations are kept in arrival order. Past the bound
+    the recorder keeps the ``max_events`` activations that come *last* in a
+    scheduling-independent order — segment, then loop/item path, then
+    sequential completion order (descendants before ancestors, see
+    :attr:`NodeMeta.order`) — so what a bounded projection retains never depends on which concurrent
+    branch finished first (SPEC §9); ``dropped`` counts the rest. Selection
+    is batched: at most twice ``max_events`` activations are held between
+    compactions.
 
     ``open_gates`` maps the activation id of each gate waiting for a decision
     to its view; ``marks`` records where continuation segments start.
     """
 
-    __slots__ = ("dropped", "events", "marks", "max_events", "open_gates")
+    __slots__ = ("_buf", "_kept", "_list", "_marks", "_segment", "_spilled", "_tick", "dropped", "max_events", "open_gates")
 
     def __init__(self, max_events: int = DEFAULT_MAX_EVENTS) -> None:
         self.max_events = max_events
-        self.events: deque[
-            tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None]
-        ] = deque(maxlen=max_events)
+        self._list: list[_Raw] = []
+        self._spilled = False
+        self._kept: list[tuple[tuple[Any, ...], int, _Raw]] = []
+        self._buf: list[tuple[tuple[Any, ...], int, _Raw]] = []
+        self._marks: list[tuple[int, int]] = []
+        self._segment = 0
+        self._tick = 0
         self.dropped = 0
         self.open_gates: dict[str, JsonObject] = {}
-        self.marks: list[tuple[int, int]] = []
 
     def open_gate(self, activation: str, view: JsonObject) -> None:
         """A gate at ``activation`` now waits for a decision."""
@@ -89,7 +109,9 @@ class Recorder:
 
     def start_segment(self, segment: int) -> None:
         """Events from now on belong to continuation segment ``segment``."""
-        self.marks.append((self.dropped + len(self.events), segment))
+        self._segment = segment
+        if not self._spilled:
+            self._marks.append((self.dropped + len(self._list), segment))
 
     def add(
         self,
@@ -100,19 +122,88 @@ class Recorder:
         attrs: Mapping[str, Any] | None = None,
     ) -> None:
         """Record one activation."""
-        events = self.events
-        if len(events) == self.max_events:
-            self.dropped += 1
-        events.append((meta, acts, value_in, value_out, attrs))
+        if not self._spilled:
+            self._list.append((meta, acts, value_in, value_out, attrs))
+            if len(self._list) > self.max_events:
+                self._spill()
+            return
+        self._tick += 1
+        buf = self._buf
+        buf.append(((self._segment, acts, meta.order), self._tick, (meta, acts, value_in, value_out, attrs)))
+        if len(buf) >= self.max_events:
+            self._compact()
+
+    def _spill(self) -> None:
+        """Switch from arrival order to the bounded, scheduling-independent retention."""
+        segments = _segment_of(len(self._list), self.dropped, self._marks)
+        self._buf = [((seg, raw[1], raw[0].order), i, raw) for i, (raw, seg) in enumerate(zip(self._list, segments, strict=True))]
+        self._tick = len(self._list)
+        self._list = []
+        self._spilled = True
+        self._compact()
+
+    def _compact(self) -> None:
+        # Batched selection: arrivals are nearly sorted, so this sort is close to linear.
+        items = self._kept + self._buf
+        items.sort()
+        extra = len(items) - self.max_events
+        if extra > 0:
+            self.dropped += extra
+            del items[:extra]
+        self._kept = items
+        self._buf = []
+
+    def _ordered(self) -> tuple[list[_Raw], list[tuple[int, int]]]:
+        if not self._spilled:
+            return list(self._list), list(self._marks)
+        self._compact()
+        kept = self._kept
+        raw = [item[2] for item in kept]
+        marks: list[tuple[int, int]] = []
+        last = None
+        for i, item in enumerate(kept):
+            seg = item[0][0]
+            if seg != last:
+                marks.append((self.dropped + i, seg))
+                last = seg
+        return raw, marks if len(marks) > 1 or (marks and marks[0][1] != 0) else []
+
+    @property
+    def events(self) -> list[_Raw]:
+        """The retained activations (arrival order, or the bounded order once past the limit)."""
+        return self._ordered()[0]
+
+    @property
+    def marks(self) -> list[tuple[int, int]]:
+        """``(position, segment)`` where each continuation segment starts among the retained events."""
+        return self._ordered()[1]
+
+    def restore(self, raw: Iterable[_Raw], dropped: int, marks: Iterable[tuple[int, int]]) -> None:
+        """Continue recording after a carried projection (continue-as-new)."""
+        for mark in marks:
+            self._marks.append(mark)
+            self._segment = mark[1]
+        self.dropped = dropped
+        for item in raw:
+            self.add(*item)
 
     def projection(self) -> Projection:
         """Freeze what was recorded into a :class:`Projection`."""
-        return Projection(
-            list(self.events),
-            self.dropped,
-            open_gates=dict(self.open_gates),
-            marks=list(self.marks),
-        )
+        raw, marks = self._ordered()
+        return Projection(raw, self.dropped, open_gates=dict(self.open_gates), marks=marks)
+
+
+def _segment_of(n: int, dropped: int, marks: list[tuple[int, int]]) -> list[int]:
+    """The segment number of each of ``n`` events at global positions ``dropped + i``."""
+    out: list[int] = []
+    ordered = sorted(marks)
+    j = -1
+    for i in range(n):
+        g = dropped + i
+        while j + 1 < len(ordered) and ordered[j + 1][0] <= g:
+            j += 1
+        out.append(ordered[j][1] if j >= 0 else 0)
+    return out
 
 
 class Projection:
@@ -137,19 +228,9 @@ class Projection:
 
     def _segments(self) -> list[str]:
         """The activation-id prefix of every raw event (``""`` in the first segment)."""
-        n = len(self._raw)
         if not self.marks:
-            return [""] * n
-        out: list[str] = []
-        marks = sorted(self.marks)
-        j = -1
-        for i in range(n):
-            g = self.dropped + i
-            while j + 1 < len(marks) and marks[j + 1][0] <= g:
-                j += 1
-            seg = marks[j][1] if j >= 0 else 0
-            out.append(f"s{seg}:" if seg else "")
-        return out
+            return [""] * len(self._raw)
+        return [f"s{seg}:" if seg else "" for seg in _segment_of(len(self._raw), self.dropped, self.marks)]
 
     def __len__(self) -> int:
         return len(self._raw)

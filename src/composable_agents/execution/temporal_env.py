@@ -524,9 +524,7 @@ class FlowRun:
 
 def _restore_projection(recorder: Recorder, doc: Mapping[str, Any], metas: Sequence[Any]) -> None:
     carried = decode_projection(doc, metas)
-    recorder.events.extend(carried._raw)
-    recorder.dropped = carried.dropped
-    recorder.marks.extend(carried.marks)
+    recorder.restore(carried._raw, carried.dropped, carried.marks)
 
 
 def _restore_ledger(ledger: Any, usage: Mapping[str, Any] | None) -> None:
