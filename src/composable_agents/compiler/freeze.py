@@ -224,6 +224,7 @@ def freeze(
     missing_reasoners: list[tuple[str, str]] = []
     missing_pures: list[tuple[str, str]] = []
     missing_subs: list[tuple[str, str]] = []
+    staged: list[str] = []
 
     def scan(root: Node, prefix: str) -> list[tuple[str, str]]:
         subs: list[tuple[str, str]] = []
@@ -262,6 +263,7 @@ def freeze(
                 elif isinstance(step, SubStep):
                     subs.append((nid, step.ref))
             elif type(current).__name__ == "EvalPlan":
+                staged.append(nid)
                 r = reasoner_map.get(current.planner)  # type: ignore[attr-defined]
                 if r is None:
                     missing_reasoners.append((nid, current.planner))  # type: ignore[attr-defined]
@@ -306,6 +308,15 @@ def freeze(
                 msg = f"named sub-flows form a cycle: {' -> '.join((*path, inner))}"
                 raise FreezeError(msg)
             pending.append((inner_nid, inner, (*path, inner)))
+
+    if staged and tools is not None:
+        # A planner may bind only to frozen tools (SPEC §10): with an explicit
+        # tool list (or snapshot), every listed tool the capabilities allow is
+        # frozen, so a flow that is just ``stage(...)`` still has tools to plan
+        # with. The registry fallback is never widened this way.
+        for key, tool in tool_map.items():
+            if manifest is None or manifest.allows_tool(key):
+                used_tools.setdefault(key, tool)
 
     declared: dict[str, ToolContract] = {}
     if manifest is not None and manifest.tools is not None:
