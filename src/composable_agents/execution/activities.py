@@ -96,7 +96,7 @@ class FlowActivities:
             key_id = f"{activity.info().workflow_id}:{req.get('ia', '')}"
         principal = req.get("p")
         want = req.get("d")
-        if self._allowed is not None and key not in self._allowed:
+        if self._allowed is not None and not _granted(key, self._allowed):
             msg = f"tool {key!r} is not granted by this worker's capabilities"
             raise _non_retryable(msg, "CapabilityDenied")
         local = self.tools.get(key)
@@ -234,3 +234,8 @@ class FlowActivities:
     def all(self) -> list[Callable[..., Any]]:
         """The activity callables to register on a worker."""
         return [self.call_tool, self.invoke_reasoner]
+
+
+def _granted(key: str, allowed: set[str]) -> bool:
+    """``key`` is listed, or its MCP server is granted whole with ``server/*``."""
+    return key in allowed or ("/" in key and key.split("/", 1)[0] + "/*" in allowed)

@@ -153,6 +153,9 @@ class Ledger:
     def spend_call(self, key: str, cost: float, what: str) -> None:
         """Count one call of tool ``key`` and its estimated ``cost``, or refuse it."""
         limit = self.max_calls.get(key)
+        if limit is None and "/" in key:
+            # A ``server/*`` grant limits each of the server's tools separately.
+            limit = self.max_calls.get(key.split("/", 1)[0] + "/*")
         used = self.calls.get(key, 0) + 1
         if limit is not None and used > limit:
             self._refuse("maxCalls", what, used, _num(limit), key)
