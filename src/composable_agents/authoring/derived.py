@@ -15,7 +15,7 @@ quorum order) is the interpreter's job; this module only builds IR.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, cast
+from typing import Any, Generic, Literal, TypedDict, TypeVar, cast, overload
 
 from composable_agents.authoring.arrow import Arrow, Pipeline, as_node, wrap
 from composable_agents.authoring.kernel import PureLike, pure_ref
@@ -24,9 +24,18 @@ from composable_agents.core.ir import Ann, CallStep, Node, Par, Prim, PureRef
 from composable_agents.core.kinds import Merge
 from composable_agents.errors import CompositionError
 
-__all__ = ["HUMAN_GATE_TOOL", "hedge", "human_gate", "map_n", "map_reduce", "quorum", "race", "review", "vote"]
+__all__ = [
+    "HUMAN_GATE_TOOL",
+    "DecisionGate",
+    "GateDecision",
+    "HumanGate",
+    "hedge",
+    "human_gate", "map_n", "map_reduce", "quorum", "race", "review", "vote",
+]
 
 HUMAN_GATE_TOOL = "__human_gate__"
+
+_T = TypeVar("_T")
 
 
 # -- race family ----------------------------------------------------------------------
@@ -113,12 +122,56 @@ def quorum(*branches: Any, k: int, reduce: PureLike | None = None) -> Arrow[Any,
 # -- human gate -----------------------------------------------------------------------
 
 
+class GateDecision(TypedDict, Generic[_T]):
+    """The decision record a gate yields with ``on_reject="value"`` (and ``Result.detail`` on a rejection).
+
+    ``input`` is the value that reached the gate. A responder's extra keys are
+    kept at run time but not typed.
+    """
+
+    approved: bool
+    reason: str | None
+    by: str | None
+    input: _T
+
+
+class HumanGate(Pipeline[Any, Any]):
+    """``human_gate(...)``: an approval pass-through, statically ``Pipeline[T, T]``.
+
+    Its ``Any`` ends live in the base class (no type variable), so mypy never
+    collapses a composition with it to ``Any``; the plugin types ``x >> gate``
+    as ``x``'s output passing through and ``gate >> y`` as ``y``'s input
+    flowing in, and reports no ``any-edge`` on either side. Without the
+    plugin the gate's output is ``Any``.
+    """
+
+    __slots__ = ()
+
+
+class DecisionGate(Pipeline[Any, Any]):
+    """``human_gate(..., on_reject="value")``: statically ``Pipeline[T, T | GateDecision[T]]``.
+
+    An approval passes the input ``T`` through; a rejection or timeout yields
+    the :class:`GateDecision` record (with ``approved`` false).
+    """
+
+    __slots__ = ()
+
+
+@overload
+def human_gate(
+    prompt: str, *, timeout_s: float | None = None, on_reject: Literal["end"] = "end"
+) -> HumanGate: ...
+@overload
+def human_gate(
+    prompt: str, *, timeout_s: float | None = None, on_reject: Literal["value"]
+) -> DecisionGate: ...
 def human_gate(
     prompt: str,
     *,
     timeout_s: float | None = None,
     on_reject: Literal["end", "value"] = "end",
-) -> Pipeline[Any, Any]:
+) -> HumanGate | DecisionGate:
     """Pause for a human decision (a durable signal-wait).
 
     An approval passes the input through unchanged; a rejection or timeout ends
@@ -142,7 +195,8 @@ def human_gate(
     ann = Ann(timeout_s=timeout_s) if timeout_s is not None else None
     step = CallStep(HUMAN_GATE_TOOL, args={"prompt": prompt, "onReject": on_reject})
     node = Prim(step=step, ann=ann, src=capture_source())
-    return Pipeline(node, label="human_gate")
+    cls = DecisionGate if on_reject == "value" else HumanGate
+    return cls(node, label="human_gate")
 
 
 # -- fan-out patterns (map_n, map_reduce, vote, review) ---------------------------------

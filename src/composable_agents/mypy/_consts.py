@@ -41,3 +41,8 @@ THINK: Final = "composable_agents.authoring.leaves.think"
 REASONER: Final = "composable_agents.authoring.leaves.Reasoner"
 NO_PROMPT: Final = "composable_agents.authoring.leaves.NoPrompt"
 """``think(r)``'s declared ends come from ``r``'s type (``NoPrompt`` means an ``Any`` input)."""
+
+HUMAN_GATE: Final = "composable_agents.authoring.derived.HumanGate"
+DECISION_GATE: Final = "composable_agents.authoring.derived.DecisionGate"
+GATE_DECISION: Final = "composable_agents.authoring.derived.GateDecision"
+"""``human_gate(...)`` markers: ``>>`` passes the neighbour's type through (no any-edge)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Final, final
 
@@ -70,7 +71,7 @@ class ComposableAgentsPlugin(Plugin):
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         op = self._operator(fullname)
         if op is not None and op[1] == _consts.RSHIFT:
-            return any_edge.operator_hook
+            return partial(any_edge.operator_hook, lookup=self.lookup_fully_qualified)
         return None
 
     def get_method_signature_hook(

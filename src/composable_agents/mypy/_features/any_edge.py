@@ -19,6 +19,7 @@ from mypy.types import AnyType, Instance, Type, TypeOfAny, get_proper_type
 
 from composable_agents.mypy import _arrows, _consts
 from composable_agents.mypy._cache import expression_type
+from composable_agents.mypy._features import gate
 
 ANY_EDGE: Final = ErrorCode(
     "any-edge",
@@ -128,8 +129,11 @@ def _report(api: CheckerPluginInterface, msg: str, context: Context) -> None:
         watchers[:] = saved
 
 
-def operator_hook(ctx: MethodContext) -> Type:
-    """``a >> b``: check the edge, keep mypy's result."""
+def operator_hook(ctx: MethodContext, lookup: gate.Lookup) -> Type:
+    """``a >> b``: check the edge, keep mypy's result (a gate operand: pass its neighbour's type through)."""
+    if gate.involves_gate(ctx):
+        right_expr, right = gate.right_operand(ctx)
+        return gate.rshift_result(ctx, declared_ends(ctx.api, right_expr, right), lookup)
     if ctx.arg_types and ctx.arg_types[0]:
         left_expr = ctx.context.left if isinstance(ctx.context, OpExpr) else None
         right_expr = ctx.args[0][0] if ctx.args and ctx.args[0] else None
@@ -151,6 +155,15 @@ def sequence_hook(ctx: FunctionContext) -> Type:
     if len(types) != len(exprs):
         return ctx.default_return_type
     ends = [declared_ends(ctx.api, e, t) for e, t in zip(exprs, types, strict=True)]
+    gates = [gate.gate_kind(t) is not None for t in types]
     for i in range(1, len(exprs)):
+        if gates[i]:
+            # A gate passes its input through: never an any-edge into it, and
+            # the next edge starts from what flowed into the gate.
+            prev = ends[i - 1]
+            ends[i] = (prev[1], prev[1]) if prev is not None and not gates[i - 1] else None
+            continue
+        if gates[i - 1] and ends[i - 1] is None:
+            continue
         check_edge(ctx.api, ends[i - 1], types[i], ends[i], exprs[i], exprs[i - 1], exprs[i])
     return ctx.default_return_type
