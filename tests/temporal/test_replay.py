@@ -1,7 +1,7 @@
 """Committed histories of the example runs replay cleanly; a changed pure body is caught.
 
 ``tests/histories/*.json`` were recorded with
-``python examples/run_durable.py --save-histories tests/histories`` (the file
+``python examples/run_durable.py --only quickstart --save-histories tests/histories`` (the file
 name is the workflow id). Replaying needs no server: the artifact rides in
 each history's input, and the example module registers the pures.
 """
@@ -60,7 +60,7 @@ def _history(path: Path) -> WorkflowHistory:
 
 
 async def test_histories_are_committed() -> None:
-    assert len(HISTORIES) >= 2, "record them with examples/run_durable.py --save-histories tests/histories"
+    assert len(HISTORIES) >= 2, "record them with examples/run_durable.py --only quickstart --save-histories tests/histories"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
