@@ -222,7 +222,7 @@ def map_reduce(mapper: Arrow[Any, Any], reducer: PureLike, max_parallel: int | N
     """``each(mapper, max_parallel=...) >> arr(reducer)``: map every item, then fold the list with a pure."""
     from composable_agents.authoring.kernel import arr, each
 
-    return each(mapper, max_parallel=max_parallel) >> arr(reducer)  # type: ignore[no-any-return]
+    return each(mapper, max_parallel=max_parallel) >> arr(reducer)
 
 
 def vote(*branches: Any, key: str | None = None) -> Arrow[Any, Any]:

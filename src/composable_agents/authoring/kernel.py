@@ -4,14 +4,35 @@ Every function returns an :class:`Arrow` of the shape class naming the node's
 surface shape; leaves built from names have ``Any`` ends. Kernel functions
 take arrows, and names where the seed does: ``arr("pure.name")``,
 ``call("tool_key")``, ``think("reasoner_name")``.
+
+Static typing: ``par``/``fanout`` of 1-5 arrows and ``each`` are overloads
+per shape class, most specific first (the lattice join of the parts and the
+``Dataflow`` floor, as in :mod:`composable_agents.typed`); ``par``'s JSON list
+is typed as a flat tuple, like ``typed.fanout``. Inside a ``@flow`` body
+``each(body, items, ...)`` is typed as the list of the body's outputs. Every
+other kernel function is statically the upper bound its constructor can
+promise.
 """
+
+# One overload per arity and class: the later classes are supersets of the
+# earlier ones, which mypy reports as overlapping; resolution is in order.
+# mypy: disable-error-code="overload-overlap, overload-cannot-match"
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from composable_agents.authoring.arrow import Arrow, Pipeline, as_node, wrap
+from composable_agents.authoring.arrow import (
+    Arrow,
+    Branching,
+    Dataflow,
+    Feedback,
+    Pipeline,
+    Staged,
+    as_node,
+    wrap,
+)
 from composable_agents.authoring.leaves import Pure, Reasoner, Tool, think
 from composable_agents.compiler.diagnostics import capture_source
 from composable_agents.core.canonical import Json
@@ -59,6 +80,13 @@ __all__ = [
 
 PureLike = str | Pure[Any, Any] | PureRef
 
+_I = TypeVar("_I")
+_T0 = TypeVar("_T0")
+_T1 = TypeVar("_T1")
+_T2 = TypeVar("_T2")
+_T3 = TypeVar("_T3")
+_T4 = TypeVar("_T4")
+
 
 def pure_ref(pure: PureLike, args: Mapping[str, Json] | None = None, *, what: str = "pure") -> PureRef:
     """A :class:`PureRef` from a pure name, a ``@pure`` arrow or a ``PureRef``."""
@@ -103,8 +131,64 @@ def seq(*steps: Arrow[Any, Any]) -> Arrow[Any, Any]:
     )
 
 
+@overload
+def par(b0: Dataflow[_I, _T0], /) -> Dataflow[_I, tuple[_T0]]: ...
+@overload
+def par(b0: Branching[_I, _T0], /) -> Branching[_I, tuple[_T0]]: ...
+@overload
+def par(b0: Feedback[_I, _T0], /) -> Feedback[_I, tuple[_T0]]: ...
+@overload
+def par(b0: Staged[_I, _T0], /) -> Staged[_I, tuple[_T0]]: ...
+@overload
+def par(b0: Arrow[_I, _T0], /) -> Arrow[_I, tuple[_T0]]: ...
+@overload
+def par(b0: Dataflow[_I, _T0], b1: Dataflow[_I, _T1], /) -> Dataflow[_I, tuple[_T0, _T1]]: ...
+@overload
+def par(b0: Branching[_I, _T0], b1: Branching[_I, _T1], /) -> Branching[_I, tuple[_T0, _T1]]: ...
+@overload
+def par(b0: Feedback[_I, _T0], b1: Feedback[_I, _T1], /) -> Feedback[_I, tuple[_T0, _T1]]: ...
+@overload
+def par(b0: Staged[_I, _T0], b1: Staged[_I, _T1], /) -> Staged[_I, tuple[_T0, _T1]]: ...
+@overload
+def par(b0: Arrow[_I, _T0], b1: Arrow[_I, _T1], /) -> Arrow[_I, tuple[_T0, _T1]]: ...
+@overload
+def par(b0: Dataflow[_I, _T0], b1: Dataflow[_I, _T1], b2: Dataflow[_I, _T2], /) -> Dataflow[_I, tuple[_T0, _T1, _T2]]: ...
+@overload
+def par(b0: Branching[_I, _T0], b1: Branching[_I, _T1], b2: Branching[_I, _T2], /) -> Branching[_I, tuple[_T0, _T1, _T2]]: ...
+@overload
+def par(b0: Feedback[_I, _T0], b1: Feedback[_I, _T1], b2: Feedback[_I, _T2], /) -> Feedback[_I, tuple[_T0, _T1, _T2]]: ...
+@overload
+def par(b0: Staged[_I, _T0], b1: Staged[_I, _T1], b2: Staged[_I, _T2], /) -> Staged[_I, tuple[_T0, _T1, _T2]]: ...
+@overload
+def par(b0: Arrow[_I, _T0], b1: Arrow[_I, _T1], b2: Arrow[_I, _T2], /) -> Arrow[_I, tuple[_T0, _T1, _T2]]: ...
+@overload
+def par(b0: Dataflow[_I, _T0], b1: Dataflow[_I, _T1], b2: Dataflow[_I, _T2], b3: Dataflow[_I, _T3], /) -> Dataflow[_I, tuple[_T0, _T1, _T2, _T3]]: ...
+@overload
+def par(b0: Branching[_I, _T0], b1: Branching[_I, _T1], b2: Branching[_I, _T2], b3: Branching[_I, _T3], /) -> Branching[_I, tuple[_T0, _T1, _T2, _T3]]: ...
+@overload
+def par(b0: Feedback[_I, _T0], b1: Feedback[_I, _T1], b2: Feedback[_I, _T2], b3: Feedback[_I, _T3], /) -> Feedback[_I, tuple[_T0, _T1, _T2, _T3]]: ...
+@overload
+def par(b0: Staged[_I, _T0], b1: Staged[_I, _T1], b2: Staged[_I, _T2], b3: Staged[_I, _T3], /) -> Staged[_I, tuple[_T0, _T1, _T2, _T3]]: ...
+@overload
+def par(b0: Arrow[_I, _T0], b1: Arrow[_I, _T1], b2: Arrow[_I, _T2], b3: Arrow[_I, _T3], /) -> Arrow[_I, tuple[_T0, _T1, _T2, _T3]]: ...
+@overload
+def par(b0: Dataflow[_I, _T0], b1: Dataflow[_I, _T1], b2: Dataflow[_I, _T2], b3: Dataflow[_I, _T3], b4: Dataflow[_I, _T4], /) -> Dataflow[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
+@overload
+def par(b0: Branching[_I, _T0], b1: Branching[_I, _T1], b2: Branching[_I, _T2], b3: Branching[_I, _T3], b4: Branching[_I, _T4], /) -> Branching[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
+@overload
+def par(b0: Feedback[_I, _T0], b1: Feedback[_I, _T1], b2: Feedback[_I, _T2], b3: Feedback[_I, _T3], b4: Feedback[_I, _T4], /) -> Feedback[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
+@overload
+def par(b0: Staged[_I, _T0], b1: Staged[_I, _T1], b2: Staged[_I, _T2], b3: Staged[_I, _T3], b4: Staged[_I, _T4], /) -> Staged[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
+@overload
+def par(b0: Arrow[_I, _T0], b1: Arrow[_I, _T1], b2: Arrow[_I, _T2], b3: Arrow[_I, _T3], b4: Arrow[_I, _T4], /) -> Arrow[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
+@overload
+def par(*branches: Arrow[Any, Any]) -> Arrow[Any, Any]: ...
 def par(*branches: Arrow[Any, Any]) -> Arrow[Any, Any]:
-    """Run ``branches`` concurrently on the same input; the value is the list of results."""
+    """Run ``branches`` concurrently on the same input; the value is the list of results.
+
+    Statically a flat tuple of the branches' outputs (floor ``Dataflow``) for
+    1-5 branches, ``Arrow[Any, Any]`` beyond.
+    """
     nodes = _nodes(branches, "a par branch")
     if not nodes:
         msg = "par() needs at least one branch"
@@ -112,12 +196,128 @@ def par(*branches: Arrow[Any, Any]) -> Arrow[Any, Any]:
     return wrap(Par(branches=nodes, src=capture_source()))
 
 
-def fanout(*branches: Arrow[Any, Any]) -> Arrow[Any, Any]:
-    """Alias of :func:`par` (the seed's name for n-ary fan-out)."""
-    return par(*branches)
+if TYPE_CHECKING:
+    fanout = par
+else:
+
+    def fanout(*branches: Arrow[Any, Any]) -> Arrow[Any, Any]:
+        """Alias of :func:`par` (the seed's name for n-ary fan-out)."""
+        return par(*branches)
 
 
+@overload
 def each(
+    body: Dataflow[_I, _T0], *, max_parallel: int | None = None, reducer: None = None
+) -> Dataflow[list[_I], list[_T0]]: ...
+@overload
+def each(
+    body: Dataflow[_I, _T0], *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]
+) -> Dataflow[list[_I], _T1]: ...
+@overload
+def each(
+    body: Dataflow[_I, Any], *, max_parallel: int | None = None, reducer: str | PureRef
+) -> Dataflow[list[_I], Any]: ...
+@overload
+def each(
+    body: Branching[_I, _T0], *, max_parallel: int | None = None, reducer: None = None
+) -> Branching[list[_I], list[_T0]]: ...
+@overload
+def each(
+    body: Branching[_I, _T0], *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]
+) -> Branching[list[_I], _T1]: ...
+@overload
+def each(
+    body: Branching[_I, Any], *, max_parallel: int | None = None, reducer: str | PureRef
+) -> Branching[list[_I], Any]: ...
+@overload
+def each(
+    body: Feedback[_I, _T0], *, max_parallel: int | None = None, reducer: None = None
+) -> Feedback[list[_I], list[_T0]]: ...
+@overload
+def each(
+    body: Feedback[_I, _T0], *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]
+) -> Feedback[list[_I], _T1]: ...
+@overload
+def each(
+    body: Feedback[_I, Any], *, max_parallel: int | None = None, reducer: str | PureRef
+) -> Feedback[list[_I], Any]: ...
+@overload
+def each(
+    body: Staged[_I, _T0], *, max_parallel: int | None = None, reducer: None = None
+) -> Staged[list[_I], list[_T0]]: ...
+@overload
+def each(
+    body: Staged[_I, _T0], *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]
+) -> Staged[list[_I], _T1]: ...
+@overload
+def each(
+    body: Staged[_I, Any], *, max_parallel: int | None = None, reducer: str | PureRef
+) -> Staged[list[_I], Any]: ...
+@overload
+def each(
+    body: Arrow[_I, _T0], *, max_parallel: int | None = None, reducer: None = None
+) -> Arrow[list[_I], list[_T0]]: ...
+@overload
+def each(
+    body: Arrow[_I, _T0], *, max_parallel: int | None = None, reducer: Pure[list[_T0], _T1]
+) -> Arrow[list[_I], _T1]: ...
+@overload
+def each(
+    body: Arrow[_I, Any], *, max_parallel: int | None = None, reducer: str | PureRef
+) -> Arrow[list[_I], Any]: ...
+@overload
+def each(
+    body: Arrow[Any, Any], *, max_parallel: int | None = None, reducer: PureLike | None = None
+) -> Arrow[Any, Any]: ...
+@overload
+def each(
+    body: Arrow[_I, _T0],
+    items: Sequence[_I],
+    /,
+    *,
+    max_parallel: int | None = None,
+    reducer: None = None,
+) -> list[_T0]: ...
+@overload
+def each(
+    body: Arrow[_I, _T0],
+    items: Sequence[_I],
+    /,
+    *,
+    max_parallel: int | None = None,
+    reducer: Pure[list[_T0], _T1],
+) -> _T1: ...
+@overload
+def each(
+    body: Arrow[Mapping[str, Any], _T0],
+    items: Sequence[Any],
+    /,
+    *,
+    max_parallel: int | None = None,
+    reducer: None = None,
+    **captures: Any,
+) -> list[_T0]: ...
+@overload
+def each(
+    body: Arrow[Mapping[str, Any], _T0],
+    items: Sequence[Any],
+    /,
+    *,
+    max_parallel: int | None = None,
+    reducer: Pure[list[_T0], _T1],
+    **captures: Any,
+) -> _T1: ...
+@overload
+def each(
+    body: Arrow[Any, Any],
+    items: Sequence[Any],
+    /,
+    *,
+    max_parallel: int | None = None,
+    reducer: str | PureRef,
+    **captures: Any,
+) -> Any: ...
+def each(  # type: ignore[misc]  # the flow-body overloads' **captures may not be named "body"
     body: Arrow[Any, Any],
     *args: Any,
     max_parallel: int | None = None,
@@ -127,7 +327,9 @@ def each(
     """Run ``body`` once per item of the input list, results in input order.
 
     ``max_parallel`` bounds each wave; ``reducer`` (a pure) folds the list.
-    Inside a ``@flow`` body, ``each(body, items, **captures)`` appends a step.
+    Inside a ``@flow`` body, ``each(body, items, **captures)`` appends a step
+    (statically the list of the body's outputs, or the reducer's output); with
+    captures the body takes a record (a multi-parameter tool or flow).
     """
     if args or captures:
         from composable_agents.authoring.leaves import _traced

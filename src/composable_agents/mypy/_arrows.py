@@ -6,7 +6,7 @@ from typing import Final
 
 from mypy.maptype import map_instance_to_supertype
 from mypy.nodes import TypeInfo
-from mypy.types import AnyType, Instance, Type, TypeOfAny, get_proper_type
+from mypy.types import AnyType, Instance, TupleType, Type, TypeOfAny, get_proper_type
 
 from composable_agents.mypy import _consts
 
@@ -54,6 +54,22 @@ def is_any(typ: Type) -> bool:
     """Whether ``typ`` is ``Any`` itself (not merely containing it); special forms do not count."""
     proper = get_proper_type(typ)
     return isinstance(proper, AnyType) and proper.type_of_any != TypeOfAny.special_form
+
+
+def is_untyped(typ: Type) -> bool:
+    """``Any``, or a list/tuple/... built only of ``Any`` (``each`` or ``par`` of untyped steps).
+
+    Such a side declares nothing to check: an edge between it and an ``Any``
+    side is an edge between two untyped steps, not an any-edge.
+    """
+    proper = get_proper_type(typ)
+    if is_any(proper):
+        return True
+    if isinstance(proper, TupleType):
+        return bool(proper.items) and all(is_untyped(t) for t in proper.items)
+    if isinstance(proper, Instance) and proper.args:
+        return all(is_untyped(t) for t in proper.args)
+    return False
 
 
 def is_checked_crossing(typ: Type) -> bool:

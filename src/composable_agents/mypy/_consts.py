@@ -31,8 +31,38 @@ TYPED_EACH: Final = "composable_agents.authoring.typed.each"
 EXPECT: Final = "composable_agents.authoring.adapters.expect"
 KERNEL_SEQ: Final = "composable_agents.authoring.kernel.seq"
 
-FUNCTION_FLOORS: Final = {TYPED_SEQ: 0, TYPED_FANOUT: 1, TYPED_CHOICE: 2, TYPED_EACH: 1, EXPECT: 0}
+KERNEL_PAR: Final = "composable_agents.authoring.kernel.par"
+KERNEL_FANOUT: Final = "composable_agents.authoring.kernel.fanout"
+KERNEL_EACH: Final = "composable_agents.authoring.kernel.each"
+RACE: Final = "composable_agents.authoring.derived.race"
+HEDGE: Final = "composable_agents.authoring.derived.hedge"
+QUORUM: Final = "composable_agents.authoring.derived.quorum"
+VOTE: Final = "composable_agents.authoring.derived.vote"
+MAP_N: Final = "composable_agents.authoring.derived.map_n"
+
+FUNCTION_FLOORS: Final = {
+    TYPED_SEQ: 0,
+    TYPED_FANOUT: 1,
+    TYPED_CHOICE: 2,
+    TYPED_EACH: 1,
+    EXPECT: 0,
+    KERNEL_PAR: 1,
+    KERNEL_FANOUT: 1,
+    KERNEL_EACH: 1,
+    RACE: 1,
+    HEDGE: 1,
+    QUORUM: 1,
+    VOTE: 1,
+    MAP_N: 1,
+}
 """Overloaded n-ary functions whose result class is the join of their arrow arguments."""
+
+MAX_ARITY: Final = {TYPED_SEQ: 6, TYPED_FANOUT: 5, TYPED_CHOICE: 5, KERNEL_PAR: 5, KERNEL_FANOUT: 5}
+"""The largest arity with per-arity overloads: a longer call takes the fallback untouched."""
+
+BUILDERS_ONLY: Final = frozenset({KERNEL_EACH})
+"""Dual-use functions whose join applies to the builder form (one positional arrow) only;
+the ``@flow`` form (``each(body, items, ...)``) is left to plain overload resolution."""
 
 SEQUENCES: Final = frozenset({TYPED_SEQ, KERNEL_SEQ})
 """Functions whose consecutive arguments are composition edges."""

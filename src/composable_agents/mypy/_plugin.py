@@ -93,7 +93,11 @@ class ComposableAgentsPlugin(Plugin):
         floor = _consts.FUNCTION_FLOORS.get(fullname)
         if floor is None:
             return None
-        return join.function_signature_hook(floor)
+        return join.function_signature_hook(
+            floor,
+            _consts.MAX_ARITY.get(fullname),
+            builders_only=fullname in _consts.BUILDERS_ONLY,
+        )
 
 
 def plugin(version: str) -> type[Plugin]:

@@ -96,7 +96,7 @@ def check_edge(
     if right is not None and _arrows.is_checked_crossing(right):
         return
     out, inp = left_ends[1], right_ends[0]
-    if _arrows.is_any(out) == _arrows.is_any(inp):
+    if _arrows.is_untyped(out) == _arrows.is_untyped(inp):
         return
     opts = api.options
     msg = (

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from mypy.checkexpr import has_any_type
-from mypy.nodes import ARG_NAMED, Expression
+from mypy.nodes import ARG_NAMED, ARG_POS, CallExpr, Expression
 from mypy.plugin import CheckerPluginInterface, FunctionSigContext, MethodSigContext
 from mypy.types import CallableType, Type, UninhabitedType
 
@@ -75,11 +75,33 @@ def operator_signature_hook(floor: int) -> Callable[[MethodSigContext], Callable
     return hook
 
 
-def function_signature_hook(floor: int) -> Callable[[FunctionSigContext], CallableType]:
-    """A function-signature hook for an n-ary combinator with the given floor rank."""
+def function_signature_hook(
+    floor: int, max_arity: int | None = None, *, builders_only: bool = False
+) -> Callable[[FunctionSigContext], CallableType]:
+    """A function-signature hook for an n-ary combinator with the given floor rank.
+
+    A call with more than ``max_arity`` arguments can only match the
+    variadic fallback, which is then left alone (blocking it would leave no
+    item at all). With ``builders_only``, items taking more than one
+    positional argument (the ``@flow``-body form ``each(body, items)``) are
+    left to plain overload resolution.
+    """
 
     def hook(ctx: FunctionSigContext) -> CallableType:
+        sig = ctx.default_signature
+        if builders_only and sum(k == ARG_POS for k in sig.arg_kinds) > 1:
+            return sig
+        if max_arity is not None and len(_positional(ctx)) > max_arity:
+            return sig
         actual = _actual_types(ctx.api, ctx.args)
-        return _restrict(ctx.default_signature, actual, 0, floor)
+        return _restrict(sig, actual, 0, floor)
 
     return hook
+
+
+def _positional(ctx: FunctionSigContext) -> list[Expression]:
+    """The call's positional argument expressions (whatever formals they map to)."""
+    call = ctx.context
+    if isinstance(call, CallExpr):
+        return [a for a, k in zip(call.args, call.arg_kinds, strict=True) if k == ARG_POS]
+    return [e for group in ctx.args for e in group]
