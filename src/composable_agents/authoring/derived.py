@@ -12,17 +12,33 @@ Run-time settlement (first success wins, losers cancelled, hedge timers,
 quorum order) is the interpreter's job; this module only builds IR.
 """
 
+# One overload per shape class, most specific first (the later classes are
+# supersets of the earlier ones, which mypy reports as overlapping).
+# mypy: disable-error-code="overload-overlap, overload-cannot-match"
+
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Generic, Literal, TypedDict, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar, cast, overload
 
-from composable_agents.authoring.arrow import Arrow, Pipeline, as_node, wrap
+from composable_agents.authoring.arrow import (
+    Arrow,
+    Branching,
+    Dataflow,
+    Feedback,
+    Pipeline,
+    Staged,
+    as_node,
+    wrap,
+)
 from composable_agents.authoring.kernel import PureLike, pure_ref
 from composable_agents.compiler.diagnostics import capture_source
 from composable_agents.core.ir import Ann, CallStep, Node, Par, Prim, PureRef
 from composable_agents.core.kinds import Merge
 from composable_agents.errors import CompositionError
+
+if TYPE_CHECKING:
+    from composable_agents.authoring.leaves import Pure
 
 __all__ = [
     "HUMAN_GATE_TOOL",
@@ -36,6 +52,9 @@ __all__ = [
 HUMAN_GATE_TOOL = "__human_gate__"
 
 _T = TypeVar("_T")
+_I = TypeVar("_I")
+_O = TypeVar("_O")
+_R = TypeVar("_R")
 
 
 # -- race family ----------------------------------------------------------------------
@@ -74,6 +93,73 @@ def _reducer(reduce: PureLike | None) -> tuple[PureRef | None, object | None]:
     return pure_ref(reduce, what="reduce"), out_type
 
 
+@overload
+def race(
+    *branches: Dataflow[_I, _O], reduce: None = None
+) -> Dataflow[_I, _O]: ...
+@overload
+def race(
+    *branches: Dataflow[_I, _O], reduce: Pure[_O, _R]
+) -> Dataflow[_I, _R]: ...
+@overload
+def race(
+    *branches: Dataflow[_I, _O], reduce: str | PureRef
+) -> Dataflow[_I, Any]: ...
+@overload
+def race(
+    *branches: Branching[_I, _O], reduce: None = None
+) -> Branching[_I, _O]: ...
+@overload
+def race(
+    *branches: Branching[_I, _O], reduce: Pure[_O, _R]
+) -> Branching[_I, _R]: ...
+@overload
+def race(
+    *branches: Branching[_I, _O], reduce: str | PureRef
+) -> Branching[_I, Any]: ...
+@overload
+def race(
+    *branches: Feedback[_I, _O], reduce: None = None
+) -> Feedback[_I, _O]: ...
+@overload
+def race(
+    *branches: Feedback[_I, _O], reduce: Pure[_O, _R]
+) -> Feedback[_I, _R]: ...
+@overload
+def race(
+    *branches: Feedback[_I, _O], reduce: str | PureRef
+) -> Feedback[_I, Any]: ...
+@overload
+def race(
+    *branches: Staged[_I, _O], reduce: None = None
+) -> Staged[_I, _O]: ...
+@overload
+def race(
+    *branches: Staged[_I, _O], reduce: Pure[_O, _R]
+) -> Staged[_I, _R]: ...
+@overload
+def race(
+    *branches: Staged[_I, _O], reduce: str | PureRef
+) -> Staged[_I, Any]: ...
+@overload
+def race(
+    *branches: Arrow[_I, _O], reduce: None = None
+) -> Arrow[_I, _O]: ...
+@overload
+def race(
+    *branches: Arrow[_I, _O], reduce: Pure[_O, _R]
+) -> Arrow[_I, _R]: ...
+@overload
+def race(
+    *branches: Arrow[_I, _O], reduce: str | PureRef
+) -> Arrow[_I, Any]: ...
+@overload
+def race(
+    branches: Sequence[Arrow[Any, Any] | Node],
+    /,
+    *,
+    reduce: PureLike | None = None,
+) -> Arrow[Any, Any]: ...
 def race(*branches: Any, reduce: PureLike | None = None) -> Arrow[Any, Any]:
     """Run the branches concurrently; the first to **succeed** wins and the rest are cancelled.
 
@@ -88,6 +174,74 @@ def race(*branches: Any, reduce: PureLike | None = None) -> Arrow[Any, Any]:
     return wrap(node, in_type=in_type, out_type=red_out if red is not None else out_type)
 
 
+@overload
+def hedge(
+    *branches: Dataflow[_I, _O], hedge_ms: int, reduce: None = None
+) -> Dataflow[_I, _O]: ...
+@overload
+def hedge(
+    *branches: Dataflow[_I, _O], hedge_ms: int, reduce: Pure[_O, _R]
+) -> Dataflow[_I, _R]: ...
+@overload
+def hedge(
+    *branches: Dataflow[_I, _O], hedge_ms: int, reduce: str | PureRef
+) -> Dataflow[_I, Any]: ...
+@overload
+def hedge(
+    *branches: Branching[_I, _O], hedge_ms: int, reduce: None = None
+) -> Branching[_I, _O]: ...
+@overload
+def hedge(
+    *branches: Branching[_I, _O], hedge_ms: int, reduce: Pure[_O, _R]
+) -> Branching[_I, _R]: ...
+@overload
+def hedge(
+    *branches: Branching[_I, _O], hedge_ms: int, reduce: str | PureRef
+) -> Branching[_I, Any]: ...
+@overload
+def hedge(
+    *branches: Feedback[_I, _O], hedge_ms: int, reduce: None = None
+) -> Feedback[_I, _O]: ...
+@overload
+def hedge(
+    *branches: Feedback[_I, _O], hedge_ms: int, reduce: Pure[_O, _R]
+) -> Feedback[_I, _R]: ...
+@overload
+def hedge(
+    *branches: Feedback[_I, _O], hedge_ms: int, reduce: str | PureRef
+) -> Feedback[_I, Any]: ...
+@overload
+def hedge(
+    *branches: Staged[_I, _O], hedge_ms: int, reduce: None = None
+) -> Staged[_I, _O]: ...
+@overload
+def hedge(
+    *branches: Staged[_I, _O], hedge_ms: int, reduce: Pure[_O, _R]
+) -> Staged[_I, _R]: ...
+@overload
+def hedge(
+    *branches: Staged[_I, _O], hedge_ms: int, reduce: str | PureRef
+) -> Staged[_I, Any]: ...
+@overload
+def hedge(
+    *branches: Arrow[_I, _O], hedge_ms: int, reduce: None = None
+) -> Arrow[_I, _O]: ...
+@overload
+def hedge(
+    *branches: Arrow[_I, _O], hedge_ms: int, reduce: Pure[_O, _R]
+) -> Arrow[_I, _R]: ...
+@overload
+def hedge(
+    *branches: Arrow[_I, _O], hedge_ms: int, reduce: str | PureRef
+) -> Arrow[_I, Any]: ...
+@overload
+def hedge(
+    branches: Sequence[Arrow[Any, Any] | Node],
+    /,
+    *,
+    hedge_ms: int,
+    reduce: PureLike | None = None,
+) -> Arrow[Any, Any]: ...
 def hedge(*branches: Any, hedge_ms: int, reduce: PureLike | None = None) -> Arrow[Any, Any]:
     """Start the first branch; start each next one only after ``hedge_ms`` without a success.
 
@@ -103,6 +257,74 @@ def hedge(*branches: Any, hedge_ms: int, reduce: PureLike | None = None) -> Arro
     return wrap(node, in_type=in_type, out_type=red_out if red is not None else out_type)
 
 
+@overload
+def quorum(
+    *branches: Dataflow[_I, _O], k: int, reduce: None = None
+) -> Dataflow[_I, list[_O]]: ...
+@overload
+def quorum(
+    *branches: Dataflow[_I, _O], k: int, reduce: Pure[list[_O], _R]
+) -> Dataflow[_I, _R]: ...
+@overload
+def quorum(
+    *branches: Dataflow[_I, _O], k: int, reduce: str | PureRef
+) -> Dataflow[_I, Any]: ...
+@overload
+def quorum(
+    *branches: Branching[_I, _O], k: int, reduce: None = None
+) -> Branching[_I, list[_O]]: ...
+@overload
+def quorum(
+    *branches: Branching[_I, _O], k: int, reduce: Pure[list[_O], _R]
+) -> Branching[_I, _R]: ...
+@overload
+def quorum(
+    *branches: Branching[_I, _O], k: int, reduce: str | PureRef
+) -> Branching[_I, Any]: ...
+@overload
+def quorum(
+    *branches: Feedback[_I, _O], k: int, reduce: None = None
+) -> Feedback[_I, list[_O]]: ...
+@overload
+def quorum(
+    *branches: Feedback[_I, _O], k: int, reduce: Pure[list[_O], _R]
+) -> Feedback[_I, _R]: ...
+@overload
+def quorum(
+    *branches: Feedback[_I, _O], k: int, reduce: str | PureRef
+) -> Feedback[_I, Any]: ...
+@overload
+def quorum(
+    *branches: Staged[_I, _O], k: int, reduce: None = None
+) -> Staged[_I, list[_O]]: ...
+@overload
+def quorum(
+    *branches: Staged[_I, _O], k: int, reduce: Pure[list[_O], _R]
+) -> Staged[_I, _R]: ...
+@overload
+def quorum(
+    *branches: Staged[_I, _O], k: int, reduce: str | PureRef
+) -> Staged[_I, Any]: ...
+@overload
+def quorum(
+    *branches: Arrow[_I, _O], k: int, reduce: None = None
+) -> Arrow[_I, list[_O]]: ...
+@overload
+def quorum(
+    *branches: Arrow[_I, _O], k: int, reduce: Pure[list[_O], _R]
+) -> Arrow[_I, _R]: ...
+@overload
+def quorum(
+    *branches: Arrow[_I, _O], k: int, reduce: str | PureRef
+) -> Arrow[_I, Any]: ...
+@overload
+def quorum(
+    branches: Sequence[Arrow[Any, Any] | Node],
+    /,
+    *,
+    k: int,
+    reduce: PureLike | None = None,
+) -> Arrow[Any, Any]: ...
 def quorum(*branches: Any, k: int, reduce: PureLike | None = None) -> Arrow[Any, Any]:
     """Run the branches; settle once ``k`` of them succeed (the first ``k`` successes, in branch order).
 
@@ -206,6 +428,16 @@ def human_gate(
 # shared interpreter runs them unchanged on every backend.
 
 
+@overload
+def map_n(body: Dataflow[_I, _O], n: int) -> Dataflow[_I, list[_O]]: ...
+@overload
+def map_n(body: Branching[_I, _O], n: int) -> Branching[_I, list[_O]]: ...
+@overload
+def map_n(body: Feedback[_I, _O], n: int) -> Feedback[_I, list[_O]]: ...
+@overload
+def map_n(body: Staged[_I, _O], n: int) -> Staged[_I, list[_O]]: ...
+@overload
+def map_n(body: Arrow[_I, _O], n: int) -> Arrow[_I, list[_O]]: ...
 def map_n(body: Arrow[Any, Any], n: int) -> Arrow[Any, Any]:
     """Run ``body`` ``n`` times concurrently on the same input; the value is the list of results."""
     if type(n) is not int or n < 1:
@@ -225,6 +457,20 @@ def map_reduce(mapper: Arrow[Any, Any], reducer: PureLike, max_parallel: int | N
     return each(mapper, max_parallel=max_parallel) >> arr(reducer)
 
 
+@overload
+def vote(*branches: Dataflow[_I, _O], key: str | None = None) -> Dataflow[_I, _O]: ...
+@overload
+def vote(*branches: Branching[_I, _O], key: str | None = None) -> Branching[_I, _O]: ...
+@overload
+def vote(*branches: Feedback[_I, _O], key: str | None = None) -> Feedback[_I, _O]: ...
+@overload
+def vote(*branches: Staged[_I, _O], key: str | None = None) -> Staged[_I, _O]: ...
+@overload
+def vote(*branches: Arrow[_I, _O], key: str | None = None) -> Arrow[_I, _O]: ...
+@overload
+def vote(
+    branches: Sequence[Arrow[Any, Any] | Node], /, *, key: str | None = None
+) -> Arrow[Any, Any]: ...
 def vote(*branches: Any, key: str | None = None) -> Arrow[Any, Any]:
     """Run the branches concurrently and return the most common result (ties: lowest branch index).
 
