@@ -84,7 +84,7 @@ class ComposableAgentsPlugin(Plugin):
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         if fullname in _consts.SEQUENCES:
-            return any_edge.sequence_hook
+            return partial(any_edge.sequence_hook, lookup=self.lookup_fully_qualified)
         return None
 
     def get_function_signature_hook(

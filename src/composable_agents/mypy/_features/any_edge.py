@@ -148,22 +148,29 @@ def operator_hook(ctx: MethodContext, lookup: gate.Lookup) -> Type:
     return ctx.default_return_type
 
 
-def sequence_hook(ctx: FunctionContext) -> Type:
-    """``seq(a, b, c)``: check every consecutive pair, at the right-hand argument."""
+def sequence_hook(ctx: FunctionContext, lookup: gate.Lookup) -> Type:
+    """``seq(a, b, c)``: check every consecutive pair, at the right-hand argument.
+
+    A gate argument passes the previous step's output through, so the step
+    after it is checked against that output (mypy's overloads see the gate's
+    ``Any`` and cannot).
+    """
     types = [t for group in ctx.arg_types for t in group]
     exprs = [e for group in ctx.args for e in group]
     if len(types) != len(exprs):
         return ctx.default_return_type
     ends = [declared_ends(ctx.api, e, t) for e, t in zip(exprs, types, strict=True)]
-    gates = [gate.gate_kind(t) is not None for t in types]
+    kinds = [gate.gate_kind(t) for t in types]
     for i in range(1, len(exprs)):
-        if gates[i]:
-            # A gate passes its input through: never an any-edge into it, and
-            # the next edge starts from what flowed into the gate.
-            prev = ends[i - 1]
-            ends[i] = (prev[1], prev[1]) if prev is not None and not gates[i - 1] else None
+        prev = ends[i - 1]
+        kind = kinds[i]
+        if kind is not None:
+            # Never an any-edge into a gate; the next edge starts from what flowed in.
+            ends[i] = gate.passed_through(kind, prev[1], lookup) if prev is not None else None
             continue
-        if gates[i - 1] and ends[i - 1] is None:
-            continue
-        check_edge(ctx.api, ends[i - 1], types[i], ends[i], exprs[i], exprs[i - 1], exprs[i])
+        if kinds[i - 1] is not None:
+            if prev is None:
+                continue
+            gate.check_after_gate(ctx.api, prev[1], ends[i], exprs[i])
+        check_edge(ctx.api, prev, types[i], ends[i], exprs[i], exprs[i - 1], exprs[i])
     return ctx.default_return_type

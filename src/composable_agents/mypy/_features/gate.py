@@ -17,9 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from mypy import errorcodes as codes
 from mypy.expandtype import expand_type_by_instance
-from mypy.nodes import Expression, SymbolTableNode, TypeInfo
-from mypy.plugin import MethodContext
+from mypy.messages import format_type
+from mypy.nodes import Context, Expression, SymbolTableNode, TypeInfo
+from mypy.plugin import CheckerPluginInterface, MethodContext
+from mypy.subtypes import is_subtype
 from mypy.types import (
     AnyType,
     Instance,
@@ -99,3 +102,26 @@ def rshift_result(ctx: MethodContext, right_ends: tuple[Type, Type] | None, look
         return _with_ends(ctx.default_return_type, *right_ends) or ctx.default_return_type
     return ctx.default_return_type
 
+
+def passed_through(kind: str, value: Type, lookup: Lookup) -> tuple[Type, Type]:
+    """A gate's ends when ``value`` reaches it: ``(T, T)``, or ``(T, T | GateDecision[T])``."""
+    if kind == _consts.DECISION_GATE:
+        return value, UnionType.make_union([value, decision(lookup, value)])
+    return value, value
+
+
+def check_after_gate(
+    api: CheckerPluginInterface, value: Type, right_ends: tuple[Type, Type] | None, where: Context
+) -> None:
+    """Report a step after a gate (in ``seq``) whose declared input does not accept what the gate passes on."""
+    if right_ends is None or _arrows.is_untyped(value) or _arrows.is_untyped(right_ends[0]):
+        return
+    if is_subtype(value, right_ends[0]):
+        return
+    opts = api.options
+    api.fail(
+        f"Incompatible step after human_gate: the gate yields {format_type(value, opts)}, "
+        f"the next step takes {format_type(right_ends[0], opts)}",
+        where,
+        code=codes.ARG_TYPE,
+    )
