@@ -10,6 +10,11 @@ Sections:
 
 Run-time settlement (first success wins, losers cancelled, hedge timers,
 quorum order) is the interpreter's job; this module only builds IR.
+
+Static typing: the race family, ``vote`` and ``map_n`` are overloads per
+shape class (floor ``Dataflow``) for same-typed branches; ``human_gate`` is a
+``HumanGate``/``DecisionGate`` marker whose pass-through typing the mypy
+plugin supplies (``docs/typed.md``).
 """
 
 # One overload per shape class, most specific first (the later classes are

@@ -1,1 +1,1 @@
-"""One module per plugin feature: ``any_edge`` (the error) and ``join`` (exact shape joins)."""
+"""One module per plugin feature: ``any_edge`` (the error), ``join`` (exact shape joins), ``gate`` (pass-through gates)."""
