@@ -104,7 +104,7 @@ def race(
 ) -> Dataflow[_I, _O]: ...
 @overload
 def race(
-    *branches: Dataflow[_I, _O], reduce: Pure[_O, _R]
+    *branches: Dataflow[_I, _O], reduce: Pure[list[_O], _R]
 ) -> Dataflow[_I, _R]: ...
 @overload
 def race(
@@ -116,7 +116,7 @@ def race(
 ) -> Branching[_I, _O]: ...
 @overload
 def race(
-    *branches: Branching[_I, _O], reduce: Pure[_O, _R]
+    *branches: Branching[_I, _O], reduce: Pure[list[_O], _R]
 ) -> Branching[_I, _R]: ...
 @overload
 def race(
@@ -128,7 +128,7 @@ def race(
 ) -> Feedback[_I, _O]: ...
 @overload
 def race(
-    *branches: Feedback[_I, _O], reduce: Pure[_O, _R]
+    *branches: Feedback[_I, _O], reduce: Pure[list[_O], _R]
 ) -> Feedback[_I, _R]: ...
 @overload
 def race(
@@ -140,7 +140,7 @@ def race(
 ) -> Staged[_I, _O]: ...
 @overload
 def race(
-    *branches: Staged[_I, _O], reduce: Pure[_O, _R]
+    *branches: Staged[_I, _O], reduce: Pure[list[_O], _R]
 ) -> Staged[_I, _R]: ...
 @overload
 def race(
@@ -152,7 +152,7 @@ def race(
 ) -> Arrow[_I, _O]: ...
 @overload
 def race(
-    *branches: Arrow[_I, _O], reduce: Pure[_O, _R]
+    *branches: Arrow[_I, _O], reduce: Pure[list[_O], _R]
 ) -> Arrow[_I, _R]: ...
 @overload
 def race(
@@ -169,7 +169,7 @@ def race(*branches: Any, reduce: PureLike | None = None) -> Arrow[Any, Any]:
     """Run the branches concurrently; the first to **succeed** wins and the rest are cancelled.
 
     ``race([a, b, ...])`` or ``race(a, b, ...)``; ``reduce`` (a pure) folds the
-    settled result. Every branch must be read-only or asserted idempotent
+    settled result (it receives the list of the one winning value). Every branch must be read-only or asserted idempotent
     (deploy's race admission).
     """
     items, nodes = _branches(branches, "race")
@@ -185,7 +185,7 @@ def hedge(
 ) -> Dataflow[_I, _O]: ...
 @overload
 def hedge(
-    *branches: Dataflow[_I, _O], hedge_ms: int, reduce: Pure[_O, _R]
+    *branches: Dataflow[_I, _O], hedge_ms: int, reduce: Pure[list[_O], _R]
 ) -> Dataflow[_I, _R]: ...
 @overload
 def hedge(
@@ -197,7 +197,7 @@ def hedge(
 ) -> Branching[_I, _O]: ...
 @overload
 def hedge(
-    *branches: Branching[_I, _O], hedge_ms: int, reduce: Pure[_O, _R]
+    *branches: Branching[_I, _O], hedge_ms: int, reduce: Pure[list[_O], _R]
 ) -> Branching[_I, _R]: ...
 @overload
 def hedge(
@@ -209,7 +209,7 @@ def hedge(
 ) -> Feedback[_I, _O]: ...
 @overload
 def hedge(
-    *branches: Feedback[_I, _O], hedge_ms: int, reduce: Pure[_O, _R]
+    *branches: Feedback[_I, _O], hedge_ms: int, reduce: Pure[list[_O], _R]
 ) -> Feedback[_I, _R]: ...
 @overload
 def hedge(
@@ -221,7 +221,7 @@ def hedge(
 ) -> Staged[_I, _O]: ...
 @overload
 def hedge(
-    *branches: Staged[_I, _O], hedge_ms: int, reduce: Pure[_O, _R]
+    *branches: Staged[_I, _O], hedge_ms: int, reduce: Pure[list[_O], _R]
 ) -> Staged[_I, _R]: ...
 @overload
 def hedge(
@@ -233,7 +233,7 @@ def hedge(
 ) -> Arrow[_I, _O]: ...
 @overload
 def hedge(
-    *branches: Arrow[_I, _O], hedge_ms: int, reduce: Pure[_O, _R]
+    *branches: Arrow[_I, _O], hedge_ms: int, reduce: Pure[list[_O], _R]
 ) -> Arrow[_I, _R]: ...
 @overload
 def hedge(
