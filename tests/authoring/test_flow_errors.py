@@ -124,7 +124,7 @@ def test_tuple_unpacking_a_handle() -> None:
     def build() -> Any:
         @flow
         def f(q: str) -> Any:
-            a, b = te_fetch(q)  # L:unpack  # noqa: RUF059 - the unpacking itself is under test
+            a, b = te_fetch(q)  # L:unpack
             return te_upper(a)
 
     define_error(build, "unpack", "tuple-unpacking a handle", "h['a']")
@@ -184,7 +184,7 @@ def test_step_with_constants_only() -> None:
     def build() -> Any:
         @flow
         def f(q: str) -> Any:
-            fixed = te_upper("constant")  # L:const_only  # noqa: F841 - the constant-only step is under test
+            fixed = te_upper("constant")  # L:const_only
             return te_fetch(q)
 
     define_error(build, "const_only", "a step needs a handle input")
