@@ -157,3 +157,28 @@ def test_adapters_reject_bad_arguments() -> None:
         as_type(Any)
     with pytest.raises(CompositionError, match="must be an Arrow"):
         expect("not an arrow", int)  # type: ignore[call-overload]
+
+
+class GtMail(TypedDict):
+    to: str
+
+
+@tool(effect="read", idempotent=True)
+def gt_draft(x: str) -> GtMail:
+    return {"to": x}
+
+
+@tool(effect="dangerous")
+def gt_send(m: GtMail) -> bool:
+    return True
+
+
+def test_a_human_gate_passes_the_type_through_at_run_time() -> None:
+    from composable_agents import human_gate
+    from composable_agents.authoring.derived import GateDecision
+
+    flow = gt_draft >> human_gate("send?") >> gt_send
+    assert any_edges(flow) == ()
+    assert flow.out_type is bool
+    decision = gt_draft >> human_gate("send?", on_reject="value")
+    assert decision.out_type == GtMail | GateDecision[GtMail]  # type: ignore[valid-type]

@@ -321,13 +321,20 @@ class Arrow(Generic[I, O]):
         right = _operand(other, ">>")
         from composable_agents.core.ir import Seq
 
-        edge = Edge(
-            self._tail(), self._out, right._head(), right._in, ">>", checked=right._bounds[0]
-        )
+        out_type = right._out
+        checked = right._bounds[0]
+        passing = getattr(type(right), "PASSES_THROUGH", None)
+        if passing is not None:
+            # A human gate passes its input on (or, with on_reject="value", the
+            # input or its decision record): the value keeps the left type, and
+            # the edge into the gate is no Any boundary.
+            out_type = passing(self._out)
+            checked = True
+        edge = Edge(self._tail(), self._out, right._head(), right._in, ">>", checked=checked)
         return wrap(
             Seq(steps=(self._node, right._node)),
             in_type=self._in,
-            out_type=right._out,
+            out_type=out_type,
             edges=_EdgeLog((self._edges, right._edges), edge),
             ends=(self._head(), right._tail()),
             bounds=(self._bounds[0], right._bounds[1]),

@@ -369,10 +369,16 @@ class HumanGate(Pipeline[Any, Any]):
     collapses a composition with it to ``Any``; the plugin types ``x >> gate``
     as ``x``'s output passing through and ``gate >> y`` as ``y``'s input
     flowing in, and reports no ``any-edge`` on either side. Without the
-    plugin the gate's output is ``Any``.
+    plugin the gate's output is ``Any``. At run time ``x >> gate`` keeps
+    ``x``'s output type too (``PASSES_THROUGH``), so ``any_edges`` agrees.
     """
 
     __slots__ = ()
+
+    @staticmethod
+    def PASSES_THROUGH(incoming: object) -> object:
+        """The gate's output type given what flows in: the same type."""
+        return incoming
 
 
 class DecisionGate(Pipeline[Any, Any]):
@@ -383,6 +389,13 @@ class DecisionGate(Pipeline[Any, Any]):
     """
 
     __slots__ = ()
+
+    @staticmethod
+    def PASSES_THROUGH(incoming: object) -> object:
+        """The gate's output type given what flows in: the input or its decision record."""
+        if incoming is Any:
+            return Any
+        return incoming | GateDecision[incoming]  # type: ignore[valid-type]
 
 
 @overload
