@@ -107,6 +107,7 @@ def _child(path: str, key: str | int) -> str:
 
 
 def violation(path: str, expected: str, value: object) -> SchemaViolation:
+    """A :class:`SchemaViolation` at ``path`` with a short rendering of ``value``."""
     return SchemaViolation(path, expected, short_repr(value))
 
 

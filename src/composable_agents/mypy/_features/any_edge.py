@@ -21,6 +21,8 @@ from composable_agents.mypy import _arrows, _consts
 from composable_agents.mypy._cache import expression_type
 from composable_agents.mypy._features import gate
 
+__all__ = ["check_edge", "declared_ends", "operator_hook", "sequence_hook"]
+
 ANY_EDGE: Final = ErrorCode(
     "any-edge",
     "A composition edge where one side's declared boundary type is Any",

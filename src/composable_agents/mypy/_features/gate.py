@@ -35,6 +35,8 @@ from mypy.types import (
 
 from composable_agents.mypy import _arrows, _consts
 
+__all__ = ["check_after_gate", "decision", "gate_kind", "involves_gate", "passed_through", "right_operand", "rshift_result"]
+
 GATES = frozenset({_consts.HUMAN_GATE, _consts.DECISION_GATE})
 
 

@@ -26,6 +26,8 @@ from mypy.types import CallableType, Type, UninhabitedType
 from composable_agents.mypy import _arrows
 from composable_agents.mypy._cache import expression_type
 
+__all__ = ["function_signature_hook", "operator_signature_hook"]
+
 _BLOCKED: Final = "__not_the_join__"
 
 
