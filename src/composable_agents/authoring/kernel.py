@@ -9,8 +9,9 @@ Static typing: ``par``/``fanout`` of 1-5 arrows and ``each`` are overloads
 per shape class, most specific first (the lattice join of the parts and the
 ``Dataflow`` floor, as in :mod:`composable_agents.typed`); ``par``'s JSON list
 is typed as a flat tuple, like ``typed.fanout``. Inside a ``@flow`` body
-``each(body, items, ...)`` is typed as the list of the body's outputs. Every
-other kernel function is statically the upper bound its constructor can
+``each(body, items, ...)`` is typed as the list of the body's outputs.
+``call(tool)`` and ``arr(pure)`` keep a ``@tool``'s / ``@pure``'s ends (a name
+gives ``Any`` ends). Every other kernel function is statically the upper bound its constructor can
 promise.
 """
 
@@ -404,8 +405,17 @@ def ident() -> Pipeline[Any, Any]:
     return Pipeline(Ident())
 
 
+@overload
+def arr(pure: Pure[_I, _T0], **args: Json) -> Pipeline[_I, _T0]: ...
+@overload
+def arr(pure: str | PureRef, **args: Json) -> Pipeline[Any, Any]: ...
 def arr(pure: PureLike, **args: Json) -> Pipeline[Any, Any]:
-    """Apply a registered pure (by name or ``@pure`` arrow) with static keyword ``args``."""
+    """Apply a registered pure (by name or ``@pure`` arrow) with static keyword ``args``.
+
+    Statically a ``@pure`` keeps its ends (``Pure[I, O]`` gives
+    ``Pipeline[I, O]``, as the run-time ``in_type``/``out_type``); a name or
+    ``PureRef`` gives ``Pipeline[Any, Any]``.
+    """
     ref = pure_ref(pure, args or None)
     in_type: object = Any
     out_type: object = Any
@@ -469,6 +479,22 @@ def mcp(server: str, tool: str, *, ann: Ann | None = None, ctx: ContextPolicy | 
     return _tool_ref(f"{server}/{tool}", server, tool, ann, ctx)
 
 
+@overload
+def call(
+    ref: Tool[_I, _T0],
+    *,
+    ann: Ann | None = None,
+    ctx: ContextPolicy | None = None,
+    name: str | None = None,
+) -> Pipeline[_I, _T0]: ...
+@overload
+def call(
+    ref: str | ToolRef,
+    *,
+    ann: Ann | None = None,
+    ctx: ContextPolicy | None = None,
+    name: str | None = None,
+) -> Pipeline[Any, Any]: ...
 def call(
     ref: str | ToolRef | Tool[Any, Any],
     *,
@@ -476,7 +502,13 @@ def call(
     ctx: ContextPolicy | None = None,
     name: str | None = None,
 ) -> Pipeline[Any, Any]:
-    """A tool-call step from a tool ref, a ``@tool`` arrow or a bare key."""
+    """A tool-call step from a tool ref, a ``@tool`` arrow or a bare key.
+
+    Statically a ``@tool`` keeps its ends (``Tool[I, O]`` gives
+    ``Pipeline[I, O]``; a record tool ``Pipeline[Mapping[str, Any], O]``, a
+    nullary tool ``Pipeline[None, O]``), as at run time; a ref or key gives
+    ``Pipeline[Any, Any]``.
+    """
     if isinstance(ref, Tool):
         key, in_type, out_type = ref.key, ref.in_type, ref.out_type
         base = ref.to_ir()
