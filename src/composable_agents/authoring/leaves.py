@@ -340,8 +340,9 @@ class RecordTool(Tool[Mapping[str, Any], O], Generic[_Pm, O]):
     """A multi-parameter tool: a ``Tool[Mapping[str, Any], O]`` whose direct call keeps the body's signature.
 
     The flowing value is a record ``{param: value}`` unpacked into keyword
-    arguments (PEP 612 cannot add step options to ``_Pm``, so a record tool's
-    call takes none statically).
+    arguments. PEP 612 cannot add step options to ``_Pm``: the mypy plugin
+    appends them to the call's signature (without it the call takes none
+    statically).
     """
 
     __slots__ = ()

@@ -67,6 +67,18 @@ the ``@flow`` form (``each(body, items, ...)``) is left to plain overload resolu
 SEQUENCES: Final = frozenset({TYPED_SEQ, KERNEL_SEQ})
 """Functions whose consecutive arguments are composition edges."""
 
+TOOL: Final = "composable_agents.authoring.leaves.Tool"
+CALL: Final = "__call__"
+STEP_OPTION_TYPES: Final = (
+    ("name", "builtins.str"),
+    ("retries", "builtins.int"),
+    ("timeout_s", "builtins.float"),
+    ("retry_interval_s", "builtins.float"),
+    ("backoff_rate", "builtins.float"),
+)
+"""The step options every tool call takes in a ``@flow`` body (SPEC §4), in ``Tool.__call__``'s
+order; the plugin appends the missing ones to a tool class's call (``RecordTool``'s ``ParamSpec``)."""
+
 THINK: Final = "composable_agents.authoring.leaves.think"
 REASONER: Final = "composable_agents.authoring.leaves.Reasoner"
 NO_PROMPT: Final = "composable_agents.authoring.leaves.NoPrompt"

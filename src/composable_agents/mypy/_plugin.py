@@ -21,7 +21,7 @@ from mypy.plugin import (
 from mypy.types import FunctionLike, Type
 
 from composable_agents.mypy import _arrows, _consts
-from composable_agents.mypy._features import any_edge, join
+from composable_agents.mypy._features import any_edge, join, step_options
 
 
 def _source_digest() -> str:
@@ -46,6 +46,7 @@ class ComposableAgentsPlugin(Plugin):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self._is_arrow: dict[str, int] = {}
+        self._is_tool: dict[str, bool] = {}
 
     def report_config_data(self, ctx: ReportConfigContext) -> str:
         del ctx
@@ -62,6 +63,17 @@ class ComposableAgentsPlugin(Plugin):
             self._is_arrow[class_fullname] = rank  # only cache once the class is known
         return rank
 
+    def _tool_class(self, class_fullname: str) -> bool:
+        cached = self._is_tool.get(class_fullname)
+        if cached is not None:
+            return cached
+        sym = self.lookup_fully_qualified(class_fullname)
+        if sym is None or not isinstance(sym.node, TypeInfo):
+            return False
+        found = any(base.fullname == _consts.TOOL for base in sym.node.mro)
+        self._is_tool[class_fullname] = found  # only cache once the class is known
+        return found
+
     def _operator(self, fullname: str) -> tuple[str, str] | None:
         cls, _, method = fullname.rpartition(".")
         if method not in _consts.OPERATOR_FLOORS or self._arrow_rank(cls) < 0:
@@ -77,6 +89,9 @@ class ComposableAgentsPlugin(Plugin):
     def get_method_signature_hook(
         self, fullname: str
     ) -> Callable[[MethodSigContext], FunctionLike] | None:
+        cls, _, method = fullname.rpartition(".")
+        if method == _consts.CALL and self._tool_class(cls):
+            return step_options.hook
         op = self._operator(fullname)
         if op is None:
             return None
