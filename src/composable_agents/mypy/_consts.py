@@ -79,6 +79,17 @@ STEP_OPTION_TYPES: Final = (
 """The step options every tool call takes in a ``@flow`` body (SPEC §4), in ``Tool.__call__``'s
 order; the plugin appends the missing ones to a tool class's call (``RecordTool``'s ``ParamSpec``)."""
 
+RUNTIME_PARAMS: Final = frozenset({"idempotency_key", "principal"})
+"""Keyword-only tool parameters the runtime fills (``leaves.RUNTIME_PARAMS``): optional in a call."""
+
+TOOL_DECORATORS: Final = frozenset(
+    {"composable_agents.authoring.leaves.tool", "composable_agents.authoring.leaves._ToolDecorator.__call__"}
+)
+PURE_DECORATORS: Final = frozenset(
+    {"composable_agents.authoring.leaves.pure", "composable_agents.authoring.leaves._PureDecorator.__call__"}
+)
+"""``@tool`` / ``@pure`` (bare and with arguments): a one-input body is never typed ``Any``."""
+
 THINK: Final = "composable_agents.authoring.leaves.think"
 REASONER: Final = "composable_agents.authoring.leaves.Reasoner"
 NO_PROMPT: Final = "composable_agents.authoring.leaves.NoPrompt"

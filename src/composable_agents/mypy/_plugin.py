@@ -21,7 +21,7 @@ from mypy.plugin import (
 from mypy.types import FunctionLike, Type
 
 from composable_agents.mypy import _arrows, _consts
-from composable_agents.mypy._features import any_edge, join, step_options
+from composable_agents.mypy._features import any_edge, join, leaf_decorators, step_options
 
 
 def _source_digest() -> str:
@@ -89,6 +89,10 @@ class ComposableAgentsPlugin(Plugin):
     def get_method_signature_hook(
         self, fullname: str
     ) -> Callable[[MethodSigContext], FunctionLike] | None:
+        if fullname in _consts.TOOL_DECORATORS:
+            return leaf_decorators.tool_hook
+        if fullname in _consts.PURE_DECORATORS:
+            return leaf_decorators.pure_hook
         cls, _, method = fullname.rpartition(".")
         if method == _consts.CALL and self._tool_class(cls):
             return step_options.hook
@@ -105,6 +109,10 @@ class ComposableAgentsPlugin(Plugin):
     def get_function_signature_hook(
         self, fullname: str
     ) -> Callable[[FunctionSigContext], FunctionLike] | None:
+        if fullname in _consts.TOOL_DECORATORS:
+            return leaf_decorators.tool_hook
+        if fullname in _consts.PURE_DECORATORS:
+            return leaf_decorators.pure_hook
         floor = _consts.FUNCTION_FLOORS.get(fullname)
         if floor is None:
             return None

@@ -9,12 +9,14 @@ method-signature hook appends the options that are missing (as keyword-only,
 optional parameters) to the signature mypy has already expanded.
 
 A signature with ``**kwargs`` already accepts them; a body parameter of the
-same name wins (the runtime passes it to the body).
+same name wins (the runtime passes it to the body). The keyword-only
+``idempotency_key``/``principal`` parameters the runtime fills become
+optional, as in ``KeyedTool.__call__`` (a direct call may still pass them).
 """
 
 from __future__ import annotations
 
-from mypy.nodes import ARG_NAMED_OPT, ARG_STAR2
+from mypy.nodes import ARG_NAMED, ARG_NAMED_OPT, ARG_STAR2
 from mypy.plugin import MethodSigContext
 from mypy.types import CallableType, NoneType, Type, UnionType
 
@@ -32,6 +34,12 @@ def hook(ctx: MethodSigContext) -> CallableType:
     sig = ctx.default_signature
     if ARG_STAR2 in sig.arg_kinds:
         return sig
+    kinds = [
+        ARG_NAMED_OPT if kind == ARG_NAMED and name in _consts.RUNTIME_PARAMS else kind
+        for kind, name in zip(sig.arg_kinds, sig.arg_names, strict=True)
+    ]
+    if kinds != sig.arg_kinds:
+        sig = sig.copy_modified(arg_kinds=kinds)
     present = {n for n in sig.arg_names if n is not None}
     missing = [(n, t) for n, t in _consts.STEP_OPTION_TYPES if n not in present]
     if not missing:
