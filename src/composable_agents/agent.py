@@ -24,7 +24,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
+
+from typing_extensions import TypeVar
 
 from composable_agents.agent_loop import CONTROLLER_MODE_KEY, ControllerMode, agent_trace
 from composable_agents.authoring.arrow import Arrow
@@ -52,8 +54,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Agent", "agent_trace", "with_status"]
 
-I = TypeVar("I")
-O = TypeVar("O")
+# Defaults: ``Agent(...)`` without type arguments is an ``Agent[Any, Any]``, as
+# its run-time ``in_type``/``out_type`` (nothing in the constructor binds them).
+I = TypeVar("I", default=Any)
+O = TypeVar("O", default=Any)
 
 Mode = Literal["strict", "dev"]
 Capability = Tool[Any, Any] | ToolRef | Arrow[Any, Any] | str
