@@ -33,7 +33,7 @@ drafter = Reasoner(
 
 
 @tool(name="email_send", effect="dangerous", idempotency="required")
-def send_email(draft: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
+def send_email(draft: Draft, *, idempotency_key: str) -> dict[str, Any]:
     """Send once per idempotency key (irreversible: hence the gate)."""
     if not any(s["key"] == idempotency_key for s in SENT):
         SENT.append({"key": idempotency_key, "to": draft["to"], "subject": draft["subject"]})

@@ -29,7 +29,7 @@ chat_bot = Reasoner(
 
 
 @pure("session_demo.remember")
-def remember(pair: list[Any]) -> list[Any]:
+def remember(pair: tuple[Any, Reply]) -> list[Any]:
     """``[{"carrier": history, "msg": m}, {"reply": r}]`` → ``[history + [turn], r]``."""
     turn, answer = pair
     history = [*turn["carrier"], {"user": turn["msg"], "bot": answer["reply"]}]

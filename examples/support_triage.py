@@ -34,7 +34,8 @@ def refund(request: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
     """Refund once per idempotency key."""
     for done in REFUNDS:
         if done["key"] == idempotency_key:
-            return done["receipt"]
+            previous: dict[str, Any] = done["receipt"]
+            return previous
     receipt = {"refunded": request["amount"], "customer": request["customer"]}
     REFUNDS.append({"key": idempotency_key, "receipt": receipt})
     return receipt

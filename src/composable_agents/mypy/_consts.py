@@ -83,12 +83,19 @@ RUNTIME_PARAMS: Final = frozenset({"idempotency_key", "principal"})
 """Keyword-only tool parameters the runtime fills (``leaves.RUNTIME_PARAMS``): optional in a call."""
 
 TOOL_DECORATORS: Final = frozenset(
-    {"composable_agents.authoring.leaves.tool", "composable_agents.authoring.leaves._ToolDecorator.__call__"}
+    {
+        "composable_agents.authoring.leaves.tool",
+        "composable_agents.authoring.leaves._ToolDecorator.__call__",
+    }
 )
 PURE_DECORATORS: Final = frozenset(
-    {"composable_agents.authoring.leaves.pure", "composable_agents.authoring.leaves._PureDecorator.__call__"}
+    {
+        "composable_agents.authoring.leaves.pure",
+        "composable_agents.authoring.leaves._PureDecorator.__call__",
+    }
 )
-"""``@tool`` / ``@pure`` (bare and with arguments): a one-input body is never typed ``Any``."""
+"""``@tool(...)`` / ``@pure("name")``: a one-input body is never typed ``Any``. mypy applies no
+signature hook to a bare decorator (``@tool``, ``@pure``), so those names are listed for direct calls."""
 
 THINK: Final = "composable_agents.authoring.leaves.think"
 REASONER: Final = "composable_agents.authoring.leaves.Reasoner"

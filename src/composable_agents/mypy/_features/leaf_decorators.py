@@ -10,6 +10,10 @@ is composed with is checked. This signature hook (applied to each overload
 item) blocks the catch-all items when the body is one the runtime treats as
 a one-input (or nullary) leaf, so mypy resolves to the item it would pick
 for the same body without ``Any``.
+
+mypy checks a bare decorator (``@tool``, ``@pure``) without signature hooks,
+so only the called forms (``@tool(...)``, ``@pure("name")``) and direct calls
+(``tool(fn)``) are repaired.
 """
 
 from __future__ import annotations

@@ -49,4 +49,3 @@ def hook(ctx: MethodSigContext) -> CallableType:
         arg_kinds=[*sig.arg_kinds, *(ARG_NAMED_OPT for _ in missing)],
         arg_names=[*sig.arg_names, *(n for n, _ in missing)],
     )
-
