@@ -33,7 +33,7 @@ from typing import Any, Final
 from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.kinds import Op, Shape
 
-__all__ = ["DEFAULT_MAX_EVENTS", "NodeMeta", "Projection", "Recorder", "activation_id"]
+__all__ = ["DEFAULT_MAX_EVENTS", "NodeMeta", "Projection", "Recorder", "ValueStore", "activation_id"]
 
 DEFAULT_MAX_EVENTS: Final = 10_000
 """How many activations an in-memory projection keeps by default."""
@@ -67,6 +67,29 @@ def activation_id(node_id: str, acts: tuple[int, ...]) -> str:
 
 
 _Raw = tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None]
+
+
+class ValueStore:
+    """Interns values by identity: each distinct value object gets one index into ``values``.
+
+    Events refer to their input and output by index, so a value that flows
+    through many steps unchanged is stored once.
+    """
+
+    __slots__ = ("_refs", "values")
+
+    def __init__(self) -> None:
+        self.values: list[Json] = []
+        self._refs: dict[int, int] = {}
+
+    def ref(self, value: Json) -> int:
+        """The index of ``value`` (added on first sight)."""
+        found = self._refs.get(id(value))
+        if found is None or self.values[found] is not value:
+            found = len(self.values)
+            self.values.append(value)
+            self._refs[id(value)] = found
+        return found
 
 
 class Recorder:
@@ -153,7 +176,8 @@ class Recorder:
         self._kept = items
         self._buf = []
 
-    def _ordered(self) -> tuple[list[_Raw], list[tuple[int, int]]]:
+    def snapshot(self) -> tuple[list[_Raw], list[tuple[int, int]]]:
+        """The retained activations and their segment marks, computed together."""
         if not self._spilled:
             return list(self._list), list(self._marks)
         self._compact()
@@ -171,12 +195,12 @@ class Recorder:
     @property
     def events(self) -> list[_Raw]:
         """The retained activations (arrival order, or the bounded order once past the limit)."""
-        return self._ordered()[0]
+        return self.snapshot()[0]
 
     @property
     def marks(self) -> list[tuple[int, int]]:
         """``(position, segment)`` where each continuation segment starts among the retained events."""
-        return self._ordered()[1]
+        return self.snapshot()[1]
 
     def restore(self, raw: Iterable[_Raw], dropped: int, marks: Iterable[tuple[int, int]]) -> None:
         """Continue recording after a carried projection (continue-as-new)."""
@@ -189,7 +213,7 @@ class Recorder:
 
     def projection(self) -> Projection:
         """Freeze what was recorded into a :class:`Projection`."""
-        raw, marks = self._ordered()
+        raw, marks = self.snapshot()
         return Projection(raw, self.dropped, open_gates=dict(self.open_gates), marks=marks)
 
 
@@ -236,18 +260,8 @@ class Projection:
         return len(self._raw)
 
     def _materialize(self) -> None:
-        values: list[Json] = []
-        refs: dict[int, int] = {}
-
-        def ref(value: Json) -> int:
-            key = id(value)
-            found = refs.get(key)
-            if found is None or values[found] is not value:
-                found = len(values)
-                values.append(value)
-                refs[key] = found
-            return found
-
+        store = ValueStore()
+        ref = store.ref
         events: list[JsonObject] = []
         prefixes = self._segments()
         for (meta, acts, v_in, v_out, attrs), pre in zip(self._raw, prefixes, strict=True):
@@ -275,7 +289,7 @@ class Projection:
                 event.update(attrs)
             events.append(event)
         self._events = events
-        self._values = values
+        self._values = store.values
 
     @property
     def events(self) -> list[JsonObject]:

@@ -44,7 +44,7 @@ from composable_agents.execution.artifact import (
 )
 from composable_agents.execution.env import GateRequest, ReasonerCall, Thunk, ToolCall
 from composable_agents.execution.interpreter import RunState
-from composable_agents.execution.projection import NodeMeta, Projection, Recorder
+from composable_agents.execution.projection import NodeMeta, Projection, Recorder, ValueStore
 
 if TYPE_CHECKING:
     from composable_agents.compiler.deploy import Deployment
@@ -139,19 +139,10 @@ def encode_projection(recorder: Recorder, metas: Sequence[NodeMeta] = ()) -> Jso
     run time (a staged plan's), ``"m<k>"`` into an inline table ``"M"`` of
     ``[node id, op, shape, label, cost, parent ref, prev ref]`` rows.
     """
-    values: list[Json] = []
-    refs: dict[int, int] = {}
+    store = ValueStore()
+    ref = store.ref
     table: list[Json] = []
     meta_refs: dict[int, Json] = {}
-
-    def ref(value: Json) -> int:
-        key = id(value)
-        found = refs.get(key)
-        if found is None or values[found] is not value:
-            found = len(values)
-            values.append(value)
-            refs[key] = found
-        return found
 
     def mref(meta: NodeMeta | None) -> Json:
         if meta is None:
@@ -167,19 +158,20 @@ def encode_projection(recorder: Recorder, metas: Sequence[NodeMeta] = ()) -> Jso
             row.extend((mref(meta.parent), mref(meta.prev)))
         return found
 
+    raw, marks = recorder.snapshot()
     rows: list[Json] = []
-    for meta, acts, v_in, v_out, attrs in recorder.events:
+    for meta, acts, v_in, v_out, attrs in raw:
         row: list[Json] = [mref(meta), list(acts), ref(v_in), ref(v_out)]
         if attrs:
             row.append(dict(attrs))
         rows.append(row)
-    out: JsonObject = {"e": rows, "x": values}
+    out: JsonObject = {"e": rows, "x": store.values}
     if table:
         out["M"] = table
     if recorder.dropped:
         out["d"] = recorder.dropped
-    if recorder.marks:
-        out["m"] = [list(m) for m in recorder.marks]
+    if marks:
+        out["m"] = [list(m) for m in marks]
     return out
 
 
