@@ -70,6 +70,7 @@ __all__ = [
     "SessionEvent",
     "SessionHandle",
     "Turn",
+    "TurnContext",
     "check_channel_placement",
     "emit",
     "loop",
@@ -444,22 +445,42 @@ def Closed(seq: int, reason: str) -> SessionEvent:
 # -- the local backend -----------------------------------------------------------------------------
 
 
-class _TurnContext:
-    """What the channel leaves see during one turn (``env.session``)."""
+class TurnContext:
+    """What the channel leaves (``recv``/``emit``) see during one turn, on any backend.
 
-    def __init__(self, handle: SessionHandle, channel: str, msg: Json, index: int) -> None:
-        self.handle = handle
+    ``take`` hands the turn's message to exactly one ``recv`` on the channel it
+    arrived on; backends say how ``emit`` publishes.
+    """
+
+    __slots__ = ("channel", "index", "msg", "taken")
+
+    def __init__(self, channel: str, msg: Json, index: int) -> None:
         self.channel = channel
         self.msg = msg
         self.index = index
         self.taken = False
 
     def take(self, channel: str) -> Json:
+        """The turn's message for a ``recv`` on ``channel`` (once per turn)."""
         if channel != self.channel or self.taken:
             msg = f"recv on {channel!r} in turn {self.index}: the turn's message arrived on {self.channel!r}"
             raise SessionValidationError(msg)
         self.taken = True
         return self.msg
+
+    def emit(self, channel: str, payload: Json) -> None:
+        """Publish ``payload`` on ``channel`` as an event of this turn."""
+        raise NotImplementedError
+
+
+class _TurnContext(TurnContext):
+    """The local backend's turn: emits go straight to the handle's event log."""
+
+    __slots__ = ("handle",)
+
+    def __init__(self, handle: SessionHandle, channel: str, msg: Json, index: int) -> None:
+        super().__init__(channel, msg, index)
+        self.handle = handle
 
     def emit(self, channel: str, payload: Json) -> None:
         self.handle._publish(Emit(self.handle._next_seq(), channel, copy_json(payload), self.index))

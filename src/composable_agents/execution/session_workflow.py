@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from composable_agents.execution.artifact import LoadedArtifact
     from composable_agents.execution.projection import Recorder
     from composable_agents.execution.session_store import SessionStore, payload_digest
+    from composable_agents.session import TurnContext
 
 __all__ = ["DEFAULT_SESSION_CONTINUE_AFTER", "SessionEnv", "SessionRun", "SessionWorkflow", "load_session"]
 
@@ -57,24 +58,14 @@ class SessionEnv(_impl.TemporalEnv):
         self.session: _Turn | None = None
 
 
-class _Turn:
-    """What the channel leaves see during one turn."""
+class _Turn(TurnContext):
+    """The durable backend's turn: emits go to the session store's event log."""
 
-    __slots__ = ("channel", "index", "msg", "run", "taken")
+    __slots__ = ("run",)
 
     def __init__(self, run: SessionRun, channel: str, msg: Json, index: int) -> None:
+        super().__init__(channel, msg, index)
         self.run = run
-        self.channel = channel
-        self.msg = msg
-        self.index = index
-        self.taken = False
-
-    def take(self, channel: str) -> Json:
-        if channel != self.channel or self.taken:
-            msg = f"recv on {channel!r} in turn {self.index}: the turn's message arrived on {self.channel!r}"
-            raise SessionValidationError(msg)
-        self.taken = True
-        return self.msg
 
     def emit(self, channel: str, payload: Json) -> None:
         self.run.store.publish({"kind": "emit", "channel": channel, "payload": copy_json(payload), "index": self.index})
