@@ -39,7 +39,7 @@ from composable_agents.errors import (
 from composable_agents.execution.env import InMemoryEnv
 from composable_agents.execution.interpreter import Catalog, Program, RunState
 from composable_agents.execution.policy import ExecutionPolicy
-from composable_agents.execution.projection import Recorder
+from composable_agents.execution.projection import Projection, Recorder
 from composable_agents.execution.result import Result
 
 if TYPE_CHECKING:
@@ -260,34 +260,28 @@ class Deployment(Generic[I, O]):
     def _result(self, value: Json, state: RunState, recorder: Recorder | None) -> Result[O]:
         from composable_agents.core.schema import from_json_value, is_any
 
-        projection = recorder.projection() if recorder is not None else Result.__dataclass_fields__["projection"].default_factory()  # type: ignore[misc,operator,unused-ignore]
         decoded = None if is_any(self.out_type) else from_json_value(value, self.out_type)
-        return Result(
-            status="ok",
-            raw_value=value,
-            projection=projection,
-            cost=projection.total_cost if recorder is not None or state.ledger is None else state.ledger.cost,
-            run_id=state.run_id,
-            usage=state.ledger.usage() if state.ledger is not None else None,
-            segments=state.segment + 1,
-            decoded=decoded,
-        )
+        return self._finish(state, recorder, status="ok", raw_value=value, decoded=decoded)
 
     def _failure(self, exc: BaseException, state: RunState, recorder: Recorder | None) -> Result[O]:
         """A non-ok ``Result``: gate endings, ``over_budget`` and failures (see ``result.status_of``)."""
         from composable_agents.execution.result import status_of
 
-        projection = recorder.projection() if recorder is not None else Result.__dataclass_fields__["projection"].default_factory()  # type: ignore[misc,operator,unused-ignore]
         status, detail = status_of(exc)
+        return self._finish(state, recorder, status=status, detail=detail, error=exc)
+
+    @staticmethod
+    def _finish(state: RunState, recorder: Recorder | None, **fields: Any) -> Result[O]:
+        """A ``Result`` carrying the run's projection, cost, usage and segment count."""
+        projection = recorder.projection() if recorder is not None else Projection([])
+        cost = projection.total_cost if recorder is not None or state.ledger is None else state.ledger.cost
         return Result(
-            status=status,
-            detail=detail,
             projection=projection,
-            cost=projection.total_cost if recorder is not None or state.ledger is None else state.ledger.cost,
+            cost=cost,
             run_id=state.run_id,
             usage=state.ledger.usage() if state.ledger is not None else None,
             segments=state.segment + 1,
-            error=exc,
+            **fields,
         )
 
     def _prepare_run(

@@ -23,9 +23,11 @@ from composable_agents.core.codec import normalize, walk
 from composable_agents.core.ir import (
     RESERVED_TOOLS,
     Alt,
+    App,
     Arr,
     CallStep,
     Each,
+    EvalPlan,
     IterUpTo,
     Node,
     Par,
@@ -262,26 +264,26 @@ def freeze(
                         used_reasoners[step.reasoner] = r
                 elif isinstance(step, SubStep):
                     subs.append((nid, step.ref))
-            elif type(current).__name__ == "EvalPlan":
+            elif isinstance(current, EvalPlan):
                 staged.append(nid)
-                r = reasoner_map.get(current.planner)  # type: ignore[attr-defined]
+                r = reasoner_map.get(current.planner)
                 if r is None:
-                    missing_reasoners.append((nid, current.planner))  # type: ignore[attr-defined]
+                    missing_reasoners.append((nid, current.planner))
                 else:
                     used_reasoners[r.name] = r
-            elif type(current).__name__ == "App":
-                r = reasoner_map.get(current.controller)  # type: ignore[attr-defined]
+            elif isinstance(current, App):
+                r = reasoner_map.get(current.controller)
                 if r is None:
-                    missing_reasoners.append((nid, current.controller))  # type: ignore[attr-defined]
+                    missing_reasoners.append((nid, current.controller))
                 else:
                     used_reasoners[r.name] = r
-                for key in current.tools:  # type: ignore[attr-defined]
+                for key in current.tools:
                     found = tool_map.get(key)
                     if found is None:
                         missing_tools.append((nid, key))
                     else:
                         used_tools[key] = found
-                subs.extend((nid, ref) for ref in current.subflows)  # type: ignore[attr-defined]
+                subs.extend((nid, ref) for ref in current.subflows)
         for nid, name in pure_uses:
             if name in pins:
                 continue

@@ -149,12 +149,9 @@ class FlowHandle(Generic[O]):
 
 
 def _extra(out: Mapping[str, Any]) -> dict[str, Any]:
-    fields = getattr(Result, "__dataclass_fields__", {})
-    extra: dict[str, Any] = {}
-    if "usage" in fields and out.get("u") is not None:
+    extra: dict[str, Any] = {"segments": int(out.get("n", 1))}
+    if out.get("u") is not None:
         extra["usage"] = out["u"]
-    if "segments" in fields:
-        extra["segments"] = int(out.get("n", 1))
     return extra
 
 
