@@ -348,11 +348,11 @@ class Program:
         )
         raise UnsupportedOpError(msg)
 
-    def _pure(self, ref: PureRef, label: str) -> tuple[Callable[[Json], Json], Any, Any, Any, Any]:
+    def _pure(self, ref: PureRef) -> tuple[Callable[[Json], Json], Any, Any, Any, Any]:
         key = ref._key()
         found = self._pures.get(key)
         if found is None:
-            found = self._pures[key] = self._pure_uncached(ref, label)
+            found = self._pures[key] = self._pure_uncached(ref)
         return found
 
     def _helper(self, ref: PureRef) -> Callable[[Json], Json]:
@@ -361,7 +361,7 @@ class Program:
         Untyped pures (``Any`` in and out) come back bare, so the common case
         costs nothing; a typed one raises :class:`StepTypeError` naming the pure.
         """
-        call, vin, vout, cin, cout = self._pure(ref, ref.name)
+        call, vin, vout, cin, cout = self._pure(ref)
         if vin is None and vout is None and cin is None and cout is None:
             return call
         name = ref.name
@@ -390,7 +390,6 @@ class Program:
         vout = None if is_any(pdef.out_type) else validator_for(pdef.out_type)
         cin = None if is_any(pdef.in_type) else converter_for(pdef.in_type)
         cout = None if is_any(pdef.out_type) else converter_for(pdef.out_type)
-        del label
         return call, vin, vout, cin, cout
 
     def _ident(
@@ -407,7 +406,7 @@ class Program:
 
     def _arr(self, node: Arr, nid: str, parent: NodeMeta | None, prev: NodeMeta | None) -> Compiled:
         meta = self._meta(node, nid, parent, prev, node.pure)
-        call, vin, vout, cin, cout = self._pure(PureRef(node.pure, node.args), node.pure)
+        call, vin, vout, cin, cout = self._pure(PureRef(node.pure, node.args))
         label = meta.label
         if vin is None and vout is None and cin is None and cout is None:
 
