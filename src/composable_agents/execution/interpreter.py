@@ -378,9 +378,7 @@ class Program:
 
         return checked
 
-    def _pure_uncached(
-        self, ref: PureRef, label: str
-    ) -> tuple[Callable[[Json], Json], Any, Any, Any, Any]:
+    def _pure_uncached(self, ref: PureRef) -> tuple[Callable[[Json], Json], Any, Any, Any, Any]:
         pdef = self.catalog.registry.pure(ref.name)
         fn: Callable[..., Json] = pdef.fn
         call = partial(fn, **ref.args) if ref.args else fn
