@@ -3,7 +3,7 @@
     python benchmarks/bench_resume.py [--trials 5] [--turns 40]
 
 Starts a dev server on a free port and worker *processes*
-(``tests/temporal_durability/worker_main.py``, sticky-queue timeout 1 s).
+(``tests/temporal/durability/worker_main.py``, sticky-queue timeout 1 s).
 
 - **Resume after a kill**: a run's first tool (``dur_apply``, 0.3 s of work)
   is running when the worker is SIGKILLed; a new worker starts at once. The
@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "temporal_durability"))
+sys.path.insert(0, str(ROOT / "tests" / "temporal" / "durability"))
 sys.path.insert(0, str(ROOT / "src"))
 
 
@@ -38,7 +38,7 @@ async def resume_once(
     from workers import WorkerProcess
 
     from composable_agents import deploy
-    from composable_agents.execution.client import start_deployment
+    from composable_agents.temporal.client import start_deployment
 
     client = await server.client()  # type: ignore[attr-defined]
     queue = f"bench-resume-{uuid.uuid4().hex[:6]}"
@@ -110,7 +110,7 @@ async def main() -> None:
 
     import durable_app
 
-    from composable_agents.execution.devserver import DevServer
+    from composable_agents.temporal.devserver import DevServer
 
     tmp = tempfile.mkdtemp()
     store = os.path.join(tmp, "store.sqlite")

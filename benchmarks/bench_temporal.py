@@ -104,9 +104,9 @@ async def timed(runs: int, start_one: Any) -> tuple[float, list[str]]:
 async def main(runs: int, rounds: int) -> dict[str, Any]:
     from temporalio.worker import Worker
 
-    from composable_agents.execution.client import run_deployment
-    from composable_agents.execution.devserver import dev_server
-    from composable_agents.execution.worker import build_worker, workflow_runner
+    from composable_agents.temporal.client import run_deployment
+    from composable_agents.temporal.devserver import dev_server
+    from composable_agents.temporal.worker import build_worker, workflow_runner
 
     deployment = build_deployment()
     out: dict[str, Any] = {"runs": runs, "rounds": rounds}

@@ -233,7 +233,7 @@ def cluster_labeling_flow() -> Example:
 
 def support_triage() -> Example:
     """An Agent as an ``AgentWorkflow``: a refund, an escalation, an ungranted tool denied."""
-    from composable_agents.agent_loop import agent_trace
+    from composable_agents.agents.plans import agent_trace
 
     st = load("support_triage")
     deployment = st.agent.deploy()
@@ -279,8 +279,8 @@ def research_assistant() -> Example:
 
 def email_approval() -> Example:
     """A ``human_gate`` before a dangerous send: the run parks until a reviewer answers the gate."""
-    from composable_agents.execution.client import start_deployment
-    from composable_agents.execution.gates_client import answer_gate, list_open_gates
+    from composable_agents.temporal.client import start_deployment
+    from composable_agents.temporal.gates_client import answer_gate, list_open_gates
 
     em = load("email_approval")
     request = {"to": "ada@example.com", "topic": "your refund"}
@@ -358,8 +358,8 @@ EXAMPLES: dict[str, Callable[[], Example]] = {
 
 
 async def main(save_histories: str | None = None, only: list[str] | None = None) -> int:
-    from composable_agents.execution.devserver import dev_server
-    from composable_agents.execution.worker import build_worker
+    from composable_agents.temporal.devserver import dev_server
+    from composable_agents.temporal.worker import build_worker
 
     started = time.monotonic()
     unknown = sorted(set(only or ()) - set(EXAMPLES))

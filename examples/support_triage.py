@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from composable_agents import Agent, pure, tool
-from composable_agents.agent_loop import agent_trace
+from composable_agents.agents.plans import agent_trace
 
 TICKETS = {
     "T-100": {"ticket": "T-100", "customer": "ada", "issue": "charged twice", "amount": 42},

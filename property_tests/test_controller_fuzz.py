@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from composable_agents import Reasoner, tool
-from composable_agents.agent import Agent
-from composable_agents.agent_loop import CallTool, ControllerError, parse_action
+from composable_agents.agents.agent import Agent
+from composable_agents.execution.agent_loop import CallTool, ControllerError, parse_action
 from composable_agents.authoring.kernel import stage
 from composable_agents.core.codec import walk
 from composable_agents.core.ir import App, CallStep, Each, EvalPlan, Loop, Prim
@@ -27,7 +27,7 @@ from composable_agents.errors import StagedPlanRejected
 from composable_agents.execution import agent_runtime, interpreter
 from composable_agents.execution.env import InMemoryEnv
 from composable_agents.execution.interpreter import Catalog, interpret
-from composable_agents.staged import check_plan, plan_context
+from composable_agents.execution.staged import check_plan, plan_context
 
 EXECUTED: list[str] = []
 STATS = {"controller_replies": 0, "planner_replies": 0, "ungranted_attempts": 0, "ungranted_denied": 0,
@@ -129,7 +129,7 @@ def test_controller_replies_end_in_a_status_and_never_widen_authority(replies: l
             STATS["valid_actions"] += 1
         if isinstance(action, CallTool) and action.tool not in GRANTED:
             STATS["ungranted_attempts"] += 1
-    from composable_agents.agent_loop import agent_trace
+    from composable_agents.agents.plans import agent_trace
 
     trace = agent_trace(result)
     for entry in trace:

@@ -20,8 +20,9 @@ from composable_agents import deploy as _deploy_module  # noqa: F401
 from composable_agents import freeze as _freeze_module  # noqa: F401
 from composable_agents import session as _session_module  # noqa: F401
 from composable_agents import validate as _validate_module  # noqa: F401
-from composable_agents.agent import Agent
-from composable_agents.agent_loop import extract_plan, generalize_trace_to_plan, promote_plan
+from composable_agents.agents.agent import Agent
+from composable_agents.agents.plans import extract_plan, generalize_trace_to_plan, promote_plan
+from composable_agents.agents.sessions import emit, loop, recv, scan, session
 from composable_agents.authoring.adapters import any_edges, as_type, expect
 from composable_agents.authoring.arrow import Arrow, Branching, Dataflow, Feedback, Pipeline, Staged
 from composable_agents.authoring.derived import (
@@ -34,6 +35,7 @@ from composable_agents.authoring.derived import (
     review,
     vote,
 )
+from composable_agents.authoring.dotctx import reasoner_from_ctx
 from composable_agents.authoring.flow import cond, flow, reschedule, switch, switch_on
 from composable_agents.authoring.kernel import (
     alt,
@@ -60,11 +62,11 @@ from composable_agents.compiler.snapshot import snapshot_from_listings
 from composable_agents.compiler.validate import validate
 from composable_agents.core.ir import Ann, ContextPolicy, Contract
 from composable_agents.core.kinds import ContextScope, Effect, Idempotency, Shape
+from composable_agents.core.policy import AgentConfig, ExecutionPolicy
 from composable_agents.core.pures import register_pure
-from composable_agents.dotctx import reasoner_from_ctx
-from composable_agents.execution.policy import AgentConfig, ExecutionPolicy
+from composable_agents.execution import local as _local_runner  # noqa: F401  (registers the runner Deployment uses)
 from composable_agents.execution.result import Result
-from composable_agents.session import SessionEvent, emit, loop, recv, scan, session
+from composable_agents.execution.sessions import SessionEvent
 
 HAVE_TEMPORAL: bool = _importlib_util.find_spec("temporalio") is not None
 """Whether ``temporalio`` is importable (the ``temporal`` extra is installed)."""

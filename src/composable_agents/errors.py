@@ -10,13 +10,14 @@ application errors instead of retrying a verdict that cannot change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from composable_agents.compiler.diagnostics import Diagnostic
 
 __all__ = [
+    "DIAGNOSTIC_RENDERER",
     "POLICY_ERRORS",
     "AgentContinue",
     "AllBranchesFailed",
@@ -91,6 +92,17 @@ class FreezeError(ComposableAgentsError, ValueError):
     non_retryable = True
 
 
+def _plain(diagnostics: Sequence[Diagnostic]) -> str:
+    return "\n".join(f"{d.code}: {d.message}" for d in diagnostics)
+
+
+DIAGNOSTIC_RENDERER: list[Callable[[Sequence[Diagnostic]], str]] = [_plain]
+"""How :class:`ValidationError` renders its diagnostics; ``compiler.diagnostics`` installs ``explain``.
+
+This module imports nothing of ours, so the renderer is filled in from above
+rather than imported."""
+
+
 class ValidationError(ComposableAgentsError, ValueError):
     """A strict deploy found blocking diagnostics; ``diagnostics`` holds all of them."""
 
@@ -99,9 +111,7 @@ class ValidationError(ComposableAgentsError, ValueError):
     def __init__(self, diagnostics: Sequence[Diagnostic], message: str | None = None) -> None:
         self.diagnostics = tuple(diagnostics)
         if message is None:
-            from composable_agents.compiler.diagnostics import explain
-
-            message = explain(self.diagnostics)
+            message = DIAGNOSTIC_RENDERER[0](self.diagnostics)
         super().__init__(message)
 
 

@@ -6,7 +6,6 @@ from composable_agents.authoring.typed import (
     Dataflow,
     Feedback,
     Pipeline,
-    Result,
     Staged,
     as_flow,
     as_type,
@@ -16,6 +15,7 @@ from composable_agents.authoring.typed import (
     fanout,
     seq,
 )
+from composable_agents.execution.result import Result
 
 __all__ = [
     "Arrow",

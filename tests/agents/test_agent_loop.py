@@ -7,16 +7,16 @@ from typing import Any
 import pytest
 
 from composable_agents import Reasoner, tool
-from composable_agents.agent import Agent
-from composable_agents.agent_loop import (
+from composable_agents.agents.agent import Agent
+from composable_agents.execution.agent_loop import (
     CallSub,
     CallTool,
     ControllerError,
     Escalate,
     Finish,
-    agent_trace,
     parse_action,
 )
+from composable_agents.agents.plans import agent_trace
 from composable_agents.authoring.kernel import seq
 from composable_agents.core.ir import Ann
 from composable_agents.errors import CompositionError

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from composable_agents import Reasoner, tool
-from composable_agents.agent import Agent
-from composable_agents.agent_loop import (
+from composable_agents.agents.agent import Agent
+from composable_agents.agents.plans import (
     agent_trace,
     extract_plan,
     generalize_trace_to_plan,

@@ -48,7 +48,7 @@ def test_registry_fallback_is_not_widened() -> None:
 def test_every_plan_code_is_documented() -> None:
     from pathlib import Path
 
-    from composable_agents.staged import PLAN_CODES
+    from composable_agents.execution.staged import PLAN_CODES
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "diagnostics.md").read_text(encoding="utf-8")
     assert [code for code in PLAN_CODES if f"`{code}`" not in text] == []

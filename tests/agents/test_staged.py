@@ -15,7 +15,7 @@ from composable_agents.errors import StagedPlanRejected
 from composable_agents.execution.env import InMemoryEnv
 from composable_agents.execution.interpreter import Catalog, interpret
 from composable_agents.execution.projection import Recorder
-from composable_agents.staged import PlanContext, check_plan, compile_plan, plan_context
+from composable_agents.execution.staged import PlanContext, check_plan, compile_plan, plan_context
 
 
 @tool(name="st_fetch", effect="read", idempotent=True, ann=Ann(cost_usd=0.02))
@@ -164,7 +164,7 @@ async def test_stage_budget_comes_from_the_stage_annotation() -> None:
 
 
 def test_stage_through_deploy_reports_plan_rejected() -> None:
-    from composable_agents.agent import with_status
+    from composable_agents.agents.agent import with_status
 
     planner = Reasoner(name="st.planner2", model="m")
     flow = seq(call(st_fetch), stage(planner))

@@ -7,7 +7,7 @@ from typing import Any, Literal, TypedDict
 import pytest
 
 from composable_agents import call, deploy, pure, tool
-from composable_agents.authoring.arrow import Elaboration
+from composable_agents.authoring.explain import Elaboration
 from composable_agents.core.kinds import Shape
 from composable_agents.errors import CompositionError
 from composable_agents.typed import (

@@ -60,7 +60,7 @@ EXPECTED: dict[str, tuple[str, Any]] = {
 
 @pytest.fixture(scope="module")
 def main_job() -> subprocess.CompletedProcess[str]:
-    from composable_agents.execution.devserver import find_temporal_binary
+    from composable_agents.temporal.devserver import find_temporal_binary
 
     try:
         find_temporal_binary()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from composable_agents import call, deploy, mcp, seq, snapshot_from_listings
-from composable_agents.execution.activities import _granted
+from composable_agents.temporal.activities import _granted
 
 SNAP = snapshot_from_listings(
     {"wild": {"a": {"inputSchema": {}}, "b": {"inputSchema": {}}}},

@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("temporalio", reason="the Temporal tests need temporalio: pip install 'composable-agents[temporal]'")
 
-from composable_agents.execution.devserver import DevServer, find_temporal_binary
+from composable_agents.temporal.devserver import DevServer, find_temporal_binary
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from composable_agents.execution import devserver
-from composable_agents.execution.devserver import DevServer, find_temporal_binary
+from composable_agents.temporal import devserver
+from composable_agents.temporal.devserver import DevServer, find_temporal_binary
 
 
 def test_missing_binary_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -33,10 +33,10 @@ from composable_agents import Ann, alt, arr, deploy, each, iter_up_to, pure, sub
 from composable_agents.authoring.derived import human_gate, race
 from composable_agents.authoring.leaves import Reasoner
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
-from composable_agents.execution.artifact import ArtifactTooLarge
-from composable_agents.execution.client import run_deployment, start_deployment
-from composable_agents.execution.devserver import DevServer
-from composable_agents.execution.worker import build_worker
+from composable_agents.temporal.artifact import ArtifactTooLarge
+from composable_agents.temporal.client import run_deployment, start_deployment
+from composable_agents.temporal.devserver import DevServer
+from composable_agents.temporal.worker import build_worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

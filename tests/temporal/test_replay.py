@@ -25,9 +25,9 @@ from temporalio.client import WorkflowHistory
 
 from composable_agents.core.pures import DEFAULT_REGISTRY
 from composable_agents.errors import PureDriftError
-from composable_agents.execution import temporal_env
-from composable_agents.execution.artifact import check_pure_pins, decode_artifact, pure_hashes
-from composable_agents.execution.worker import build_replayer
+from composable_agents.temporal import env as temporal_env
+from composable_agents.temporal.artifact import check_pure_pins, decode_artifact, pure_hashes
+from composable_agents.temporal.worker import build_replayer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

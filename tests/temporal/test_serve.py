@@ -1,4 +1,4 @@
-"""``python -m composable_agents.execution.serve``: env config, health probe, a durable run, SIGTERM drain."""
+"""``python -m composable_agents.temporal.serve``: env config, health probe, a durable run, SIGTERM drain."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import pytest
 pytest.importorskip("temporalio", reason="the Temporal tests need temporalio: pip install 'composable-agents[temporal]'")
 
 from composable_agents import deploy, think
-from composable_agents.execution.client import run_deployment
-from composable_agents.execution.devserver import DevServer, free_port
+from composable_agents.temporal.client import run_deployment
+from composable_agents.temporal.devserver import DevServer, free_port
 
 MODULE = textwrap.dedent(
     '''
@@ -65,7 +65,7 @@ async def test_serve_runs_flows_and_drains_on_sigterm(temporal_server: DevServer
         COMPOSABLE_AGENTS_DRAIN_S="2",
         PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
     )
-    proc = subprocess.Popen([sys.executable, "-m", "composable_agents.execution.serve"], env=env)  # noqa: ASYNC220
+    proc = subprocess.Popen([sys.executable, "-m", "composable_agents.temporal.serve"], env=env)  # noqa: ASYNC220
     try:
         for _ in range(150):
             try:

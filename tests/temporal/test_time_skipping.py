@@ -20,8 +20,8 @@ from composable_agents import arr, deploy
 from composable_agents.authoring.arrow import Pipeline
 from composable_agents.authoring.derived import human_gate
 from composable_agents.core.ir import CallStep, Prim
-from composable_agents.execution.client import run_deployment, start_deployment
-from composable_agents.execution.worker import build_worker
+from composable_agents.temporal.client import run_deployment, start_deployment
+from composable_agents.temporal.worker import build_worker
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from typing_extensions import TypeVar
 
-from composable_agents.agent_loop import CONTROLLER_MODE_KEY, ControllerMode, agent_trace
+from composable_agents.agents.plans import agent_trace
 from composable_agents.authoring.arrow import Arrow
 from composable_agents.authoring.kernel import ToolRef
 from composable_agents.authoring.leaves import Reasoner, Tool, ToolDef
@@ -45,12 +45,13 @@ from composable_agents.core.ir import (
 )
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.errors import CompositionError
+from composable_agents.execution.agent_loop import CONTROLLER_MODE_KEY, ControllerMode
 from composable_agents.execution.result import STATUSES, Result
 
 if TYPE_CHECKING:
     from composable_agents.compiler.deploy import Deployment
     from composable_agents.compiler.diagnostics import Diagnostic
-    from composable_agents.staged import PlanContext
+    from composable_agents.execution.staged import PlanContext
 
 __all__ = ["Agent", "agent_trace", "with_status"]
 
@@ -448,7 +449,7 @@ class Agent(Arrow[I, O]):
     def plan_manifest(self) -> PlanContext:
         """What a plan extracted from this agent may bind to: its own granted tools and sub-flows."""
         from composable_agents.compiler.freeze import execution_hash
-        from composable_agents.staged import PlanContext
+        from composable_agents.execution.staged import PlanContext
 
         defs = {k: d for k, d in ((k, d or self._registry.tools.get(k)) for k, d in self._tool_items) if d is not None}
         return PlanContext(
@@ -485,7 +486,7 @@ class Agent(Arrow[I, O]):
         as new every ``continue_as_new_after`` turns, carrying the carrier
         (``heartbeat_s``: see ``Deployment.run``). ``cma`` is not provided by this build.
         """
-        from composable_agents.session import open_session
+        from composable_agents.agents.sessions import open_session
 
         if backend == "temporal":
             return await open_session(

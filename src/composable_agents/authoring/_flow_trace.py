@@ -22,6 +22,7 @@ from typing import Any, Final, NoReturn
 from composable_agents.authoring.arrow import Arrow
 from composable_agents.core.canonical import Json, canonical_dumps, check_json
 from composable_agents.core.ir import Arr, Node, SourceLoc
+from composable_agents.core.secrets import looks_secret
 from composable_agents.errors import CanonicalJSONError, CompositionError, DefineError
 
 __all__ = ["MAX_CONSTANT_BYTES", "Handle"]
@@ -448,16 +449,6 @@ def _construct_at_line(wanted: tuple[str, ...]) -> str | None:
 
 
 def _looks_secret(key: str | None, value: Json) -> bool:
-    try:
-        from composable_agents.compiler.validate import looks_secret
-    except Exception:  # noqa: BLE001 - the validate pass is optional here; fall back to a small check
-        import re
-
-        if not isinstance(value, str) or not value:
-            return False
-        if key is not None and re.search(r"(?i)(api[_-]?key|secret|password|passwd|token|credential)$", key):
-            return len(value) >= 4
-        return bool(re.match(r"^(sk-[A-Za-z0-9_\-]{8,}|ghp_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|xox[abposr]-)", value))
     return looks_secret(key, value)
 
 

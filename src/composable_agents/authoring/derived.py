@@ -37,9 +37,9 @@ from composable_agents.authoring.arrow import (
     wrap,
 )
 from composable_agents.authoring.kernel import PureLike, pure_ref
-from composable_agents.compiler.diagnostics import capture_source
 from composable_agents.core.ir import Ann, CallStep, Node, Par, Prim, PureRef
 from composable_agents.core.kinds import Merge
+from composable_agents.core.source import capture_source
 from composable_agents.errors import CompositionError
 
 if TYPE_CHECKING:

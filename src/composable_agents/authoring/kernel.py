@@ -35,7 +35,6 @@ from composable_agents.authoring.arrow import (
     wrap,
 )
 from composable_agents.authoring.leaves import Pure, Reasoner, Tool, think
-from composable_agents.compiler.diagnostics import capture_source
 from composable_agents.core.canonical import Json
 from composable_agents.core.ir import (
     Alt,
@@ -57,6 +56,7 @@ from composable_agents.core.ir import (
     SubStep,
 )
 from composable_agents.core.kinds import Shape
+from composable_agents.core.source import capture_source
 from composable_agents.errors import CompositionError
 
 __all__ = [
@@ -333,7 +333,7 @@ def each(  # type: ignore[misc]  # the flow-body overloads' **captures may not b
     captures the body takes a record (a multi-parameter tool or flow).
     """
     if args or captures:
-        from composable_agents.authoring.leaves import _traced
+        from composable_agents.authoring._hooks import _traced
 
         traced = _traced(each, (body, *args), {"max_parallel": max_parallel, "reducer": reducer, **captures})
         if traced is NotImplemented:

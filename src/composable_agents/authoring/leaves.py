@@ -1,4 +1,4 @@
-"""Typed leaves: ``@tool``, ``@pure``, ``Reasoner`` and ``think``.
+"""Typed leaves: ``@tool`` and ``@pure`` (``Reasoner`` and ``think`` live in :mod:`.reasoner`, re-exported here).
 
 A decorated tool or pure is an arrow *and* a plain callable: composing it
 builds IR, calling it with ordinary values runs the function (guarded by
@@ -33,11 +33,20 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Generic, ParamSpec, Protocol, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, ParamSpec, Protocol, TypeVar, overload
 
+from composable_agents.authoring._hooks import TRACE_HOOKS, _schema, _traced
 from composable_agents.authoring.arrow import Pipeline
+from composable_agents.authoring.reasoner import (
+    NoPrompt,
+    PromptlessThink,
+    Reasoner,
+    Think,
+    ThinkByName,
+    think,
+)
 from composable_agents.core.canonical import JsonObject, content_hash
-from composable_agents.core.ir import Ann, Arr, CallStep, ContextPolicy, Prim, ThinkStep
+from composable_agents.core.ir import Ann, Arr, CallStep, Prim
 from composable_agents.core.kinds import Effect, Idempotency
 from composable_agents.core.pures import DEFAULT_REGISTRY, PureDef, Registry, source_hash
 from composable_agents.errors import CompositionError
@@ -80,25 +89,6 @@ STEP_OPTIONS: Final = frozenset(
 
 RUNTIME_PARAMS: Final = frozenset({"idempotency_key", "principal"})
 """Keyword-only parameters the runtime fills; never part of a tool's input."""
-
-TRACE_HOOKS: list[Callable[[object, tuple[Any, ...], dict[str, Any]], Any]] = []
-"""Hooks asked first when a leaf is called: a ``@flow`` tracer returns a step
-handle for calls that involve its handles, or ``NotImplemented`` to decline."""
-
-
-def _traced(leaf: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    for hook in TRACE_HOOKS:
-        result = hook(leaf, args, kwargs)
-        if result is not NotImplemented:
-            return result
-    return NotImplemented
-
-
-def _schema(tp: object) -> JsonObject:
-    from composable_agents.core.schema import schema_of
-
-    return dict(schema_of(tp) or {})
-
 
 @dataclass(frozen=True, slots=True)
 class ToolContract:
@@ -609,250 +599,6 @@ def pure(
         return _make_pure(fn, name or fn.__name__, registry or DEFAULT_REGISTRY)
 
     return decorate
-
-
-@final
-class NoPrompt:
-    """Type-level marker: a ``Reasoner`` declared without ``prompt=`` (its input is ``Any``).
-
-    Never instantiated; ``Reasoner[NoPrompt, R]`` makes ``think`` pick the
-    ``PromptlessThink[R]`` leaf instead of a ``Think[Any, R]``.
-    """
-
-    __slots__ = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Reasoner(Generic[P, R]):
-    """An LLM step definition: model, system prompt, and typed prompt/reply.
-
-    ``reply`` (a type) makes the reply checked at run time; ``prompt`` types
-    the input (without it the input is ``Any``).
-    """
-
-    name: str
-    model: str
-    system: str = ""
-    reply: type[R] | Any = None
-    prompt: type[P] | Any = None
-    tools: tuple[str, ...] = ()
-    temperature: float | None = None
-    max_tokens: int | None = None
-
-    if TYPE_CHECKING:
-        # The static constructor: ``reply``/``prompt`` classes fill ``R``/``P``;
-        # an omitted ``prompt`` gives ``NoPrompt``, an omitted ``reply`` ``Any``.
-        @overload
-        def __init__(
-            self: Reasoner[NoPrompt, Any],
-            name: str,
-            model: str,
-            system: str = "",
-            reply: None = None,
-            prompt: None = None,
-            tools: tuple[str, ...] | list[str] = (),
-            temperature: float | None = None,
-            max_tokens: int | None = None,
-        ) -> None: ...
-        @overload
-        def __init__(
-            self: Reasoner[NoPrompt, R],
-            name: str,
-            model: str,
-            system: str = "",
-            *,
-            reply: type[R],
-            prompt: None = None,
-            tools: tuple[str, ...] | list[str] = (),
-            temperature: float | None = None,
-            max_tokens: int | None = None,
-        ) -> None: ...
-        @overload
-        def __init__(
-            self: Reasoner[P, Any],
-            name: str,
-            model: str,
-            system: str = "",
-            reply: None = None,
-            *,
-            prompt: type[P],
-            tools: tuple[str, ...] | list[str] = (),
-            temperature: float | None = None,
-            max_tokens: int | None = None,
-        ) -> None: ...
-        @overload
-        def __init__(
-            self: Reasoner[P, R],
-            name: str,
-            model: str,
-            system: str = "",
-            *,
-            reply: type[R],
-            prompt: type[P],
-            tools: tuple[str, ...] | list[str] = (),
-            temperature: float | None = None,
-            max_tokens: int | None = None,
-        ) -> None: ...
-        def __init__(self, *args: Any, **kwargs: Any) -> None: ...
-
-    def __post_init__(self) -> None:
-        given: object = self.name
-        if not isinstance(given, str) or not self.name:
-            msg = f"`name` must be a non-empty string, got {self.name!r}"
-            raise CompositionError(msg)
-        object.__setattr__(self, "tools", tuple(self.tools))
-
-    def definition_json(self) -> JsonObject:
-        """The frozen definition (what ``llm(reasoner, value)`` receives)."""
-        out: JsonObject = {"name": self.name, "model": self.model, "system": self.system}
-        if self.reply is not None:
-            out["reply"] = _schema(self.reply)
-        if self.prompt is not None:
-            out["prompt"] = _schema(self.prompt)
-        if self.tools:
-            out["tools"] = list(self.tools)
-        if self.temperature is not None:
-            out["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            out["maxTokens"] = self.max_tokens
-        return out
-
-    def definition_hash(self) -> str:
-        """``sha256:`` over :meth:`definition_json`."""
-        return content_hash(self.definition_json())
-
-
-class Think(Pipeline[I, O]):
-    """A reasoner step as an arrow (``think(reasoner)``): ``Pipeline[P, R]``."""
-
-    __slots__ = ("_reasoner",)
-
-    _reasoner: str
-
-    @property
-    def reasoner_name(self) -> str:
-        """The reasoner's name."""
-        return self._reasoner
-
-    def _copy_extra(self, clone: Any) -> None:
-        object.__setattr__(clone, "_reasoner", self._reasoner)
-
-    if TYPE_CHECKING:
-
-        def __call__(
-            self,
-            value: I,
-            /,
-            *,
-            name: str | None = None,
-            retries: int | None = None,
-            timeout_s: float | None = None,
-            retry_interval_s: float | None = None,
-            backoff_rate: float | None = None,
-        ) -> O: ...
-
-    else:
-
-        def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            traced = _traced(self, args, kwargs)
-            if traced is not NotImplemented:
-                return traced
-            msg = f"think({self._reasoner!r}) is a flow step; it runs only inside a deployment"
-            raise CompositionError(msg)
-
-
-class PromptlessThink(Think[Any, O]):
-    """``think(reasoner)`` of a reasoner without ``prompt=``: a ``Pipeline[Any, R]``.
-
-    A separate class (no type variable in the input slot) so mypy never
-    resolves a composition with it to ``Any`` (SPEC §3).
-    """
-
-    __slots__ = ()
-
-
-class ThinkByName(Think[Any, Any]):
-    """``think("reasoner_name")``: a reasoner step with ``Any`` ends, named by a string."""
-
-    __slots__ = ()
-
-
-@overload
-def think(
-    reasoner: Reasoner[NoPrompt, R],
-    /,
-    *,
-    ann: Ann | None = None,
-    ctx: ContextPolicy | None = None,
-    name: str | None = None,
-    registry: Registry | None = None,
-) -> PromptlessThink[R]: ...
-@overload
-def think(
-    reasoner: Reasoner[P, R],
-    /,
-    *,
-    ann: Ann | None = None,
-    ctx: ContextPolicy | None = None,
-    name: str | None = None,
-    registry: Registry | None = None,
-) -> Think[P, R]: ...
-@overload
-def think(
-    reasoner: str,
-    /,
-    *,
-    ann: Ann | None = None,
-    ctx: ContextPolicy | None = None,
-    name: str | None = None,
-    registry: Registry | None = None,
-) -> ThinkByName: ...
-@overload
-def think(reasoner: Reasoner[NoPrompt, R], value: object, /, **opts: Any) -> R: ...
-@overload
-def think(reasoner: Reasoner[P, R], value: P, /, **opts: Any) -> R: ...
-@overload
-def think(reasoner: str, value: object, /, **opts: Any) -> Any: ...
-
-
-def think(  # type: ignore[misc]  # the flow-body overloads route extra options through **opts
-    reasoner: Reasoner[Any, Any] | str,
-    *args: Any,
-    ann: Ann | None = None,
-    ctx: ContextPolicy | None = None,
-    name: str | None = None,
-    registry: Registry | None = None,
-    **opts: Any,
-) -> Any:
-    """A reasoner step: ``think(r)`` builds the leaf; in a ``@flow``, ``think(r, handle)`` appends it."""
-    given: object = reasoner
-    cls: type[Think[Any, Any]]
-    if isinstance(given, Reasoner):
-        (registry or DEFAULT_REGISTRY).register_reasoner(given)
-        rname = given.name
-        in_type: object = given.prompt if given.prompt is not None else Any
-        out_type: object = given.reply if given.reply is not None else Any
-        cls = Think if given.prompt is not None else PromptlessThink
-    elif isinstance(given, str) and given:
-        rname, in_type, out_type = given, Any, Any
-        cls = ThinkByName
-    else:
-        msg = f"`reasoner` must be a Reasoner or a reasoner name, got {reasoner!r}"
-        raise CompositionError(msg)
-    leaf: Think[Any, Any] = cls(
-        Prim(step=ThinkStep(rname), ann=ann, ctx=ctx, name=name),
-        in_type=in_type,
-        out_type=out_type,
-        label=rname,
-    )
-    object.__setattr__(leaf, "_reasoner", rname)
-    if args or opts:
-        traced = _traced(leaf, args, opts)
-        if traced is NotImplemented:
-            msg = "think(reasoner, value, ...) appends a step only inside a @flow body; use think(reasoner) to build a leaf"
-            raise CompositionError(msg)
-        return traced
-    return leaf
 
 
 def run_sync_tool(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

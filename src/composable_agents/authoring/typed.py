@@ -34,7 +34,6 @@ from composable_agents.authoring.kernel import each as _kernel_each
 from composable_agents.authoring.leaves import Pure
 from composable_agents.core.ir import Par
 from composable_agents.errors import CompositionError
-from composable_agents.execution.result import Result
 
 __all__ = [
     "Arrow",
@@ -42,7 +41,6 @@ __all__ = [
     "Dataflow",
     "Feedback",
     "Pipeline",
-    "Result",
     "Staged",
     "as_flow",
     "as_type",

@@ -15,11 +15,9 @@ golden hashes.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from composable_agents.authoring.arrow import Arrow, as_node
 from composable_agents.authoring.leaves import Reasoner, Tool, ToolDef
@@ -29,23 +27,29 @@ from composable_agents.compiler.validate import validate_frozen
 from composable_agents.core.canonical import Json, JsonObject, content_hash
 from composable_agents.core.ir import IR_FORMAT_VERSION, Node
 from composable_agents.core.kinds import Shape
+from composable_agents.core.policy import ExecutionPolicy
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.core.shapes import closed_shape, surface_shape
 from composable_agents.errors import (
     DevModeError,
-    MissingFakeError,
     ValidationError,
 )
-from composable_agents.execution.env import InMemoryEnv
-from composable_agents.execution.interpreter import Catalog, Program, RunState
-from composable_agents.execution.policy import ExecutionPolicy
-from composable_agents.execution.projection import Projection, Recorder
-from composable_agents.execution.result import Result
 
 if TYPE_CHECKING:
     from composable_agents.compiler.capabilities import CapabilityManifest
+    from composable_agents.execution.interpreter import Catalog, Program
+    from composable_agents.execution.result import Result
 
-__all__ = ["Deployment", "DevModeError", "DevModeWarning", "deploy", "validate_frozen"]
+__all__ = [
+    "Deployment",
+    "DevModeError",
+    "DevModeWarning",
+    "LocalRunner",
+    "deploy",
+    "local_runner",
+    "register_local_runner",
+    "validate_frozen",
+]
 
 I = TypeVar("I")
 O = TypeVar("O")
@@ -57,6 +61,48 @@ class DevModeWarning(UserWarning):
     """Emitted by ``deploy(..., mode="dev")``: the deployment would not pass strict checks."""
 
 
+
+
+class LocalRunner(Protocol):
+    """What runs a :class:`Deployment` in this process (filled in by the execution layer).
+
+    The compiler sits below the interpreter, so it names the runner by this
+    protocol and :mod:`composable_agents.execution.local` registers the one
+    implementation on import (the package face imports it). Rejected
+    alternative: importing the interpreter here, which ran the layers upward.
+    """
+
+    def catalog(self, deployment: Deployment[Any, Any]) -> Catalog:
+        """The catalog the interpreter may reach for ``deployment``."""
+        ...
+
+    def program(self, deployment: Deployment[Any, Any]) -> Program:
+        """``deployment``'s compiled program."""
+        ...
+
+    def dry_run(self, deployment: Deployment[Any, O], value: Any, options: Mapping[str, Any]) -> Result[O]:
+        """Run ``deployment`` locally to completion (``options``: the keywords of :meth:`Deployment.dry_run`)."""
+        ...
+
+    async def arun(self, deployment: Deployment[Any, O], value: Any, options: Mapping[str, Any]) -> Result[O]:
+        """The async twin of :meth:`dry_run`."""
+        ...
+
+
+_RUNNER: list[LocalRunner] = []
+
+
+def register_local_runner(runner: LocalRunner) -> None:
+    """Install the process's local runner (called once by :mod:`composable_agents.execution.local`)."""
+    _RUNNER[:] = [runner]
+
+
+def local_runner() -> LocalRunner:
+    """The registered local runner; :class:`RuntimeError` when the execution layer never loaded."""
+    if not _RUNNER:
+        msg = "no local runner registered: import composable_agents (the package face loads the execution layer)"
+        raise RuntimeError(msg)
+    return _RUNNER[0]
 
 
 class _Omitted(tuple):  # type: ignore[type-arg]
@@ -226,112 +272,32 @@ class Deployment(Generic[I, O]):
         client_mod = _temporal_client()
         return client_mod.start_deployment(self, client, session_id=session_id, input=input, **kwargs)  # type: ignore[no-any-return]
 
-    # -- local execution --------------------------------------------------------
-
-    def catalog(self) -> Catalog:
-        """What the interpreter may reach for this deployment."""
-        return Catalog(
-            registry=self.registry,
-            tools=dict(self.frozen.tools),
-            reasoners=dict(self.frozen.reasoners),
-            subflows=dict(self.frozen.subflows),
-            execution_hashes=dict(self.frozen.execution_hashes),
-        )
-
-    @property
-    def program(self) -> Program:
-        """The compiled program (prepared once per deployment)."""
-        if self._program is None:
-            self._program = Program(self.frozen.node, self.catalog())
-        return self._program
-
     def _check_runnable(self) -> None:
+        """Refuse to run a strict deployment that has blocking diagnostics."""
         if self.mode == "strict" and self.blocking:
             msg = "this deployment has blocking diagnostics and refuses to run:\n" + explain(self.blocking)
             raise ValidationError(self.blocking, msg)
 
     def _encode_input(self, value: Any) -> Json:
+        """The run input as JSON, converted from the flow's declared input type."""
         from composable_agents.core.schema import is_any, to_json_value
 
         if is_any(self.in_type):
-            return value
+            return value  # type: ignore[no-any-return,unused-ignore]
         return to_json_value(value, self.in_type)
 
-    def _result(self, value: Json, state: RunState, recorder: Recorder | None) -> Result[O]:
-        from composable_agents.core.schema import from_json_value, is_any
+    # -- local execution (the runner registered by composable_agents.execution.local) -------------
 
-        decoded = None if is_any(self.out_type) else from_json_value(value, self.out_type)
-        return self._finish(state, recorder, status="ok", raw_value=value, decoded=decoded)
+    def catalog(self) -> Catalog:
+        """What the interpreter may reach for this deployment."""
+        return local_runner().catalog(self)
 
-    def _failure(self, exc: BaseException, state: RunState, recorder: Recorder | None) -> Result[O]:
-        """A non-ok ``Result``: gate endings, ``over_budget`` and failures (see ``result.status_of``)."""
-        from composable_agents.execution.result import status_of
-
-        status, detail = status_of(exc)
-        return self._finish(state, recorder, status=status, detail=detail, error=exc)
-
-    @staticmethod
-    def _finish(state: RunState, recorder: Recorder | None, **fields: Any) -> Result[O]:
-        """A ``Result`` carrying the run's projection, cost, usage and segment count."""
-        projection = recorder.projection() if recorder is not None else Projection([])
-        cost = projection.total_cost if recorder is not None or state.ledger is None else state.ledger.cost
-        return Result(
-            projection=projection,
-            cost=cost,
-            run_id=state.run_id,
-            usage=state.ledger.usage() if state.ledger is not None else None,
-            segments=state.segment + 1,
-            **fields,
-        )
-
-    def _prepare_run(
-        self,
-        reasoners: Mapping[str, Callable[..., Any]] | None,
-        tools: Mapping[str, Callable[..., Any]] | None,
-        principal: Json,
-        policy: ExecutionPolicy | None,
-        run_id: str,
-        sync_in_thread: bool,
-        seed: int | None,
-        project: bool,
-        gates: Any = None,
-    ) -> tuple[Program, RunState, Recorder | None]:
-        """Check the deployment may run, then build its InMemoryEnv, ledger and state.
-
-        The ledger comes from the capability manifest (``maxCalls`` per tool,
-        ``budget``); strict deployments refuse approval-required tools that no
-        approving gate precedes, dev deployments run them and record
-        ``approval_bypassed``.
-        """
-        from composable_agents.execution.limits import ledger_from_capabilities
-
-        self._check_runnable()
-        program = self.program
-        fakes = dict(reasoners or {})
-        missing = sorted(program.reasoners - set(fakes))
-        if missing:
-            listed = ", ".join(repr(m) for m in missing)
-            msg = f"no fake for reasoner(s) {listed}: pass dry_run(..., reasoners={{name: fn}}) for each"
-            raise MissingFakeError(msg)
-        env = InMemoryEnv(
-            tools=dict(tools or {}), reasoners=fakes, seed=seed, sync_in_thread=sync_in_thread, gates=gates
-        )
-        pol = policy or self.policy
-        recorder = Recorder() if project else None
-        state = RunState(
-            env,
-            catalog=program.catalog,
-            run_id=run_id,
-            principal=principal,
-            check=pol.check_types,
-            recorder=recorder,
-            ledger=ledger_from_capabilities(self.capabilities_json, start=env.now(), clock=env.now),
-            strict=self.mode == "strict",
-            read_attempts=pol.read_max_attempts,
-            retry_interval_s=pol.initial_interval_s,
-            backoff_rate=pol.backoff_coefficient,
-        )
-        return program, state, recorder
+    @property
+    def program(self) -> Program:
+        """The compiled program (prepared once per deployment)."""
+        if self._program is None:
+            self._program = local_runner().program(self)
+        return self._program
 
     def dry_run(
         self,
@@ -355,24 +321,21 @@ class Deployment(Generic[I, O]):
         ``{"__continue__": x}`` starts a new segment with input ``x`` (at most
         ``max_segments``), carrying ``maxCalls``/budget usage.
         """
-        program, state, recorder = self._prepare_run(
-            reasoners, tools, principal, policy, run_id, False, seed, projection, gates
+        return local_runner().dry_run(
+            self,
+            value,
+            {
+                "reasoners": reasoners,
+                "tools": tools,
+                "gates": gates,
+                "principal": principal,
+                "policy": policy,
+                "run_id": run_id,
+                "seed": seed,
+                "projection": projection,
+                "max_segments": max_segments,
+            },
         )
-        payload = self._encode_input(value)
-        if program.is_sync:
-            try:
-                out = program.run_sync(payload, state)
-            except Exception as exc:  # noqa: BLE001 - any step failure becomes a failed Result
-                return self._failure(exc, state, recorder)
-            if not (type(out) is dict and len(out) == 1 and "__continue__" in out):
-                return self._result(out, state, recorder)
-            if max_segments <= 1:
-                return self._failure(RuntimeError(f"more than {max_segments} continuation segment(s)"), state, recorder)
-            payload = out["__continue__"]  # type: ignore[index,call-overload,unused-ignore]
-            state.next_segment()
-            if recorder is not None:
-                recorder.start_segment(state.segment)
-        return _run_coroutine(self._drive(program, payload, state, recorder, max_segments))
 
     async def arun(
         self,
@@ -389,38 +352,21 @@ class Deployment(Generic[I, O]):
         max_segments: int = 100,
     ) -> Result[O]:
         """The async twin of :meth:`dry_run` (sync tool bodies run in worker threads)."""
-        program, state, recorder = self._prepare_run(
-            reasoners, tools, principal, policy, run_id, True, seed, projection, gates
+        return await local_runner().arun(
+            self,
+            value,
+            {
+                "reasoners": reasoners,
+                "tools": tools,
+                "gates": gates,
+                "principal": principal,
+                "policy": policy,
+                "run_id": run_id,
+                "seed": seed,
+                "projection": projection,
+                "max_segments": max_segments,
+            },
         )
-        return await self._drive(program, self._encode_input(value), state, recorder, max_segments)
-
-    async def _drive(
-        self, program: Program, payload: Json, state: RunState, recorder: Recorder | None, max_segments: int = 100
-    ) -> Result[O]:
-        """Run segment after segment until a final value that is not a continuation."""
-        from composable_agents.execution.env import _CURRENT
-
-        token = _CURRENT.set(state.env)
-        try:
-            while True:
-                try:
-                    out = await program.run(payload, state)
-                except Exception as exc:  # noqa: BLE001 - any step failure becomes a failed Result
-                    return self._failure(exc, state, recorder)
-                if not (type(out) is dict and len(out) == 1 and "__continue__" in out):  # a continuation?
-                    return self._result(out, state, recorder)
-                if state.segment + 1 >= max_segments:
-                    err = RuntimeError(
-                        f"the run asked for more than {max_segments} continuation segments "
-                        "(raise dry_run(..., max_segments=...) if that is intended)"
-                    )
-                    return self._failure(err, state, recorder)
-                payload = out["__continue__"]  # type: ignore[index,call-overload,unused-ignore]
-                state.next_segment()
-                if recorder is not None:
-                    recorder.start_segment(state.segment)
-        finally:
-            _CURRENT.reset(token)
 
     def __repr__(self) -> str:
         return f"<Deployment {self.name or self.artifact_hash[:19]} {self.surface_shape} mode={self.mode}>"
@@ -430,7 +376,7 @@ T = TypeVar("T")
 
 
 def _temporal_client() -> Any:
-    """The Temporal client helpers (``composable_agents.execution.client``), imported lazily."""
+    """The Temporal client helpers (``composable_agents.temporal.client``), imported lazily."""
     import importlib
     import importlib.util
 
@@ -440,29 +386,8 @@ def _temporal_client() -> Any:
             "pip install 'composable-agents[temporal]'"
         )
         raise ImportError(msg)
-    return importlib.import_module("composable_agents.execution.client")
-
-
-def _run_coroutine(coro: Awaitable[T]) -> T:
-    """Run ``coro`` to completion from sync code, even when a loop is already running here."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)  # type: ignore[arg-type]
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro)  # type: ignore[arg-type]
-        except BaseException as exc:  # re-raised in the caller's thread  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="composable-agents-dry-run")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+    # seam: Deployment.run/start reach the durable layer (temporal sits above the compiler)
+    return importlib.import_module("composable_agents.temporal.client")
 
 
 def deploy(

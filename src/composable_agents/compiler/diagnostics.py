@@ -9,16 +9,14 @@ them, never only the first — and deploy decides what blocks.
 
 from __future__ import annotations
 
-import linecache
-import os
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from types import FrameType
 from typing import Final, Literal
 
 from composable_agents.core.canonical import JsonObject
+from composable_agents.errors import DIAGNOSTIC_RENDERER
 from composable_agents.core.ir import SourceLoc
+from composable_agents.core.source import capture_source, set_source_capture, source_capture_enabled
 
 __all__ = [
     "CODES",
@@ -33,43 +31,6 @@ __all__ = [
 ]
 
 Severity = Literal["error", "warning", "info"]
-
-_CAPTURE: list[bool] = [os.environ.get("COMPOSABLE_AGENTS_SOURCE_CAPTURE", "") not in ("", "0", "false")]
-
-
-def set_source_capture(enabled: bool) -> None:
-    """Turn recording of the user's source line on authoring calls on or off."""
-    _CAPTURE[0] = bool(enabled)
-
-
-def source_capture_enabled() -> bool:
-    """Whether authoring calls record their source location."""
-    return _CAPTURE[0]
-
-
-_PACKAGE_DIR: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def capture_source(expr: str | None = None) -> SourceLoc | None:
-    """Where the user wrote the current authoring call (``None`` when capture is off).
-
-    Walks up the stack past every frame inside ``composable_agents`` and
-    returns the first user frame's file, line and source text (or ``expr``).
-    Authoring constructors call this and store the result as the node's
-    ``src``; it costs nothing while capture is off.
-    """
-    if not _CAPTURE[0]:
-        return None
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-    if frame is None:
-        return None
-    filename = frame.f_code.co_filename
-    line = frame.f_lineno
-    text = expr if expr is not None else linecache.getline(filename, line).strip()
-    return SourceLoc(os.path.basename(filename), line, text)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Diagnostic:
@@ -313,3 +274,6 @@ def diag(
         hint=default_hint if hint is None else hint,
         source=source,
     )
+
+
+DIAGNOSTIC_RENDERER[:] = [explain]  # ValidationError messages list every diagnostic with its fix

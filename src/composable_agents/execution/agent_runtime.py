@@ -17,25 +17,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from composable_agents.agent_loop import (
-    CONTROLLER_MODE_KEY,
-    DEFAULT_CONTROLLER_COST_USD,
-    DEFAULT_MAX_ROUNDS,
-    RESUME_KEY,
-    BudgetGuard,
-    CallSub,
-    CallTool,
-    ControllerError,
-    Escalate,
-    Finish,
-    action_json,
-    denial,
-    estimate_tokens,
-    parse_action,
-    resume_state,
-    round_input,
-    trace_entry,
-)
 from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.ir import (
     App,
@@ -58,6 +39,25 @@ from composable_agents.errors import (
     StagedPlanRejected,
     StepFailed,
     StepTypeError,
+)
+from composable_agents.execution.agent_loop import (
+    CONTROLLER_MODE_KEY,
+    DEFAULT_CONTROLLER_COST_USD,
+    DEFAULT_MAX_ROUNDS,
+    RESUME_KEY,
+    BudgetGuard,
+    CallSub,
+    CallTool,
+    ControllerError,
+    Escalate,
+    Finish,
+    action_json,
+    denial,
+    estimate_tokens,
+    parse_action,
+    resume_state,
+    round_input,
+    trace_entry,
 )
 from composable_agents.execution.env import ReasonerCall
 from composable_agents.execution.projection import NodeMeta, activation_id
@@ -314,7 +314,7 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
 def compile_eval_plan(
     program: Program, node: EvalPlan, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
 ) -> Compiled:
-    """Compile a ``stage``: ask the planner, compile its plan (:mod:`composable_agents.staged`), run it.
+    """Compile a ``stage``: ask the planner, compile its plan (:mod:`composable_agents.execution.staged`), run it.
 
     The plan's ids are prefixed under ``<nid>.0``; it runs on the stage's input
     in the same run state (its steps land in the same projection). The
@@ -322,7 +322,7 @@ def compile_eval_plan(
     rejected plan ends the run with status ``plan_rejected``.
     """
     from composable_agents.execution.interpreter import Program as _Program
-    from composable_agents.staged import compile_plan, plan_context
+    from composable_agents.execution.staged import compile_plan, plan_context
 
     meta = program._meta(node, nid, parent, prev, f"stage:{node.planner}")
     planner = node.planner

@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from composable_agents.compiler.validate import looks_secret
 from composable_agents.core.canonical import Json, JsonObject
+from composable_agents.core.secrets import looks_secret
 from composable_agents.errors import ComposableAgentsError
 
 __all__ = ["REDACTED", "RunRecord", "RunRecordError", "redact", "run_record"]

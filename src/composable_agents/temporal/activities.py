@@ -30,9 +30,9 @@ from temporalio.exceptions import ApplicationError
 from composable_agents.core.canonical import Json
 from composable_agents.core.pures import Registry
 from composable_agents.errors import ComposableAgentsError
-from composable_agents.execution.artifact import find_loaded, find_reasoner
 from composable_agents.execution.env import call_with_runtime_params
-from composable_agents.execution.temporal_env import CALL_TOOL, INVOKE_REASONER
+from composable_agents.temporal.artifact import find_loaded, find_reasoner
+from composable_agents.temporal.env import CALL_TOOL, INVOKE_REASONER
 
 if TYPE_CHECKING:
     from composable_agents.authoring.leaves import Reasoner, ToolDef

@@ -21,7 +21,7 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from composable_agents.execution import temporal_env as _impl
+    from composable_agents.temporal import env as _impl
 
 __all__ = ["AgentWorkflow"]
 

@@ -29,10 +29,10 @@ from composable_agents.core.canonical import (
 )
 from composable_agents.core.ir import IR_FORMAT_VERSION, Node
 from composable_agents.core.kinds import Effect, Idempotency
+from composable_agents.core.policy import ExecutionPolicy
 from composable_agents.core.pures import Registry
 from composable_agents.errors import ComposableAgentsError, PureDriftError
 from composable_agents.execution.interpreter import Catalog, Program
-from composable_agents.execution.policy import ExecutionPolicy
 
 if TYPE_CHECKING:
     from composable_agents.authoring.leaves import Reasoner, ToolDef

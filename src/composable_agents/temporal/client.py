@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from composable_agents.core.canonical import Json
 from composable_agents.errors import ValidationError
-from composable_agents.execution.artifact import MAX_INLINE_ARTIFACT_BYTES, encode_artifact
-from composable_agents.execution.converter import with_ordered_json
 from composable_agents.execution.result import Result
-from composable_agents.execution.temporal_env import (
+from composable_agents.temporal.artifact import MAX_INLINE_ARTIFACT_BYTES, encode_artifact
+from composable_agents.temporal.converter import with_ordered_json
+from composable_agents.temporal.env import (
     AGENT_WORKFLOW,
     FLOW_WORKFLOW,
     decode_projection,

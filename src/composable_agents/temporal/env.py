@@ -36,15 +36,15 @@ from temporalio.exceptions import CancelledError as TemporalCancelledError
 from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.errors import POLICY_ERRORS, ComposableAgentsError
-from composable_agents.execution.artifact import (
+from composable_agents.execution.env import GateRequest, ReasonerCall, Thunk, ToolCall
+from composable_agents.execution.interpreter import RunState
+from composable_agents.execution.projection import NodeMeta, Projection, Recorder, ValueStore
+from composable_agents.temporal.artifact import (
     LoadedArtifact,
     load_artifact,
     pack_document,
     pure_hashes,
 )
-from composable_agents.execution.env import GateRequest, ReasonerCall, Thunk, ToolCall
-from composable_agents.execution.interpreter import RunState
-from composable_agents.execution.projection import NodeMeta, Projection, Recorder, ValueStore
 
 if TYPE_CHECKING:
     from composable_agents.compiler.deploy import Deployment

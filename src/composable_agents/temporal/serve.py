@@ -1,4 +1,4 @@
-"""``python -m composable_agents.execution.serve``: a worker process configured from the environment.
+"""``python -m composable_agents.temporal.serve``: a worker process configured from the environment.
 
 Environment (all optional):
 
@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from composable_agents.execution.policy import DEFAULT_TASK_QUEUE
+from composable_agents.core.policy import DEFAULT_TASK_QUEUE
 
 __all__ = ["config_from_env", "main", "serve"]
 
@@ -94,7 +94,7 @@ async def serve(**overrides: Any) -> None:
     """Run a worker until SIGTERM/SIGINT, then drain and stop (settings: env, then ``overrides``)."""
     from temporalio.client import Client
 
-    from composable_agents.execution.worker import build_worker
+    from composable_agents.temporal.worker import build_worker
 
     config = {**config_from_env(), **overrides}
     health_port = int(config.pop("health_port"))
@@ -126,7 +126,7 @@ async def serve(**overrides: Any) -> None:
 
 
 def main() -> None:
-    """Entry point: ``python -m composable_agents.execution.serve``."""
+    """Entry point: ``python -m composable_agents.temporal.serve``."""
     asyncio.run(serve())
     sys.stdout.flush()
     sys.stderr.flush()

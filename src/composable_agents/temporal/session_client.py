@@ -22,10 +22,10 @@ from composable_agents.errors import (
     SessionClosed,
     SessionValidationError,
 )
-from composable_agents.execution.artifact import MAX_INLINE_ARTIFACT_BYTES, encode_artifact
-from composable_agents.execution.converter import with_ordered_json
-from composable_agents.execution.temporal_env import SESSION_WORKFLOW
-from composable_agents.session import DEFAULT_CAPACITY, SessionEvent
+from composable_agents.execution.sessions import DEFAULT_CAPACITY, SessionEvent
+from composable_agents.temporal.artifact import MAX_INLINE_ARTIFACT_BYTES, encode_artifact
+from composable_agents.temporal.converter import with_ordered_json
+from composable_agents.temporal.env import SESSION_WORKFLOW
 
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle
@@ -86,8 +86,8 @@ def session_input(
     heartbeat_s: float | None = None,
 ) -> dict[str, Json]:
     """The ``SessionWorkflow`` input for a session deployment (a loop at the root)."""
+    from composable_agents.agents.sessions import _inbox_of
     from composable_agents.core.ir import Loop
-    from composable_agents.session import _inbox_of
 
     root = deployment.frozen.node
     if not isinstance(root, Loop):

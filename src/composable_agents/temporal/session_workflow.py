@@ -36,11 +36,11 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from composable_agents.core.canonical import Json, JsonObject, copy_json
     from composable_agents.errors import ComposableAgentsError, SessionValidationError
-    from composable_agents.execution import temporal_env as _impl
-    from composable_agents.execution.artifact import LoadedArtifact
     from composable_agents.execution.projection import Recorder
-    from composable_agents.execution.session_store import SessionStore, payload_digest
-    from composable_agents.session import TurnContext
+    from composable_agents.execution.sessions import TurnContext
+    from composable_agents.temporal import env as _impl
+    from composable_agents.temporal.artifact import LoadedArtifact
+    from composable_agents.temporal.session_store import SessionStore, payload_digest
 
 __all__ = ["DEFAULT_SESSION_CONTINUE_AFTER", "SessionEnv", "SessionRun", "SessionWorkflow", "load_session"]
 
@@ -78,7 +78,8 @@ def load_session(payload: Mapping[str, Any], ctx: Any) -> LoadedArtifact:
     """The session body prepared as a program (root id ``$.0``, as locally), cached per artifact hash."""
     from composable_agents.core.canonical import content_hash
     from composable_agents.core.ir import Node
-    from composable_agents.execution.artifact import (
+    from composable_agents.execution.interpreter import Catalog, Program
+    from composable_agents.temporal.artifact import (
         ArtifactNotHosted,
         _reasoner_from_json,
         _tool_from_json,
@@ -87,7 +88,6 @@ def load_session(payload: Mapping[str, Any], ctx: Any) -> LoadedArtifact:
         decode_artifact,
         policy_from_json,
     )
-    from composable_agents.execution.interpreter import Catalog, Program
 
     digest = str(payload.get("h", ""))
     doc = decode_artifact(payload)

@@ -34,14 +34,14 @@ from temporalio.worker import (
 )
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from composable_agents.core.policy import DEFAULT_TASK_QUEUE
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
-from composable_agents.execution.activities import FlowActivities
-from composable_agents.execution.agent_workflow import AgentWorkflow
-from composable_agents.execution.converter import with_ordered_json
-from composable_agents.execution.harness import FlowWorkflow
-from composable_agents.execution.policy import DEFAULT_TASK_QUEUE
-from composable_agents.execution.session_workflow import SessionWorkflow
-from composable_agents.execution.temporal_env import WorkerContext, register_context
+from composable_agents.temporal.activities import FlowActivities
+from composable_agents.temporal.agent_workflow import AgentWorkflow
+from composable_agents.temporal.converter import with_ordered_json
+from composable_agents.temporal.env import WorkerContext, register_context
+from composable_agents.temporal.session_workflow import SessionWorkflow
+from composable_agents.temporal.workflow import FlowWorkflow
 
 if TYPE_CHECKING:
     from composable_agents.authoring.leaves import ToolDef

@@ -2,7 +2,7 @@
 
 The workflow class is deliberately thin: the sandbox re-imports this module
 for every workflow run, so all logic lives in
-:mod:`composable_agents.execution.temporal_env`, which is passed through the
+:mod:`composable_agents.temporal.env`, which is passed through the
 sandbox (imported once per process, with its prepared-program cache).
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from composable_agents.execution import temporal_env as _impl
+    from composable_agents.temporal import env as _impl
 
 __all__ = ["FlowWorkflow"]
 

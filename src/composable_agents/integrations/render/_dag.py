@@ -13,7 +13,7 @@ not depend on what the machine has installed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from xml.sax.saxutils import escape

@@ -34,7 +34,7 @@ section{background:#fff;border:1px solid #cbd5e1;border-radius:8px;padding:10px}
 h2{font-size:14px;margin:0 0 8px 0;color:#334155}
 .row{display:flex;align-items:center;height:22px;cursor:pointer;border-bottom:1px solid #f1f5f9;font-size:12px}
 .row:hover,.row.sel{background:#e0f2fe}
-.name{width:38%;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.name{box-sizing:border-box;width:38%;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .track{position:relative;flex:1;height:14px;background:#f1f5f9;border-radius:3px;margin:0 8px}
 .bar{position:absolute;top:0;height:14px;border-radius:3px;min-width:3px}
 .num{width:70px;text-align:right;color:#475569;font-variant-numeric:tabular-nums}

@@ -16,11 +16,11 @@ import durable_app
 import pytest_asyncio
 
 from composable_agents import Agent, AgentConfig, app, arr, deploy, seq, sub
-from composable_agents.agent_loop import agent_trace
+from composable_agents.agents.plans import agent_trace
 from composable_agents.authoring.leaves import Reasoner
 from composable_agents.errors import ChannelFull, IdempotencyConflict, SessionClosed
-from composable_agents.execution.client import run_deployment, start_deployment
-from composable_agents.execution.worker import build_worker
+from composable_agents.temporal.client import run_deployment, start_deployment
+from composable_agents.temporal.worker import build_worker
 from composable_agents.temporal import GateNotOpen, answer_gate, gate_projection, list_open_gates
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -269,7 +269,7 @@ async def test_an_agent_session_runs_the_agent_once_per_message(client: Any) -> 
 
 
 async def test_agent_and_session_histories_replay_deterministically(client: Any) -> None:
-    from composable_agents.execution.worker import build_replayer
+    from composable_agents.temporal.worker import build_replayer
 
     dep = deploy(app(CTRL, tools=[durable_app.dur_lookup], max_rounds=12))
     agent_run = await run_deployment(dep, client, session_id=_sid("replay-agent"), input="go", task_queue=QUEUE,

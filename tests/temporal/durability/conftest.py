@@ -17,7 +17,7 @@ import pytest
 
 pytest.importorskip("temporalio", reason="the durability tests need temporalio: pip install 'composable-agents[temporal]'")
 
-from composable_agents.execution.devserver import DevServer, find_temporal_binary
+from composable_agents.temporal.devserver import DevServer, find_temporal_binary
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

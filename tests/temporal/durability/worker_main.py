@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 async def main(target: str, queue: str) -> None:
     from temporalio.client import Client
 
-    from composable_agents.execution.worker import build_worker
+    from composable_agents.temporal.worker import build_worker
 
     client = await Client.connect(target)
     worker = build_worker(

@@ -16,7 +16,7 @@ class WorkerProcess:
 
     def __init__(self, target: str, queue: str, store: str, **env: str) -> None:
         environ = dict(os.environ, CA_DURABLE_STORE=store, **env)
-        src = str(HERE.parents[1] / "src")
+        src = str(HERE.parents[2] / "src")
         environ["PYTHONPATH"] = src + os.pathsep + environ.get("PYTHONPATH", "")
         self.started = time.monotonic()
         self.proc = subprocess.Popen(

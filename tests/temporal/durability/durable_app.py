@@ -17,7 +17,7 @@ from typing import Any
 
 from composable_agents import Ann, arr, pure, seq, tool
 from composable_agents.authoring.derived import human_gate
-from composable_agents.session import scan
+from composable_agents.agents.sessions import scan
 
 APPLY_S = float(os.environ.get("CA_DURABLE_APPLY_S", "0.3"))
 """How long one ``dur_apply`` attempt works before applying its effect."""

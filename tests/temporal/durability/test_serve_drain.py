@@ -21,8 +21,8 @@ pytest.importorskip("temporalio")
 import durable_app
 
 from composable_agents import Agent, deploy
-from composable_agents.execution.client import start_deployment
-from composable_agents.execution.devserver import free_port
+from composable_agents.temporal.client import start_deployment
+from composable_agents.temporal.devserver import free_port
 
 HERE = Path(__file__).resolve().parent
 
@@ -45,10 +45,10 @@ def _serve(target: str, queue: str, store: str, port: int) -> subprocess.Popen[b
         COMPOSABLE_AGENTS_DRAIN_S="10",
         COMPOSABLE_AGENTS_STICKY_S="1",
         CA_DURABLE_STORE=store,
-        PYTHONPATH=os.pathsep.join([str(HERE), str(HERE.parents[1] / "src"), os.environ.get("PYTHONPATH", "")]),
+        PYTHONPATH=os.pathsep.join([str(HERE), str(HERE.parents[2] / "src"), os.environ.get("PYTHONPATH", "")]),
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "composable_agents.execution.serve"], env=env, start_new_session=True
+        [sys.executable, "-m", "composable_agents.temporal.serve"], env=env, start_new_session=True
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from composable_agents import pure, tool
-from composable_agents.agent import Agent
+from composable_agents.agents.agent import Agent
 from composable_agents.authoring.kernel import alt, arr, call, par, seq
 from composable_agents.errors import (
     ChannelFull,
@@ -16,8 +16,8 @@ from composable_agents.errors import (
     SessionCompileError,
     SessionValidationError,
 )
-from composable_agents.session import (
-    SessionEvent,
+from composable_agents.execution.sessions import SessionEvent
+from composable_agents.agents.sessions import (
     check_channel_placement,
     emit,
     loop,
@@ -248,7 +248,7 @@ async def test_async_turn_functions_and_fatal_channel_errors() -> None:
 
     # a turn whose recv reads another channel than the message arrived on is a fatal error
     from composable_agents.execution.interpreter import Catalog, Program
-    from composable_agents.session import SessionHandle, _SessionEnv
+    from composable_agents.execution.sessions import SessionHandle, _SessionEnv
 
     body = seq(recv("side"), arr("ca.session.msg"))
     program = Program(body.to_ir(), Catalog(), root_id="$.0")

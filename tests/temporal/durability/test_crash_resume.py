@@ -15,7 +15,7 @@ import durable_app
 from workers import WorkerProcess
 
 from composable_agents import deploy
-from composable_agents.execution.client import start_deployment
+from composable_agents.temporal.client import start_deployment
 
 QUEUE = "ca-durable-crash"
 

@@ -1,0 +1,321 @@
+"""The effect leaves of the interpreter: tool calls, reasoner calls and sub-flows.
+
+Each ``compile_*`` turns one ``prim`` node into a coroutine that checks the
+contract (input/output validators, approval, budget reservation), hands the
+effect to the :class:`~composable_agents.execution.env.Env` and records the
+activation. Pure structure (seq, par, each, alt, iter) stays in
+:mod:`composable_agents.execution.interpreter`; keeping effects apart makes
+the one place where a run touches the outside world readable in one sitting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from composable_agents.core.canonical import Json, JsonObject
+from composable_agents.core.ir import (
+    CallStep,
+    Prim,
+    SubStep,
+    ThinkStep,
+)
+from composable_agents.errors import (
+    CapabilityDenied,
+    ComposableAgentsError,
+    StepFailed,
+    StepTypeError,
+    UnsupportedOpError,
+)
+from composable_agents.execution import _ops_gates, agent_runtime
+from composable_agents.execution.env import ReasonerCall, ToolCall
+from composable_agents.execution.limits import (
+    DEFAULT_CALL_COST,
+    DEFAULT_THINK_COST,
+    DEFAULT_THINK_TOKENS,
+)
+from composable_agents.execution.projection import NodeMeta, activation_id
+
+if TYPE_CHECKING:
+    from composable_agents.authoring.leaves import ToolDef
+    from composable_agents.execution.interpreter import Compiled, Program, RunState
+
+__all__ = ["compile_call", "compile_sub", "compile_think", "split_usage"]
+
+
+def split_usage(reply: Json) -> tuple[Json, JsonObject | None]:
+    """Strip the ``__usage__`` convention from a reasoner reply.
+
+    A reply record may carry ``"__usage__": {"tokens": n, "cost": usd}`` (or
+    ``input_tokens``/``output_tokens``); it is removed from the value and
+    charged as real usage. A reply ``{"__value__": x, "__usage__": u}`` stands
+    for the non-record value ``x``.
+    """
+    if type(reply) is not dict or "__usage__" not in reply:
+        return reply, None
+    usage = reply["__usage__"]
+    rest = {k: v for k, v in reply.items() if k != "__usage__"}
+    if set(rest) == {"__value__"}:
+        value: Json = rest["__value__"]
+    else:
+        value = rest
+    if not isinstance(usage, dict):
+        return value, None
+    tokens = usage.get("tokens")
+    if tokens is None:
+        tokens = int(usage.get("input_tokens", 0) or 0) + int(usage.get("output_tokens", 0) or 0)
+    out: JsonObject = {"tokens": int(tokens)}
+    if usage.get("cost") is not None:
+        out["cost"] = float(usage["cost"])
+    return value, out
+
+
+def _fail(meta: NodeMeta, acts: tuple[int, ...], exc: BaseException) -> BaseException:
+    if isinstance(exc, ComposableAgentsError):
+        return exc
+    where = activation_id(meta.node_id, acts)
+    msg = f"step {meta.label!r} at {where} failed: {type(exc).__name__}: {exc}"
+    err = StepFailed(msg, node_id=meta.node_id, activation=where)
+    err.__cause__ = exc
+    return err
+
+
+def _type_error(step: str, validator: Any, value: Json) -> StepTypeError:
+    violation = validator.first_error(value)
+    if violation is None:  # pragma: no cover - is_valid and first_error agree
+        return StepTypeError(step, "$", "a valid value", repr(value)[:80])
+    return StepTypeError(step, violation.path, violation.expected, violation.value_repr)
+
+
+
+def compile_call(
+    prog: Program, node: Prim, step: CallStep, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
+) -> Compiled:
+    if step.tool == "__human_gate__":
+        return _ops_gates.compile_gate(prog, node, step, nid, parent, prev)
+    if step.tool == "__sleep__":
+        return _ops_gates.compile_sleep(prog, node, step, nid, parent, prev)
+    if step.tool in agent_runtime.SESSION_TOOLS:
+        return agent_runtime.compile_session_call(prog, node, nid, parent, prev)
+    if step.tool.startswith("__"):
+        msg = f"the reserved tool {step.tool!r} at {nid} is unknown to this interpreter"
+        raise UnsupportedOpError(msg)
+    meta = prog._meta(node, nid, parent, prev, step.tool)
+    key = step.tool
+    prog.tools.add(key)
+    definition = prog.catalog.tool(key)
+    ann = node.ann
+    if definition is not None and definition.default_ann is not None:
+        ann = definition.default_ann.merged(ann)
+    # Retries only where the frozen contract allows: read-only or native/required idempotent.
+    safe = definition is not None and definition.contract.retry_safe
+    wanted = ann.max_attempts if ann is not None and ann.max_attempts is not None else None
+    interval = ann.retry_interval_s if ann is not None else None
+    backoff = ann.backoff_rate if ann is not None else None
+    timeout = ann.timeout_s if ann is not None else None
+    needs_approval = definition is not None and definition.contract.approval
+    exec_hash = step.bind or prog.catalog.execution_hashes.get(key)
+    vin, vout = _tool_validators(prog, key, definition)
+    cost = meta.cost_usd
+    estimate = cost if cost is not None else DEFAULT_CALL_COST
+    cost_attrs = {"cost": cost} if cost else None
+
+    async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+        act = activation_id(nid, acts)
+        if st.check and vin is not None and not vin.is_valid(v):
+            raise _type_error(key, vin, v)
+        attrs = cost_attrs
+        if needs_approval and not st.approved:
+            if st.strict:
+                msg = (
+                    f"tool {key!r} at {act} requires approval: no approving human gate "
+                    "precedes it on this path"
+                )
+                raise CapabilityDenied(msg)
+            attrs = {**(attrs or {}), "approval_bypassed": True}
+        if st.ledger is not None:
+            st.ledger.spend_call(key, estimate, f"tool {key!r} at {act}")
+        call = ToolCall(
+            key=key,
+            node_id=nid,
+            activation=act,
+            value=v,
+            idempotency_key=st.key_prefix + act,
+            definition=definition,
+            execution_hash=exec_hash,
+            max_attempts=(wanted or st.attempts) if safe else 1,
+            retry_interval_s=interval if interval is not None else st.interval,
+            backoff_rate=backoff if backoff is not None else st.backoff,
+            timeout_s=timeout,
+            principal=st.principal,
+        )
+        try:
+            out = await st.env.call_tool(call)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise _fail(meta, acts, exc) from exc
+        if st.check and vout is not None and not vout.is_valid(out):
+            raise _type_error(key, vout, out)
+        if st.rec is not None:
+            st.rec.add(meta, acts, v, out, attrs)
+        return out
+
+    return False, arun
+
+def _tool_validators(prog: Program, key: str, definition: ToolDef | None) -> tuple[Any, Any]:
+    """Input/output validators of a tool, compiled once per program."""
+    found = prog._validators.get(key)
+    if found is None:
+        vin = vout = None
+        if definition is not None:
+            from composable_agents.core.schema import compile_schema
+
+            if definition.contract.input_schema:
+                vin = compile_schema(definition.contract.input_schema)
+            if definition.contract.output_schema:
+                vout = compile_schema(definition.contract.output_schema)
+        found = prog._validators[key] = (vin, vout)
+    return found
+
+def compile_think(
+    prog: Program, node: Prim, step: ThinkStep, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
+) -> Compiled:
+    meta = prog._meta(node, nid, parent, prev, step.reasoner)
+    name = step.reasoner
+    prog.reasoners.add(name)
+    definition = prog.catalog.reasoner(name)
+    vreply = None
+    if definition is not None and definition.reply is not None:
+        from composable_agents.core.schema import validator_for
+
+        vreply = validator_for(definition.reply)
+    timeout = node.ann.timeout_s if node.ann is not None else None
+    attempts = node.ann.max_attempts if node.ann is not None and node.ann.max_attempts else 1
+    cost = meta.cost_usd
+    est_cost = cost if cost is not None else DEFAULT_THINK_COST
+    est_tokens = (
+        definition.max_tokens
+        if definition is not None and definition.max_tokens
+        else DEFAULT_THINK_TOKENS
+    )
+
+    async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+        act = activation_id(nid, acts)
+        ledger = st.ledger
+        if ledger is not None:
+            ledger.spend_think(est_tokens, est_cost, f"reasoner {name!r} at {act}")
+        call = ReasonerCall(
+            name=name,
+            node_id=nid,
+            activation=act,
+            value=v,
+            definition=definition,
+            timeout_s=timeout,
+            max_attempts=attempts,
+            principal=st.principal,
+        )
+        try:
+            out = await st.env.invoke_reasoner(call)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise _fail(meta, acts, exc) from exc
+        out, usage = split_usage(out)
+        if ledger is not None:
+            real_cost = usage.get("cost") if usage is not None else None
+            ledger.record_usage(
+                usage["tokens"] if usage is not None else est_tokens,
+                (real_cost - est_cost) if real_cost is not None else 0.0,
+            )
+        if vreply is not None and not vreply.is_valid(out):
+            raise _type_error(name, vreply, out)
+        if st.rec is not None:
+            attrs: JsonObject | None = None
+            if usage is not None:
+                attrs = {"usage": usage}
+                if "cost" in usage:
+                    attrs["cost"] = usage["cost"]
+            elif cost:
+                attrs = {"cost": cost}
+            st.rec.add(meta, acts, v, out, attrs)
+        return out
+
+    return False, arun
+
+def compile_sub(
+    prog: Program, node: Prim, step: SubStep, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
+) -> Compiled:
+    meta = prog._meta(node, nid, parent, prev, step.ref)
+    ref = step.ref
+    prog.subs.add(ref)
+    child_node = prog.catalog.subflows.get(ref)
+    if child_node is None:
+        flow = prog.catalog.registry.flows.get(ref)
+        child_node = flow.to_ir() if flow is not None else None
+    if child_node is None:
+        msg = f"sub-flow {ref!r} at {nid} is not registered (name it with .named({ref!r}))"
+        raise UnsupportedOpError(msg)
+    child = type(prog)(child_node, prog.catalog)
+    prog.reasoners |= child.reasoners
+    prog.tools |= child.tools
+    sub_attrs = {"sub": ref}
+
+    async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+        act = activation_id(nid, acts)
+        quota = st.ledger.whole() if st.ledger is not None else None
+        remote = getattr(st.env, "run_sub", None)
+        if remote is not None:
+            out = await remote(
+                ref,
+                v,
+                activation=act,
+                principal=st.principal,
+                quota=quota.limits_json() if quota is not None else None,
+                approved=st.approved,
+                state=st,
+            )
+            # A remote child may report its usage as {"__value__": v, "__usage__": usage()}.
+            if type(out) is dict and set(out) == {"__value__", "__usage__"}:
+                if st.ledger is not None and isinstance(out["__usage__"], dict):
+                    st.ledger.charge(out["__usage__"])
+                out = out["__value__"]
+        else:
+            child_state = type(st)(
+                st.env,
+                catalog=st.catalog,
+                run_id=f"{st.key_prefix[:-1]}/{act}",
+                principal=st.principal,
+                check=st.check,
+                recorder=None,
+                ledger=quota,
+                strict=st.strict,
+                read_attempts=st.attempts,
+                retry_interval_s=st.interval,
+                backoff_rate=st.backoff,
+            )
+            child_state.approved = st.approved
+            try:
+                out = await child.run(v, child_state)
+            finally:
+                if quota is not None and st.ledger is not None:
+                    st.ledger.absorb(quota)
+            if child_state.approved:
+                st.approved = True
+        if st.rec is not None:
+            st.rec.add(meta, acts, v, out, sub_attrs)
+        return out
+
+    if child.is_sync:
+
+        def run(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+            child_state = type(st)(st.env, catalog=st.catalog, run_id=st.run_id, check=st.check)
+            out = child.run_sync(v, child_state)
+            if st.rec is not None:
+                st.rec.add(meta, acts, v, out, sub_attrs)
+            return out
+
+        return True, run
+    return False, arun
+
+

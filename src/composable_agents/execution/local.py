@@ -1,0 +1,270 @@
+"""Local runs of a deployment: ``Deployment.dry_run``/``arun`` on an in-memory Env.
+
+:class:`~composable_agents.compiler.deploy.Deployment` lives in the compiler,
+below the interpreter, so its local-run methods call the runner this module
+registers on import (:func:`~composable_agents.compiler.deploy.register_local_runner`).
+The runner checks the deployment may run, builds an
+:class:`~composable_agents.execution.env.InMemoryEnv` with the fakes, a
+ledger from the capability manifest and the run state, then drives segment
+after segment until a final value. Rejected alternative: keeping these
+methods on ``Deployment`` with imports of the interpreter, which made the
+compiler depend on the layer above it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+from composable_agents.compiler.deploy import Deployment, register_local_runner
+from composable_agents.core.canonical import Json
+from composable_agents.core.policy import ExecutionPolicy
+from composable_agents.core.schema import from_json_value, is_any
+from composable_agents.errors import MissingFakeError
+from composable_agents.execution.env import _CURRENT, InMemoryEnv
+from composable_agents.execution.interpreter import Catalog, Program, RunState
+from composable_agents.execution.limits import ledger_from_capabilities
+from composable_agents.execution.projection import Projection, Recorder
+from composable_agents.execution.result import Result, status_of
+
+__all__ = ["LocalRunnerImpl", "run_coroutine"]
+
+O = TypeVar("O")
+T = TypeVar("T")
+
+
+def _is_continuation(out: Json) -> bool:
+    return type(out) is dict and len(out) == 1 and "__continue__" in out
+
+
+class LocalRunnerImpl:
+    """The one :class:`~composable_agents.compiler.deploy.LocalRunner`: runs deployments in memory."""
+
+    def catalog(self, dep: Deployment[Any, Any]) -> Catalog:
+        """What the interpreter may reach for ``dep``."""
+        return Catalog(
+            registry=dep.registry,
+            tools=dict(dep.frozen.tools),
+            reasoners=dict(dep.frozen.reasoners),
+            subflows=dict(dep.frozen.subflows),
+            execution_hashes=dict(dep.frozen.execution_hashes),
+        )
+
+    def program(self, dep: Deployment[Any, Any]) -> Program:
+        """``dep``'s frozen flow compiled to closures."""
+        return Program(dep.frozen.node, self.catalog(dep))
+
+    # -- one run ----------------------------------------------------------------------
+
+    @staticmethod
+    def _finish(state: RunState, recorder: Recorder | None, **fields: Any) -> Result[Any]:
+        """A ``Result`` carrying the run's projection, cost, usage and segment count."""
+        projection = recorder.projection() if recorder is not None else Projection([])
+        cost = projection.total_cost if recorder is not None or state.ledger is None else state.ledger.cost
+        return Result(
+            projection=projection,
+            cost=cost,
+            run_id=state.run_id,
+            usage=state.ledger.usage() if state.ledger is not None else None,
+            segments=state.segment + 1,
+            **fields,
+        )
+
+    def _result(self, dep: Deployment[Any, O], value: Json, state: RunState, recorder: Recorder | None) -> Result[O]:
+        decoded = None if is_any(dep.out_type) else from_json_value(value, dep.out_type)
+        return self._finish(state, recorder, status="ok", raw_value=value, decoded=decoded)
+
+    def _failure(self, exc: BaseException, state: RunState, recorder: Recorder | None) -> Result[Any]:
+        """A non-ok ``Result``: gate endings, ``over_budget`` and failures (see ``result.status_of``)."""
+        status, detail = status_of(exc)
+        return self._finish(state, recorder, status=status, detail=detail, error=exc)
+
+    def _prepare(
+        self,
+        dep: Deployment[Any, Any],
+        *,
+        reasoners: Mapping[str, Callable[..., Any]] | None,
+        tools: Mapping[str, Callable[..., Any]] | None,
+        principal: Json,
+        policy: ExecutionPolicy | None,
+        run_id: str,
+        sync_in_thread: bool,
+        seed: int | None,
+        project: bool,
+        gates: Any = None,
+    ) -> tuple[Program, RunState, Recorder | None]:
+        """Check the deployment may run, then build its InMemoryEnv, ledger and state.
+
+        The ledger comes from the capability manifest (``maxCalls`` per tool,
+        ``budget``); strict deployments refuse approval-required tools that no
+        approving gate precedes, dev deployments run them and record
+        ``approval_bypassed``.
+        """
+        dep._check_runnable()
+        program = dep.program
+        fakes = dict(reasoners or {})
+        missing = sorted(program.reasoners - set(fakes))
+        if missing:
+            listed = ", ".join(repr(m) for m in missing)
+            msg = f"no fake for reasoner(s) {listed}: pass dry_run(..., reasoners={{name: fn}}) for each"
+            raise MissingFakeError(msg)
+        env = InMemoryEnv(
+            tools=dict(tools or {}), reasoners=fakes, seed=seed, sync_in_thread=sync_in_thread, gates=gates
+        )
+        pol = policy or dep.policy
+        recorder = Recorder() if project else None
+        state = RunState(
+            env,
+            catalog=program.catalog,
+            run_id=run_id,
+            principal=principal,
+            check=pol.check_types,
+            recorder=recorder,
+            ledger=ledger_from_capabilities(dep.capabilities_json, start=env.now(), clock=env.now),
+            strict=dep.mode == "strict",
+            read_attempts=pol.read_max_attempts,
+            retry_interval_s=pol.initial_interval_s,
+            backoff_rate=pol.backoff_coefficient,
+        )
+        return program, state, recorder
+
+    def dry_run(self, dep: Deployment[Any, O], value: Any, options: Mapping[str, Any]) -> Result[O]:
+        """Run ``dep`` locally with in-memory effects on a virtual clock (see ``Deployment.dry_run``)."""
+        return self._dry_run(dep, value, **options)
+
+    async def arun(self, dep: Deployment[Any, O], value: Any, options: Mapping[str, Any]) -> Result[O]:
+        """The async twin of :meth:`dry_run` (sync tool bodies run in worker threads)."""
+        return await self._arun(dep, value, **options)
+
+    def _dry_run(
+        self,
+        dep: Deployment[Any, O],
+        value: Any,
+        *,
+        reasoners: Mapping[str, Callable[..., Any]] | None = None,
+        tools: Mapping[str, Callable[..., Any]] | None = None,
+        gates: Any = None,
+        principal: Json = None,
+        policy: ExecutionPolicy | None = None,
+        run_id: str = "dry-run",
+        seed: int | None = None,
+        projection: bool = True,
+        max_segments: int = 100,
+    ) -> Result[O]:
+        """Run ``dep`` locally with in-memory effects on a virtual clock (see ``Deployment.dry_run``)."""
+        program, state, recorder = self._prepare(
+            dep,
+            reasoners=reasoners,
+            tools=tools,
+            principal=principal,
+            policy=policy,
+            run_id=run_id,
+            sync_in_thread=False,
+            seed=seed,
+            project=projection,
+            gates=gates,
+        )
+        payload = dep._encode_input(value)
+        if program.is_sync:
+            try:
+                out = program.run_sync(payload, state)
+            except Exception as exc:  # noqa: BLE001 - any step failure becomes a failed Result
+                return self._failure(exc, state, recorder)
+            if not _is_continuation(out):
+                return self._result(dep, out, state, recorder)
+            if max_segments <= 1:
+                return self._failure(RuntimeError(f"more than {max_segments} continuation segment(s)"), state, recorder)
+            payload = out["__continue__"]  # type: ignore[index,call-overload,unused-ignore]
+            state.next_segment()
+            if recorder is not None:
+                recorder.start_segment(state.segment)
+        return run_coroutine(self._drive(dep, program, payload, state, recorder, max_segments))
+
+    async def _arun(
+        self,
+        dep: Deployment[Any, O],
+        value: Any,
+        *,
+        reasoners: Mapping[str, Callable[..., Any]] | None = None,
+        tools: Mapping[str, Callable[..., Any]] | None = None,
+        gates: Any = None,
+        principal: Json = None,
+        policy: ExecutionPolicy | None = None,
+        run_id: str = "run",
+        seed: int | None = None,
+        projection: bool = True,
+        max_segments: int = 100,
+    ) -> Result[O]:
+        """The async twin of :meth:`dry_run` (sync tool bodies run in worker threads)."""
+        program, state, recorder = self._prepare(
+            dep,
+            reasoners=reasoners,
+            tools=tools,
+            principal=principal,
+            policy=policy,
+            run_id=run_id,
+            sync_in_thread=True,
+            seed=seed,
+            project=projection,
+            gates=gates,
+        )
+        return await self._drive(dep, program, dep._encode_input(value), state, recorder, max_segments)
+
+    async def _drive(
+        self,
+        dep: Deployment[Any, O],
+        program: Program,
+        payload: Json,
+        state: RunState,
+        recorder: Recorder | None,
+        max_segments: int = 100,
+    ) -> Result[O]:
+        """Run segment after segment until a final value that is not a continuation."""
+        token = _CURRENT.set(state.env)
+        try:
+            while True:
+                try:
+                    out = await program.run(payload, state)
+                except Exception as exc:  # noqa: BLE001 - any step failure becomes a failed Result
+                    return self._failure(exc, state, recorder)
+                if not _is_continuation(out):
+                    return self._result(dep, out, state, recorder)
+                if state.segment + 1 >= max_segments:
+                    err = RuntimeError(
+                        f"the run asked for more than {max_segments} continuation segments "
+                        "(raise dry_run(..., max_segments=...) if that is intended)"
+                    )
+                    return self._failure(err, state, recorder)
+                payload = out["__continue__"]  # type: ignore[index,call-overload,unused-ignore]
+                state.next_segment()
+                if recorder is not None:
+                    recorder.start_segment(state.segment)
+        finally:
+            _CURRENT.reset(token)
+
+
+def run_coroutine(coro: Awaitable[T]) -> T:
+    """Run ``coro`` to completion from sync code, even when a loop is already running here."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)  # type: ignore[arg-type]
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="composable-agents-dry-run")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
+
+
+register_local_runner(LocalRunnerImpl())
