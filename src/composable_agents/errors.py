@@ -10,7 +10,7 @@ application errors instead of retrying a verdict that cannot change.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -33,8 +33,12 @@ __all__ = [
     "IRDecodeError",
     "IdempotencyConflict",
     "MissingFakeError",
+    "ModelNotConfigured",
     "PlanRejected",
     "PrincipalRequired",
+    "ProviderError",
+    "ProviderRefusal",
+    "ProviderUnavailable",
     "PureDriftError",
     "RegistryError",
     "RunError",
@@ -317,3 +321,97 @@ class AgentContinue(ComposableAgentsError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.state,))
+
+
+class ModelNotConfigured(ComposableAgentsError, LookupError):
+    """Reasoners whose ``model`` no configured provider can call; ``missing`` maps each name to why.
+
+    Raised before the first step (and by a worker hosting them), listing every such reasoner.
+    """
+
+    non_retryable = True
+
+    def __init__(self, missing: Mapping[str, str]) -> None:
+        self.missing = dict(missing)
+        listed = "; ".join(f"{name!r}: {why}" for name, why in self.missing.items())
+        super().__init__(f"no model provider for reasoner(s) {listed}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.missing,))
+
+
+class ProviderError(ComposableAgentsError, RuntimeError):
+    """A model provider rejected the request (HTTP 400/401/403/404/413/422): retrying cannot help.
+
+    ``status`` is the HTTP status (0: an unreadable reply), ``type`` the
+    provider's error type, ``message`` its text.
+    """
+
+    non_retryable = True
+
+    def __init__(self, status: int, type: str, message: str, *, provider: str = "", model: str = "") -> None:  # noqa: A002 - SPEC §17 names it
+        self.status = status
+        self.type = type
+        self.message = message
+        self.provider = provider
+        self.model = model
+        where = f"{provider}:{model}: " if provider else ""
+        super().__init__(f"{where}HTTP {status} {type}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_provider_error, (type(self), self.status, self.type, self.message, self.provider, self.model))
+
+
+def _rebuild_provider_error(cls: type[ProviderError], status: int, etype: str, message: str, provider: str, model: str) -> ProviderError:
+    return cls(status, etype, message, provider=provider, model=model)
+
+
+class ProviderRefusal(ComposableAgentsError, RuntimeError):
+    """The model refused to answer (a safety refusal or content filter): non-retryable."""
+
+    non_retryable = True
+
+    def __init__(self, message: str, *, provider: str = "", model: str = "") -> None:
+        self.provider = provider
+        self.model = model
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_refusal, (type(self), str(self), self.provider, self.model))
+
+
+def _rebuild_refusal(cls: type[ProviderRefusal], message: str, provider: str, model: str) -> ProviderRefusal:
+    return cls(message, provider=provider, model=model)
+
+
+class ProviderUnavailable(ComposableAgentsError, ConnectionError):
+    """A transient provider failure (connection, timeout, HTTP 408/409/429/5xx/529): retried.
+
+    ``retry_after_s`` is the server's ``Retry-After``: the local Env waits
+    that long before the next attempt, and on Temporal it is the activity's
+    next retry delay.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        model: str = "",
+        status: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.status = status
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_unavailable, (type(self), str(self), self.provider, self.model, self.status, self.retry_after_s))
+
+
+def _rebuild_unavailable(
+    cls: type[ProviderUnavailable], message: str, provider: str, model: str, status: int | None, retry_after_s: float | None
+) -> ProviderUnavailable:
+    return cls(message, provider=provider, model=model, status=status, retry_after_s=retry_after_s)
