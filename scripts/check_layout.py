@@ -152,8 +152,14 @@ def _is_module(rel: str) -> bool:
     return (ROOT / (rel.replace(".", "/") + ".py")).exists() or (ROOT / rel.replace(".", "/") / "__init__.py").exists()
 
 
-def check() -> list[str]:
-    """Every violation of the layout rules, one readable line each (empty when the map holds)."""
+def check(root: Path | None = None) -> list[str]:
+    """Every violation of the layout rules, one readable line each (empty when the map holds).
+
+    ``root`` is the package directory to check (default: this checkout's ``src/composable_agents``).
+    """
+    global ROOT
+    if root is not None:
+        ROOT = root
     problems: list[str] = []
     seams: list[str] = []
     graph: dict[str, set[str]] = {}
