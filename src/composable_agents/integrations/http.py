@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import math
 import os
 import threading
 import time
@@ -123,7 +124,7 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
         except (TypeError, ValueError):
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds:  # NaN
+    if math.isnan(seconds):
         return None
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER_S)
 

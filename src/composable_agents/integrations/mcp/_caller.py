@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Self
 
 import anyio
 from mcp.shared.exceptions import MCPError
@@ -229,7 +229,7 @@ class McpCaller:
             if conn.loop is asyncio.get_running_loop():
                 await conn.close()
 
-    async def __aenter__(self) -> McpCaller:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

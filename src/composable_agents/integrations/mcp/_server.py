@@ -105,7 +105,7 @@ def _errlog() -> IO[str]:
     try:
         sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
-        return sys.__stderr__ if sys.__stderr__ is not None else open(os.devnull, "w")  # noqa: SIM115
+        return sys.__stderr__ if sys.__stderr__ is not None else open(os.devnull, "w")
     return sys.stderr
 
 
@@ -183,7 +183,7 @@ class Connection:
                 self.session = session
                 self._ready.set_result(None)
                 await self._closing.wait()
-        except BaseException as exc:  # noqa: BLE001 - the owner task reports, never raises
+        except BaseException as exc:
             self.dead = True
             if not self._ready.done():
                 self._ready.set_exception(exc if isinstance(exc, Exception) else ConnectionError(str(exc)))
