@@ -1,35 +1,85 @@
-"""The one secret detector: credential-shaped strings in static args, captures and manifests.
+"""The one secret detector (SPEC §22.5): ``looks_secret`` for checks, ``redact`` for exports.
 
-Deploy (``SECRET_ARG``), ``@flow`` constants and stored or exported
-projections all ask :func:`looks_secret`, so a rule added here holds on every
-surface. ``env://``/``secret://`` references are never secrets: they name
-where a worker reads the value at call time. It lives in the core because
-both the authoring layer and the compiler use it.
+Every layer that keeps credentials out of artifacts, histories and
+projections asks this module: deploy's ``SECRET_ARG`` pass (static args, gate
+prompts, reasoner definitions, manifests), ``@flow`` constants and captures,
+and stored or exported projections (the trace store and OTel exporter call
+:func:`redact` too), so a rule added here holds on every surface. It lives in
+the core because authoring, the compiler and execution all use it.
+
+A string is secret-shaped when a credential appears *anywhere* in it: a known
+key prefix (``sk-``, ``ghp_``, ``AKIA`` ...), a bearer/basic credential, a JWT,
+credentials inside a URL (``user:pass@host``, ``?api_key=...``), an assignment
+to a credential-named word in a sentence (``password=...``, ``the password is
+...``), a PEM private key, or a long high-entropy token; or when it is the
+value of a credential-named key in any case style (``api_key``, ``dbPassword``,
+``X-Api-Key``, ``Authorization``). References such as ``env://NAME`` or
+``secret://path`` are never secrets: they name where a worker reads the value
+at call time.
+
+Rejected alternative: exact key names plus a prefix match at the start of the
+value (the first detector). It missed a key in a URL, in a sentence or behind
+``Bearer``, and camelCase names — how credentials actually appear in prompts
+and headers.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import Final
+from functools import lru_cache
+from typing import Any, Final
 
-from composable_agents.core.canonical import Json
+__all__ = ["REDACTED", "find_secret", "looks_secret", "redact", "redact_text", "secret_key_name"]
 
-__all__ = ["looks_secret"]
+REDACTED: Final = "[REDACTED]"
+"""What :func:`redact` puts where a credential was."""
 
-_SECRET_KEY: Final = re.compile(
-    r"(^|[_\-.])(api[_\-]?key|apikey|access[_\-]?key|secret[_\-]?key|private[_\-]?key|client[_\-]?secret|"
-    r"token|access[_\-]?token|refresh[_\-]?token|auth[_\-]?token|bearer|password|passwd|pwd|secret|"
-    r"credentials?)$",
-    re.IGNORECASE,
+_WORDS: Final = frozenset(
+    {
+        "password", "passwd", "pwd", "passphrase", "secret", "token", "apikey", "credential",
+        "credentials", "bearer", "authorization", "auth", "cookie", "privatekey", "secretkey",
+        "accesskey", "clientsecret", "accesstoken", "refreshtoken", "authtoken", "sessiontoken",
+        "idtoken", "sessionkey", "signingkey", "webhooksecret",
+    }
 )
-_SECRET_PREFIX: Final = re.compile(
-    r"^(sk-[A-Za-z0-9_\-]{8,}|sk_(live|test)_[A-Za-z0-9]{8,}|ghp_[A-Za-z0-9]{20,}|gho_[A-Za-z0-9]{20,}|"
-    r"ghs_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9\-]{10,}|AKIA[0-9A-Z]{16}|"
-    r"AIza[0-9A-Za-z_\-]{30,}|glpat-[A-Za-z0-9_\-]{16,}|-----BEGIN [A-Z ]*PRIVATE KEY-----)"
+"""Credential words a key may end with (after case folding; the last two parts are also joined)."""
+
+_KEY_PAIRS: Final = frozenset({("api", "key"), ("private", "key"), ("secret", "key"), ("access", "key")})
+
+_REFERENCE: Final = re.compile(
+    r"^(?:(?:env|secret|secrets|vault|ref|keyring|ssm|op|aws-sm|gcp-sm)://\S+"
+    r"|\$\{[A-Za-z_][A-Za-z0-9_]*\}|(?:env|secret|ref):[A-Za-z_][A-Za-z0-9_./-]*)$"
 )
-_REFERENCE: Final = re.compile(r"^(env|secret|vault|ref|keyring|ssm|op)://?|^\$\{[A-Za-z_][A-Za-z0-9_]*\}$|^(env|secret|ref):")
-_TOKENISH: Final = re.compile(r"^[A-Za-z0-9+/=_\-.]{32,}$")
+
+# One alternation for every credential that can sit inside free text; each branch is anchored
+# on its own context so ordinary prose never matches. Named groups hold the credential itself.
+_CRED_WORD: Final = (
+    r"(?:api[_\- ]?key|apikey|access[_\- ]?key|secret[_\- ]?key|private[_\- ]?key|client[_\- ]?secret|"
+    r"(?:access|refresh|auth|session|id|api)[_\- ]?token|token|password|passwd|pwd|passphrase|secret)"
+)
+_IN_TEXT: Final = re.compile(
+    r"(?<![A-Za-z0-9])(?P<p>sk-[A-Za-z0-9_\-]{8,}|sk_(?:live|test)_[A-Za-z0-9]{8,}|rk_(?:live|test)_[A-Za-z0-9]{8,}"
+    r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9\-]{10,}"
+    r"|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_\-]{30,}|glpat-[A-Za-z0-9_\-]{16,}|npm_[A-Za-z0-9]{30,}"
+    r"|eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*)"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    r"|(?i:\b(?:bearer|basic|token)\s+)(?P<b>[A-Za-z0-9\-._~+/]{12,}=*)"
+    r"|://[^/\s:@?#]+:(?P<u>[^/\s@?#]{3,})@"
+    r"|[?&;#](?i:" + _CRED_WORD + r"|key|sig|signature|access_token|auth)=(?P<q>[^&\s#\"']{4,})"
+    r"|(?i:" + _CRED_WORD + r")\s*[\"']?\s*[:=]\s*[\"']?(?P<a>[^\s\"',;<>`)]{4,})"
+    r"|(?i:\b" + _CRED_WORD + r"\s+(?:is|was|=)\s+)[\"']?(?P<s>[^\s\"',;<>`)]{6,})"
+)
+_GROUPS: Final = ("p", "b", "u", "q", "a", "s")
+_HINTS: Final = (
+    "sk-", "sk_", "rk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat", "xox", "akia", "asia", "aiza",
+    "glpat", "npm_", "eyj", "private key", "bearer", "basic", "token", "://", "key", "pass", "pwd", "secret",
+    "sig", "auth",
+)
+"""Lower-case substrings one of which every :data:`_IN_TEXT` match contains: a cheap pre-filter."""
+_TOKEN: Final = re.compile(r"[A-Za-z0-9+=_\-.]{32,}")
+_PLACEHOLDER: Final = frozenset({"none", "null", "true", "false", "redacted", "required", "optional", "string"})
+_MAX_DEPTH: Final = 400
 
 
 def _entropy(text: str) -> float:
@@ -40,18 +90,127 @@ def _entropy(text: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
-def looks_secret(key: str | None, value: Json) -> bool:
-    """True for a secret-shaped static argument (by key name or by value)."""
-    if not isinstance(value, str) or len(value) < 4:
+def _random_token(token: str) -> bool:
+    """A long token of letters and digits with the entropy of a generated key (not a word or a hash)."""
+    if token.startswith("sha256") or not any(c.isdigit() for c in token) or not any(c.isalpha() for c in token):
+        return False
+    return _entropy(token) >= 4.2
+
+
+def _credential_value(group: str, value: str) -> bool:
+    """Whether the text captured after a credential word holds a value rather than prose."""
+    if _REFERENCE.match(value) or value.lower() in _PLACEHOLDER or value.startswith(("<", "{", "$")):
+        return False
+    if group in ("p", "b", "u"):
+        return True
+    # An assignment or "the password is X": a word alone (``password: required``) is prose;
+    # a value with a digit, a symbol or mixed case is a credential.
+    return any(not c.isalpha() for c in value) or (value != value.lower() and value != value.upper())
+
+
+def find_secret(text: str) -> tuple[int, int] | None:
+    """The ``(start, end)`` span of the first credential inside ``text``, else ``None``."""
+    if len(text) < 8 or _REFERENCE.match(text):
+        return None
+    low = text.lower()
+    hinted = False
+    for hint in _HINTS:
+        if hint in low:
+            hinted = True
+            break
+    if hinted:
+        for m in _IN_TEXT.finditer(text):
+            for group in _GROUPS:
+                value = m.group(group)
+                if value is not None:
+                    if _credential_value(group, value):
+                        return m.span(group)
+                    break
+            else:  # the PEM header branch has no value group
+                return m.span()
+    if len(text) >= 32:
+        for m in _TOKEN.finditer(text):
+            if _random_token(m.group()):
+                return m.span()
+    return None
+
+
+@lru_cache(maxsize=4096)
+def secret_key_name(key: str) -> bool:
+    """True when ``key`` names a credential in any case style (``api_key``, ``dbPassword``, ``X-Api-Key``)."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key)
+    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", spaced)
+    parts = [p for p in re.split(r"[^a-z0-9]+", spaced.lower()) if p]
+    if not parts:
+        return False
+    last = parts[-1]
+    if last in _WORDS:
+        return True
+    return len(parts) >= 2 and ((parts[-2], last) in _KEY_PAIRS or parts[-2] + last in _WORDS)
+
+
+def looks_secret(key: str | None, value: Any) -> bool:
+    """True for a secret-shaped string: a credential anywhere in it, or any value of a credential-named key."""
+    if type(value) is not str or len(value) < 4:
         return False
     if _REFERENCE.match(value):
         return False
-    if key is not None and _SECRET_KEY.search(key) and len(value) >= 4:
+    if key is not None and secret_key_name(key) and value.lower() not in _PLACEHOLDER:
         return True
-    if _SECRET_PREFIX.match(value):
-        return True
-    if value.startswith("sha256:") or not _TOKENISH.match(value):
-        return False
-    has_digit = any(c.isdigit() for c in value)
-    has_alpha = any(c.isalpha() for c in value)
-    return has_digit and has_alpha and _entropy(value) >= 4.2
+    return find_secret(value) is not None
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every credential span replaced by :data:`REDACTED` (unchanged when it holds none)."""
+    out = text
+    start = 0
+    for _ in range(64):  # a pathological string cannot keep the loop going: what is left goes whole
+        span = find_secret(out[start:])
+        if span is None:
+            return out
+        a, b = span[0] + start, span[1] + start
+        out = out[:a] + REDACTED + out[b:]
+        start = a + len(REDACTED)
+    return REDACTED
+
+
+def redact(value: Any, key: str | None = None) -> Any:
+    """A copy of the JSON ``value`` with secret-shaped strings redacted (the same object when none are).
+
+    Strings under a credential-named key become :data:`REDACTED` whole; other
+    strings keep their text around each redacted credential. Non-JSON leaves
+    are returned as they are; a subtree nested past the canonical depth is
+    replaced whole. Never raises.
+    """
+    try:
+        return _redact(value, key, 0)
+    except RecursionError:  # deeper than any checked JSON value; an export must not fail
+        return REDACTED
+
+
+def _redact(value: Any, key: str | None, depth: int) -> Any:
+    kind = type(value)
+    if kind is str:
+        if not looks_secret(key, value):
+            return value
+        if key is not None and secret_key_name(key):
+            return REDACTED
+        return redact_text(value)
+    if kind is dict:
+        if depth > _MAX_DEPTH:
+            return REDACTED
+        changed = False
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            nv = _redact(v, k if type(k) is str else None, depth + 1)
+            changed = changed or nv is not v
+            out[k] = nv
+        return out if changed else value
+    if kind is list or kind is tuple:
+        if depth > _MAX_DEPTH:
+            return REDACTED
+        items = [_redact(v, key, depth + 1) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return items
+    return value
