@@ -32,6 +32,7 @@ __all__ = [
     "FreezeError",
     "IRDecodeError",
     "IdempotencyConflict",
+    "InvalidUsage",
     "MissingFakeError",
     "ModelNotConfigured",
     "PlanRejected",
@@ -43,12 +44,16 @@ __all__ = [
     "RegistryError",
     "RunError",
     "RunStopped",
+    "SegmentLimitExceeded",
     "SessionClosed",
     "SessionCompileError",
     "SessionValidationError",
     "StagedPlanRejected",
     "StepFailed",
     "StepTypeError",
+    "ToolDefinitionMismatch",
+    "ToolRejected",
+    "ToolUnavailable",
     "UnsupportedOpError",
     "ValidationError",
 ]
@@ -216,6 +221,23 @@ class DevModeError(ComposableAgentsError, RuntimeError):
     non_retryable = True
 
 
+class InvalidUsage(ComposableAgentsError, ValueError):
+    """A reasoner, controller or child run reported usage that is not a finite, non-negative number.
+
+    Reported usage is outside input (SPEC §22.2): a negative, NaN, infinite,
+    string or boolean ``tokens``/``cost`` would disable the budget, so the
+    step fails with this error and nothing of the record is credited.
+    """
+
+    non_retryable = True
+
+
+class SegmentLimitExceeded(ComposableAgentsError, RuntimeError):
+    """A run asked for more continuation segments than ``ExecutionPolicy(max_segments=...)`` allows."""
+
+    non_retryable = True
+
+
 POLICY_ERRORS: tuple[type[ComposableAgentsError], ...] = (
     CapabilityDenied,
     PlanRejected,
@@ -224,6 +246,8 @@ POLICY_ERRORS: tuple[type[ComposableAgentsError], ...] = (
     PureDriftError,
     PrincipalRequired,
     StepTypeError,
+    InvalidUsage,
+    SegmentLimitExceeded,
 )
 
 
@@ -415,3 +439,45 @@ def _rebuild_unavailable(
     cls: type[ProviderUnavailable], message: str, provider: str, model: str, status: int | None, retry_after_s: float | None
 ) -> ProviderUnavailable:
     return cls(message, provider=provider, model=model, status=status, retry_after_s=retry_after_s)
+
+
+class ToolDefinitionMismatch(ComposableAgentsError, RuntimeError):
+    """A tool's live definition differs from the frozen one (an MCP server's listing changed, a
+    worker runs other tool code): the call is refused before it is made. Non-retryable."""
+
+    non_retryable = True
+
+
+class ToolRejected(ComposableAgentsError, RuntimeError):
+    """A tool answered with a failure that retrying cannot fix: an MCP result with ``isError``,
+    an HTTP 4xx other than 429, a JSON-RPC error. ``status`` is the HTTP status when there is one."""
+
+    non_retryable = True
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_tool_error, (type(self), str(self), "status", self.status))
+
+
+class ToolUnavailable(ComposableAgentsError, ConnectionError):
+    """A transient tool failure (a broken MCP transport, a timeout, HTTP 429/5xx): retried where
+    the call may retry (read-only or asserted idempotent), else the step fails.
+
+    ``retry_after_s`` is the server's ``Retry-After``: the local Env waits that
+    long before the next attempt, and on Temporal it is the activity's next
+    retry delay.
+    """
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_tool_error, (type(self), str(self), "retry_after_s", self.retry_after_s))
+
+
+def _rebuild_tool_error(cls: type[ComposableAgentsError], message: str, field: str, value: Any) -> ComposableAgentsError:
+    return cls(message, **{field: value})  # type: ignore[call-arg]
