@@ -104,3 +104,54 @@ def test_pure_core_imports_no_optional_dependency() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# SPEC §16: where each concept lives now, and the shims that keep the seed paths working.
+CANONICAL_HOMES = {
+    "agents.agent": ["Agent"],
+    "agents.sessions": ["scan", "loop", "session", "recv", "emit", "open_session"],
+    "agents.plans": ["extract_plan", "promote_plan", "generalize_trace_to_plan", "agent_trace"],
+    "execution.sessions": ["SessionHandle", "SessionEvent", "TurnContext"],
+    "execution.agent_loop": ["parse_action", "BudgetGuard"],
+    "execution.staged": ["compile_plan", "check_plan", "plan_context"],
+    "execution.resilience": ["with_fallback", "CircuitBreaker"],
+    "execution.local": ["LocalRunnerImpl"],
+    "authoring.dotctx": ["reasoner_from_ctx"],
+    "authoring.reasoner": ["Reasoner", "think"],
+    "core.policy": ["ExecutionPolicy", "AgentConfig"],
+    "core.source": ["capture_source", "set_source_capture"],
+    "core.secrets": ["looks_secret"],
+    "temporal.workflow": ["FlowWorkflow"],
+    "temporal.activities": ["FlowActivities"],
+    "temporal.worker": ["build_worker", "run_worker"],
+    "temporal.devserver": ["DevServer", "dev_server"],
+    "temporal.client": ["run_deployment", "start_deployment"],
+}
+
+SHIMS = {
+    "agent": "agents.agent",
+    "session": "agents.sessions",
+    "agent_loop": "execution.agent_loop",
+    "staged": "execution.staged",
+    "resilience": "execution.resilience",
+    "dotctx": "authoring.dotctx",
+    "execution.harness": "temporal.workflow",
+    "execution.activities": "temporal.activities",
+    "execution.worker": "temporal.worker",
+}
+
+
+def test_canonical_homes_export_their_names() -> None:
+    for module_name, names in CANONICAL_HOMES.items():
+        module = importlib.import_module(f"composable_agents.{module_name}")
+        for name in names:
+            assert name in module.__all__, (module_name, name)
+
+
+def test_shims_re_export_the_canonical_objects() -> None:
+    for shim_name, home_name in SHIMS.items():
+        shim = importlib.import_module(f"composable_agents.{shim_name}")
+        home = importlib.import_module(f"composable_agents.{home_name}")
+        for name in home.__all__:
+            assert getattr(shim, name) is getattr(home, name), (shim_name, name)
+        assert set(home.__all__) <= set(shim.__all__), shim_name
