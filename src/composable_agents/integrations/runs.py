@@ -3,7 +3,7 @@
 A :class:`RunRecord` is a run's projection with every value inlined into its
 event (``input``/``output`` hold the values, not value-store refs), the run's
 status, detail and cost, and secret-shaped values already redacted (SPEC
-§22.5). :func:`run_record` builds one from whatever a caller holds: a
+§22.5, by the one detector in :mod:`composable_agents.core.secrets`). :func:`run_record` builds one from whatever a caller holds: a
 ``Result``, a bare ``Projection``, a record, or the JSON of either.
 
 Rejected alternative: each consumer (store, OTel, HTML) reading ``Result``
@@ -19,13 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
-from composable_agents.core.secrets import looks_secret
+from composable_agents.core.secrets import redact
 from composable_agents.errors import ComposableAgentsError
 
-__all__ = ["REDACTED", "RunRecord", "RunRecordError", "redact", "run_record"]
-
-REDACTED: Final = "[redacted]"
-"""What a secret-shaped value is replaced with in stored and exported projections."""
+__all__ = ["RunRecord", "RunRecordError", "run_record"]
 
 _EPOCH_FLOOR_MS: Final = 1e11
 """Times below this (before 1973) are a virtual clock's, not epoch milliseconds."""
@@ -33,37 +30,6 @@ _EPOCH_FLOOR_MS: Final = 1e11
 
 class RunRecordError(ComposableAgentsError, TypeError):
     """A value that is not a run, a projection or a record of one."""
-
-
-def redact(value: Json, key: str | None = None) -> Json:
-    """``value`` with every secret-shaped string replaced by :data:`REDACTED`, whatever key holds it.
-
-    The detector is the deploy-time one (``compiler.validate.looks_secret``),
-    so what deploy refuses in static arguments is also what never leaves a
-    process in a projection. Containers are copied only when something inside
-    them changed, so a clean value comes back as the same object.
-    """
-    if isinstance(value, str):
-        return REDACTED if looks_secret(key, value) else value
-    if isinstance(value, dict):
-        out: dict[str, Json] | None = None
-        for k, v in value.items():
-            nv = redact(v, k)
-            if nv is not v:
-                if out is None:
-                    out = dict(value)
-                out[k] = nv
-        return out if out is not None else value
-    if isinstance(value, list | tuple):
-        items: list[Json] | None = None
-        for i, v in enumerate(value):
-            nv = redact(v, key)
-            if nv is not v:
-                if items is None:
-                    items = list(value)
-                items[i] = nv
-        return items if items is not None else value
-    return value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

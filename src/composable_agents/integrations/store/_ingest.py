@@ -26,8 +26,6 @@ from composable_agents.core.pures import Registry
 from composable_agents.errors import ComposableAgentsError
 
 if TYPE_CHECKING:
-    from temporalio.client import Client
-
     from composable_agents.compiler.deploy import Deployment
     from composable_agents.execution.result import Result
 
@@ -55,7 +53,7 @@ def _check_sink(sink: Any) -> None:
 
 
 async def ingest(
-    client: Client,
+    client: Any,
     workflow_id: str,
     sink: RunSink,
     *,
@@ -82,7 +80,7 @@ async def ingest(
 
 
 async def follow(
-    client: Client,
+    client: Any,
     sink: RunSink,
     *,
     since: datetime | None = None,
