@@ -31,6 +31,9 @@ from composable_agents.compiler.deploy import Deployment
 from composable_agents.compiler.snapshot import snapshot_from_listings
 from composable_agents.core.ir import CallStep, Par, Prim
 from composable_agents.core.kinds import Merge
+from composable_agents.integrations.http import http_tool
+
+DG_WEATHER = http_tool("dg_weather", "https://api.dg.example/weather")
 
 
 @tool(name="dg_read", effect="read", idempotent=True)
@@ -113,6 +116,9 @@ CASES: dict[str, Callable[[], Deployment[Any, Any]]] = {
     "CAP_SUBFLOW_DENIED": lambda: _d(seq(call(dg_read), sub(CHILD)), {"subflows": ["dg.other.v1"]}),
     "CAP_SERVER_DENIED": lambda: _d(call(mcp("srv", "denied")), {"mcp_servers": {"search": ">=1.2"}}, snapshot=SNAPSHOT),
     "CAP_VERSION_PIN": lambda: _d(call(mcp("search", "web")), {"mcp_servers": {"search": ">=2.0"}}, snapshot=SNAPSHOT),
+    "NETWORK_DENIED": lambda: deploy(
+        call(DG_WEATHER), tools=[DG_WEATHER], capabilities={"network": ["api.other.example"]}, strict=False
+    ),
     "CAP_MEMORY_DENIED": lambda: _d(
         think(DG_R, ctx=ContextPolicy(scope=ContextScope.SUMMARY)), {"memory": ["local"]}
     ),

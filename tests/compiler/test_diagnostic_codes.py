@@ -112,6 +112,11 @@ EXPECTED: dict[str, str] = {
         "- [CAP_VERSION_PIN@$] error: MCP server 'search' is version 1.3.0, which does not satisfy the pin '>=2.0'\n"
         '    fix: Freeze against a server version that satisfies the pin, or relax the pin.'
     ),
+    'NETWORK_DENIED': (
+        'Blocking diagnostics:\n'
+        "- [NETWORK_DENIED@$] error: tool 'dg_weather' calls host 'api.dg.example', which the manifest's network: section does not grant\n"
+        "    fix: Add the host to the capability manifest's network: list, or point the tool at a granted host."
+    ),
     'CAP_MEMORY_DENIED': (
         'Blocking diagnostics:\n'
         "- [CAP_MEMORY_DENIED@$] error: memory scope 'summary' is not granted\n"

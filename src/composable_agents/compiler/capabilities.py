@@ -18,10 +18,11 @@ import dataclasses
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
+from urllib.parse import urlparse
 
 from composable_agents.compiler.diagnostics import Diagnostic, diag
 from composable_agents.core.canonical import JsonObject
@@ -37,6 +38,7 @@ from composable_agents.core.ir import (
     ThinkStep,
 )
 from composable_agents.core.kinds import ContextScope, Effect, Idempotency
+from composable_agents.core.secrets import looks_secret
 
 if TYPE_CHECKING:
     from composable_agents.authoring.leaves import ToolDef
@@ -53,6 +55,8 @@ __all__ = [
     "call_contract",
     "check_capabilities",
     "effect_rank",
+    "endpoint_host",
+    "host_granted",
     "needs_approval",
 ]
 
@@ -242,8 +246,13 @@ class CapabilityManifest:
 
     @classmethod
     def from_yaml(cls, source: str | os.PathLike[str]) -> CapabilityManifest:
-        """Parse YAML text, or the YAML file at a path (``Path`` or a ``*.yaml``/``*.yml`` name)."""
-        import yaml
+        """Parse YAML text, or the YAML file at a path (``Path`` or a ``*.yaml``/``*.yml`` name).
+
+        Strict: a key repeated anywhere (two ``tools:`` sections, two ``effect:``
+        keys in a grant), nesting past 64 levels or an unreadable value makes the
+        manifest invalid and deny everything.
+        """
+        from composable_agents.compiler._manifest_yaml import load_yaml_strict
 
         if isinstance(source, os.PathLike) or ("\n" not in source and source.endswith((".yaml", ".yml"))):
             try:
@@ -252,13 +261,10 @@ class CapabilityManifest:
                 return cls(problems=(_invalid("$", f"cannot read the manifest file: {exc}"),))
         else:
             text = str(source)
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            return cls(problems=(_invalid("$", f"the manifest is not valid YAML{where}: {problem}"),))
+        doc, problem = load_yaml_strict(text)
+        if problem is not None:
+            # Fail closed (SPEC §22.8): a repeated key, a too-deep or unreadable document denies everything.
+            return _Parser().closed(problem)
         if doc is None:
             doc = {}
         return cls.from_dict(doc)
@@ -333,11 +339,16 @@ class _Parser:
         if isinstance(doc, CapabilityManifest):
             return doc
         if not isinstance(doc, Mapping):
-            self.bad("$", f"the manifest must be a mapping of sections, got {_kind(doc)}")
-            # Fail closed: an unreadable manifest denies everything.
-            return CapabilityManifest(
-                tools=(), reasoners=(), models=(), memory=(), mcp_servers={}, network=(), subflows=(),
-                budget=Budget(cost=0.0, tokens=0, wall_seconds=0.0), problems=tuple(self.problems),
+            return self.closed(f"the manifest must be a mapping of sections, got {_kind(doc)}")
+        for path in _secret_strings(doc):
+            self.problems.append(
+                diag(
+                    "SECRET_ARG",
+                    f"capabilities:{path}",
+                    f"the capability manifest's {path} looks like a secret",
+                    hint="a manifest is frozen into the artifact: name servers and hosts without credentials, "
+                    "and let the worker read keys from its environment (env://NAME)",
+                )
             )
         values: dict[str, Any] = {}
         for key in doc:
@@ -355,6 +366,14 @@ class _Parser:
         if "budget" in doc:
             values["budget"] = self.budget(doc["budget"])
         return CapabilityManifest(**values, problems=tuple(self.problems))
+
+    def closed(self, problem: str) -> CapabilityManifest:
+        """The deny-everything manifest carrying ``problem`` (an unreadable manifest fails closed)."""
+        self.bad("$", problem)
+        return CapabilityManifest(
+            tools=(), reasoners=(), models=(), memory=(), mcp_servers={}, network=(), subflows=(),
+            budget=Budget(cost=0.0, tokens=0, wall_seconds=0.0), problems=tuple(self.problems),
+        )
 
     def names(self, value: object, path: str) -> tuple[str, ...]:
         if value is None:
@@ -474,7 +493,7 @@ class _Parser:
             if key not in _BUDGET_KEYS:
                 self.bad(path, f"unknown budget key {key!r} (keys: {', '.join(_BUDGET_KEYS)})")
                 continue
-            if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+            if isinstance(raw, bool) or not isinstance(raw, int | float) or not _finite(raw):
                 self.bad(path, f"expected a finite number, got {_kind(raw)}")
                 vals[key] = 0
                 continue
@@ -492,6 +511,39 @@ class _Parser:
             tokens=int(vals["tokens"]) if "tokens" in vals else None,
             wall_seconds=float(vals["wallSeconds"]) if "wallSeconds" in vals else None,
         )
+
+
+_MAX_BUDGET: Final = 1e15
+"""Largest budget figure accepted (a 4,000-digit number would overflow a float)."""
+
+
+def _finite(value: float) -> bool:
+    """A finite number a float can hold and a budget can mean (never ``OverflowError``)."""
+    try:
+        return math.isfinite(value) and abs(value) <= _MAX_BUDGET
+    except OverflowError:
+        return False
+
+
+def _secret_strings(doc: Mapping[Any, Any]) -> list[str]:
+    """Paths of secret-shaped strings anywhere in a manifest document (iterative; depth-bounded)."""
+    found: list[str] = []
+    # By value only: manifest keys are tool, server and section names, and a server called
+    # "auth" must not make its version pin look like a password.
+    stack: list[tuple[object, str, int]] = [(doc, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > 64:
+            continue
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                stack.append((v, f"{path}.{k}" if path else str(k), depth + 1))
+        elif isinstance(value, list | tuple):
+            for i, v in enumerate(value):
+                stack.append((v, f"{path}[{i}]", depth + 1))
+        elif isinstance(value, str) and looks_secret(None, value):
+            found.append(path)
+    return sorted(found)
 
 
 def as_manifest(capabilities: object) -> CapabilityManifest | None:
@@ -641,6 +693,21 @@ def check_capabilities(
                         source=src,
                     )
                 )
+    if manifest.network is not None:
+        hosts = set(manifest.network)
+        for key in sorted(tools_map):
+            host = endpoint_host(tools_map[key])
+            if host is None or host_granted(host, hosts):
+                continue
+            nid, src = _where(first_call, key)
+            out.append(
+                diag(
+                    "NETWORK_DENIED",
+                    nid,
+                    f"tool {key!r} calls host {host!r}, which the manifest's network: section does not grant",
+                    source=src,
+                )
+            )
     for key, declared in sorted(frozen.declared.items()):
         granted = tools_map.get(key)
         if granted is None or granted.kind == "mcp":
@@ -657,6 +724,28 @@ def check_capabilities(
                 )
             )
     return out
+
+
+def endpoint_host(tool: ToolDef) -> str | None:
+    """The host an endpoint tool calls, read from its frozen definition (``http.url``), else ``None``.
+
+    Data, not a type check: the compiler never imports the HTTP integration that builds these.
+    """
+    if tool.kind != "http":
+        return None
+    http = tool.definition_json().get("http")
+    url = http.get("url") if isinstance(http, Mapping) else None
+    if not isinstance(url, str):
+        return None
+    return urlparse(url).hostname or ""
+
+
+def host_granted(host: str, granted: Iterable[str]) -> bool:
+    """``host`` is listed, or matches a ``*.suffix`` entry (``*.example.com`` grants ``api.example.com``)."""
+    for entry in granted:
+        if host == entry or (entry.startswith("*.") and host.endswith(entry[1:])):
+            return True
+    return False
 
 
 def _where(first_call: Mapping[str, tuple[str, Node]], key: str) -> tuple[str, SourceLoc | None]:

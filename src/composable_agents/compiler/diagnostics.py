@@ -208,6 +208,11 @@ CODES: Final[Mapping[str, tuple[Severity, str, str]]] = {
         "an MCP server's frozen version does not satisfy the manifest's version pin",
         "Freeze against a server version that satisfies the pin, or relax the pin.",
     ),
+    "NETWORK_DENIED": (
+        "error",
+        "an HTTP tool's endpoint host is not in the manifest's network: section",
+        "Add the host to the capability manifest's network: list, or point the tool at a granted host.",
+    ),
     "CAP_MEMORY_DENIED": (
         "error",
         "a leaf's ctx= memory scope is not in the manifest's memory: list",
