@@ -1,0 +1,1 @@
+"""A small support desk: the fixture project of the ``ca`` tests."""
