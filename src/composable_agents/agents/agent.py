@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from typing_extensions import TypeVar
 
 from composable_agents.agents.plans import agent_trace
-from composable_agents.authoring.arrow import Arrow
+from composable_agents.authoring.arrow import Arrow, check_tags
 from composable_agents.authoring.kernel import ToolRef
 from composable_agents.authoring.leaves import Reasoner, Tool, ToolDef
 from composable_agents.core.canonical import Json, JsonObject
@@ -46,6 +46,7 @@ from composable_agents.core.ir import (
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.errors import CompositionError
 from composable_agents.execution.agent_loop import CONTROLLER_MODE_KEY, ControllerMode
+from composable_agents.execution.llm import check_models, llm_fake
 from composable_agents.execution.result import STATUSES, Result
 
 if TYPE_CHECKING:
@@ -151,6 +152,7 @@ class Agent(Arrow[I, O]):
         registry: Registry | None = None,
         in_type: object = Any,
         out_type: object = Any,
+        tags: Iterable[str] = (),
         _register: bool = True,
     ) -> None:
         checked: object = name
@@ -180,7 +182,10 @@ class Agent(Arrow[I, O]):
             max_rounds=max_rounds,
             name=None,
         )
-        Arrow.__init__(self, node, in_type=in_type, out_type=out_type, ref=name if _register else None, label=name)
+        Arrow.__init__(
+            self, node, in_type=in_type, out_type=out_type, ref=name if _register else None, label=name,
+            tags=check_tags(tags),
+        )
         for attr, value in (
             ("_agent_name", name),
             ("_controller", controller),
@@ -255,6 +260,7 @@ class Agent(Arrow[I, O]):
             "llm": self._llm,
             "controller_mode": self._controller_mode,
             "registry": self._registry,
+            "tags": self.tags,
             "in_type": self.in_type,
             "out_type": self.out_type,
         }
@@ -296,11 +302,13 @@ class Agent(Arrow[I, O]):
         params.update(changes)
         return self._derive(name, params)
 
-    def named(self, ref: str, *, registry: Registry | None = None) -> Agent[I, O]:
-        """This agent under the durable name ``ref`` (registered for ``sub``/``subflows``)."""
+    def named(self, ref: str, *, tags: Iterable[str] | None = None, registry: Registry | None = None) -> Agent[I, O]:
+        """This agent under the durable name ``ref`` (registered for ``sub``/``subflows``); ``tags=None`` keeps its tags."""
         params = self._params()
         if registry is not None:
             params["registry"] = registry
+        if tags is not None:
+            params["tags"] = tags
         return Agent(ref, **params)
 
     # -- deploy and run ------------------------------------------------------------------
@@ -393,10 +401,9 @@ class Agent(Arrow[I, O]):
         if caller is None:
             return fakes
         catalog = deployment.catalog()
-        for name in deployment.program.reasoners:
-            if name in fakes:
-                continue
-            definition = catalog.reasoner(name)
+        defined = {n: catalog.reasoner(n) for n in sorted(deployment.program.reasoners) if n not in fakes}
+        check_models(caller, [d if d is not None else n for n, d in defined.items()])
+        for name, definition in defined.items():
             fakes[name] = _llm_fake(caller, definition if definition is not None else name)
         return fakes
 
@@ -515,19 +522,8 @@ class Agent(Arrow[I, O]):
 
 
 def _llm_fake(caller: Callable[..., Any], definition: Any) -> Callable[..., Any]:
-    import inspect
-
-    if inspect.iscoroutinefunction(caller):
-
-        async def acall(value: Json) -> Any:
-            return await caller(definition, value)
-
-        return acall
-
-    def call(value: Json) -> Any:
-        return caller(definition, value)
-
-    return call
+    """``reasoners=`` entry for ``definition`` answered by ``caller`` (principal/offer handed on)."""
+    return llm_fake(caller, definition)
 
 
 def _budget_json(budget: float | Mapping[str, Json] | None) -> JsonObject | None:

@@ -16,7 +16,7 @@ shaped flows are plain ``Arrow``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar, overload
 
 from composable_agents.core.ir import Node
@@ -39,6 +39,7 @@ __all__ = [
     "Pipeline",
     "Staged",
     "as_node",
+    "check_tags",
     "type_label",
     "wrap",
 ]
@@ -164,6 +165,7 @@ class Arrow(Generic[I, O]):
         "_node",
         "_out",
         "_ref",
+        "_tags",
     )
 
     _node: Node
@@ -174,6 +176,7 @@ class Arrow(Generic[I, O]):
     _edges: _EdgeLog | None
     _ends: tuple[str, str] | None
     _bounds: tuple[bool, bool]
+    _tags: tuple[str, ...]
 
     def __init__(
         self,
@@ -186,6 +189,7 @@ class Arrow(Generic[I, O]):
         edges: _EdgeLog | None = None,
         ends: tuple[str, str] | None = None,
         bounds: tuple[bool, bool] = (False, False),
+        tags: tuple[str, ...] = (),
     ) -> None:
         given: object = node  # callers outside mypy may pass anything
         if not isinstance(given, Node):
@@ -199,6 +203,7 @@ class Arrow(Generic[I, O]):
         object.__setattr__(self, "_edges", edges)
         object.__setattr__(self, "_ends", ends)
         object.__setattr__(self, "_bounds", bounds)
+        object.__setattr__(self, "_tags", tags)
 
     def __setattr__(self, name: str, value: object) -> None:
         msg = f"{type(self).__name__} is immutable; build a new arrow instead of setting {name!r}"
@@ -263,17 +268,22 @@ class Arrow(Generic[I, O]):
         """The durable name given by ``.named(...)``, or ``None``."""
         return self._ref
 
-    def named(self, ref: str, *, registry: Registry | None = None) -> Self:
-        """A copy with the durable name ``ref``, registered so ``sub(ref)`` finds it.
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """Labels for selection (``ca ls tag:support``): metadata, never part of the IR or any hash."""
+        return self._tags
 
-        Names are affine: composing a named arrow into anything larger yields an
-        anonymous arrow.
+    def named(self, ref: str, *, tags: Iterable[str] | None = None, registry: Registry | None = None) -> Self:
+        """A copy with the durable name ``ref`` (and ``tags``), registered so ``sub(ref)`` finds it.
+
+        Names and tags are affine: composing a named arrow into anything larger
+        yields an anonymous, untagged arrow. ``tags=None`` keeps the current tags.
         """
         given: object = ref
         if not isinstance(given, str) or not ref or ref != ref.strip():
             msg = f"`ref` must be a non-empty string without surrounding spaces, got {ref!r}"
             raise CompositionError(msg)
-        clone = self._rebuild(ref=ref)
+        clone = self._rebuild(ref=ref, tags=self._tags if tags is None else check_tags(tags))
         from composable_agents.core.pures import DEFAULT_REGISTRY
 
         (registry or DEFAULT_REGISTRY).register_flow(ref, clone)
@@ -288,6 +298,7 @@ class Arrow(Generic[I, O]):
             "edges": self._edges,
             "ends": self._ends,
             "bounds": self._bounds,
+            "tags": self._tags,
         }
         fields.update(changes)
         clone = object.__new__(type(self))
@@ -678,6 +689,21 @@ def _union(left: object, right: object) -> object:
     import typing
 
     return typing.Union[left, right]  # noqa: UP007
+
+
+def check_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """``tags`` as a sorted tuple without duplicates; each must be a non-empty string without spaces or commas."""
+    given: object = tags
+    if isinstance(given, str) or not isinstance(given, Iterable):
+        msg = f"`tags` must be a list or tuple of strings, got {tags!r}"
+        raise CompositionError(msg)
+    out = set()
+    for tag in given:
+        if not isinstance(tag, str) or not tag or any(ch.isspace() or ch in ",:" for ch in tag):
+            msg = f"a tag must be a non-empty string without spaces, commas or colons, got {tag!r}"
+            raise CompositionError(msg)
+        out.add(tag)
+    return tuple(sorted(out))
 
 
 def as_node(value: Arrow[Any, Any] | Node, *, what: str = "argument") -> Node:

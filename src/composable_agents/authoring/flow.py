@@ -41,7 +41,7 @@ from __future__ import annotations
 import ast
 import inspect
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypedDict, TypeVar, overload
 
@@ -88,6 +88,7 @@ from composable_agents.authoring.arrow import (
     Feedback,
     Pipeline,
     Staged,
+    check_tags,
 )
 from composable_agents.authoring.leaves import TRACE_HOOKS
 from composable_agents.core.kinds import Shape
@@ -252,7 +253,9 @@ def _input_type(fn: Callable[..., Any], params: list[inspect.Parameter], hints: 
     return TypedDict(f"{fn.__name__}_input", fields)  # type: ignore[operator]
 
 
-def _build(fn: Callable[..., Any], ref: str | None, registry: Registry | None) -> Flow[Any, Any]:
+def _build(
+    fn: Callable[..., Any], ref: str | None, registry: Registry | None, tags: tuple[str, ...] = ()
+) -> Flow[Any, Any]:
     if not hasattr(fn, "__code__"):
         msg = f"@flow decorates a Python function, got {fn!r}"
         raise CompositionError(msg)
@@ -354,6 +357,8 @@ def _build(fn: Callable[..., Any], ref: str | None, registry: Registry | None) -
     object.__setattr__(arrow, "_params", tuple(p.name for p in params))
     object.__setattr__(arrow, "_fn", fn)
     object.__setattr__(arrow, "_effects", _has_barrier(node))
+    if tags:
+        arrow = arrow._rebuild(tags=tags)
     if ref is not None:
         arrow = arrow.named(ref, registry=registry)
     return arrow
@@ -365,41 +370,45 @@ def flow(fn: Callable[[In], Out], /) -> Flow[In, Out]: ...
 def flow(fn: Callable[..., Out], /) -> Flow[Mapping[str, Any], Out]: ...
 @overload
 def flow(
-    *, name: str | None = None, registry: Registry | None = None
+    *, name: str | None = None, tags: Iterable[str] = (), registry: Registry | None = None
 ) -> _FlowDecorator: ...
 def flow(
     fn: Callable[..., Any] | None = None,
     /,
     *,
     name: str | None = None,
+    tags: Iterable[str] = (),
     registry: Registry | None = None,
 ) -> Flow[Any, Any] | _FlowDecorator:
     """Trace ``fn`` once with handles and return the flow as an ``Arrow[I, O]``.
 
     ``I`` is the parameter's annotation (a multi-parameter flow takes a record
     of its parameters); ``O`` is the return annotation. ``@flow(name="x.v1")``
-    also gives the flow a durable name (for ``sub``).
+    also gives the flow a durable name (for ``sub``); ``tags=("support",)``
+    labels it for ``ca`` selectors (metadata: not part of the IR or any hash).
     """
+    checked = check_tags(tags)
     if fn is not None:
-        return _build(fn, name, registry)
-    return _FlowDecorator(name, registry)
+        return _build(fn, name, registry, checked)
+    return _FlowDecorator(name, registry, checked)
 
 
 class _FlowDecorator:
     """``@flow(name=...)``: the decorator with options."""
 
-    __slots__ = ("_name", "_registry")
+    __slots__ = ("_name", "_registry", "_tags")
 
-    def __init__(self, name: str | None, registry: Registry | None) -> None:
+    def __init__(self, name: str | None, registry: Registry | None, tags: tuple[str, ...] = ()) -> None:
         self._name = name
         self._registry = registry
+        self._tags = tags
 
     @overload
     def __call__(self, fn: Callable[[In], Out], /) -> Flow[In, Out]: ...
     @overload
     def __call__(self, fn: Callable[..., Out], /) -> Flow[Mapping[str, Any], Out]: ...
     def __call__(self, fn: Callable[..., Any], /) -> Flow[Any, Any]:
-        return _build(fn, self._name, self._registry)
+        return _build(fn, self._name, self._registry, self._tags)
 
 
 if _hook not in TRACE_HOOKS:

@@ -26,14 +26,25 @@ while the run waits are listed by :meth:`Projection.pending`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.kinds import Op, Shape
 
-__all__ = ["DEFAULT_MAX_EVENTS", "NodeMeta", "Projection", "Recorder", "ValueStore", "activation_id"]
+__all__ = [
+    "DEFAULT_MAX_EVENTS",
+    "ActivationListener",
+    "NodeMeta",
+    "Projection",
+    "Recorder",
+    "ValueStore",
+    "activation_id",
+    "listen_activations",
+]
 
 DEFAULT_MAX_EVENTS: Final = 10_000
 """How many activations an in-memory projection keeps by default."""
@@ -67,6 +78,28 @@ def activation_id(node_id: str, acts: tuple[int, ...]) -> str:
 
 
 _Raw = tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None]
+
+ActivationListener = Callable[[NodeMeta, tuple[int, ...], "Mapping[str, Any] | None"], None]
+"""Called with ``(meta, acts, attrs)`` as each activation completes (see :func:`listen_activations`)."""
+
+# A context variable rather than a Recorder argument: the runners (local runs,
+# sessions) build their recorders themselves, and a watcher such as ``ca run``
+# must not need a new keyword threaded through every one of them.
+_LISTENER: ContextVar[ActivationListener | None] = ContextVar("composable_agents_activation_listener", default=None)
+
+
+@contextmanager
+def listen_activations(listener: ActivationListener) -> Iterator[None]:
+    """Recorders created inside the block call ``listener(meta, acts, attrs)`` as each activation completes.
+
+    This is how ``ca run`` draws its live trace tree. The listener runs on the
+    interpreter's path, so it must be quick and must not raise.
+    """
+    token = _LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _LISTENER.reset(token)
 
 
 class ValueStore:
@@ -108,7 +141,10 @@ class Recorder:
     to its view; ``marks`` records where continuation segments start.
     """
 
-    __slots__ = ("_buf", "_kept", "_list", "_marks", "_segment", "_spilled", "_tick", "dropped", "max_events", "open_gates")
+    __slots__ = (
+        "_buf", "_kept", "_list", "_listener", "_marks", "_segment", "_spilled", "_tick", "dropped", "max_events",
+        "open_gates",
+    )
 
     def __init__(self, max_events: int = DEFAULT_MAX_EVENTS) -> None:
         self.max_events = max_events
@@ -121,6 +157,7 @@ class Recorder:
         self._tick = 0
         self.dropped = 0
         self.open_gates: dict[str, JsonObject] = {}
+        self._listener = _LISTENER.get()
 
     def open_gate(self, activation: str, view: JsonObject) -> None:
         """A gate at ``activation`` now waits for a decision."""
@@ -145,6 +182,8 @@ class Recorder:
         attrs: Mapping[str, Any] | None = None,
     ) -> None:
         """Record one activation."""
+        if self._listener is not None:
+            self._listener(meta, acts, attrs)
         if not self._spilled:
             self._list.append((meta, acts, value_in, value_out, attrs))
             if len(self._list) > self.max_events:
