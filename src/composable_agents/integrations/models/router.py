@@ -64,6 +64,7 @@ DEFAULT_MAX_TOKENS: Final = 1024
 
 _ENV_KEYS: Final = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 _NEVER_OPEN: Final = 2**62
+_NO_DEFINITION: Final = "no Reasoner definition to call (give the step or the Agent a Reasoner(name, model))"
 
 
 def split_model(model: str) -> tuple[str, str]:
@@ -126,16 +127,22 @@ class Router:
             return f"model {model!r}: no API key for {prefix} (set {env} or pass router({prefix}=...))"
         return None
 
-    def missing(self, reasoners: Iterable[Reasoner[Any, Any]]) -> dict[str, str]:
-        """``{reasoner name: why}`` for every reasoner whose model this router cannot call."""
+    def missing(self, reasoners: Iterable[Reasoner[Any, Any] | str]) -> dict[str, str]:
+        """``{reasoner name: why}`` for every reasoner whose model this router cannot call.
+
+        A bare name is a reasoner without a definition (no model to call).
+        """
         out: dict[str, str] = {}
         for reasoner in reasoners:
+            if isinstance(reasoner, str):
+                out[reasoner] = _NO_DEFINITION
+                continue
             why = self.problem(reasoner.model)
             if why is not None:
                 out[reasoner.name] = why
         return dict(sorted(out.items()))
 
-    def check(self, reasoners: Iterable[Reasoner[Any, Any]]) -> None:
+    def check(self, reasoners: Iterable[Reasoner[Any, Any] | str]) -> None:
         """Raise :class:`ModelNotConfigured` listing every reasoner without a provider."""
         missing = self.missing(reasoners)
         if missing:
@@ -195,13 +202,15 @@ class Router:
 
     async def __call__(
         self,
-        reasoner: Reasoner[Any, Any],
+        reasoner: Reasoner[Any, Any] | str,
         value: Json,
         *,
         principal: Json = None,
         offer: Mapping[str, Any] | None = None,
     ) -> JsonObject:
         """Answer ``reasoner`` for ``value``: ``{"__value__": reply, "__usage__": usage}``."""
+        if isinstance(reasoner, str):
+            raise ModelNotConfigured({reasoner: _NO_DEFINITION})
         why = self.problem(reasoner.model)
         if why is not None:
             raise ModelNotConfigured({reasoner.name: why})
