@@ -18,6 +18,7 @@ package without the extra raises ``ImportError`` naming
 
 from __future__ import annotations
 
+from composable_agents.execution.tool_callers import register_mcp_caller_factory
 from composable_agents.integrations.mcp._caller import (
     IDEMPOTENCY_META,
     PRINCIPAL_META,
@@ -49,3 +50,6 @@ __all__ = [
     "reply_value",
     "snapshot_from_servers",
 ]
+
+# Local runs (execution/local.py) build callers through this registry, not by importing us.
+register_mcp_caller_factory(lambda servers: mcp_caller(servers))
