@@ -39,6 +39,7 @@ different order).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -94,7 +95,9 @@ class FlowReport:
     statuses: dict[str, int] = field(default_factory=dict)
     invalid_runs: int = 0
     run_seconds: float = 0.0
-    """Wall time spent inside the runs themselves (both seeds), not in hypothesis."""
+    """Wall time inside ``dry_run`` (both seeds), including the reply draws made during the runs."""
+    draw_seconds: float = 0.0
+    """Wall time of the reply draws made during the runs (hypothesis generating replies)."""
 
 
 @dataclass(slots=True)
@@ -117,8 +120,9 @@ class _Source:
 class _Script:
     """The replies of one example: drawn on first ask, memoized by ``(reasoner, prompt)``."""
 
-    def __init__(self, data: Any, sources: Mapping[str, _Source]) -> None:
+    def __init__(self, data: Any, sources: Mapping[str, _Source], report: FlowReport) -> None:
         self.data = data
+        self.report = report
         self.sources = sources
         self.memo: dict[tuple[str, str], _Reply] = {}
         self.order: list[_Reply] = []
@@ -135,7 +139,9 @@ class _Script:
             with self.lock:
                 found = self.memo.get(key)
                 if found is None:
+                    started = time.perf_counter()
                     reply, valid = source.draw(self.data)
+                    self.report.draw_seconds += time.perf_counter() - started
                     found = self.memo[key] = _Reply(name, source.role, reply, valid)
                     self.order.append(found)
             return found.value
@@ -493,8 +499,6 @@ def check_flow(
     ``hypothesis.settings``) overrides the defaults (``max_examples``, no
     deadline). Returns a :class:`FlowReport` when every example passed.
     """
-    import time
-
     dep = _as_deployment(deployment)
     fakes = dict(reasoners or {})
     strategy = _input_strategy(dep, inputs)
@@ -524,7 +528,7 @@ def check_flow(
 
     def example(data: Any) -> None:
         value = data.draw(strategy, label="input")
-        script = _Script(data, sources)
+        script = _Script(data, sources, report)
         try:
             first = run_once(value, script, SEEDS[0])
         except Exception as exc:

@@ -30,6 +30,7 @@ from composable_agents.core.ir import App, EvalPlan, Node
 from composable_agents.core.schema import is_any, schema_of, validator_for
 from composable_agents.execution.agent_loop import CallSub, CallTool, ControllerError, parse_action
 from composable_agents.execution.staged import PlanContext, check_plan, plan_context
+from composable_agents.testing._native import native_strategy
 
 __all__ = [
     "action_is_valid",
@@ -86,8 +87,11 @@ def draft7(schema: Any) -> Any:
 
 
 def _schema_strategy(schema: Any, tp: object) -> st.SearchStrategy[Json]:
-    """Values of ``schema``; recursive or unsupported schemas fall back to filtered JSON values."""
+    """Values of ``schema``: native strategies for plain schemas, else ``from_schema``, else filtered JSON."""
     validator = validator_for(tp)
+    fast = native_strategy(schema, json_values())
+    if fast is not None:
+        return fast
     try:
         strategy: st.SearchStrategy[Json] = from_schema(draft7(schema))
         # Building is lazy; resolve now so a recursive $ref fails here, not mid-run.
@@ -186,7 +190,8 @@ def _agent_facts(agent: Any) -> tuple[App, dict[str, ToolDef]]:
         return agent, tools
     if isinstance(agent, Deployment):
         apps = _apps(agent.frozen.node, agent.frozen.subflows)
-        tools = dict(agent.frozen.tools)
+        # Registered tools the flow never froze exist too: a model may name them.
+        tools = {**agent.registry.tools, **agent.frozen.tools}
     elif hasattr(agent, "tool_defs") and hasattr(agent, "to_ir"):
         apps = _apps(agent.to_ir())
         tools = {d.key: d for d in agent.tool_defs()}
@@ -215,6 +220,9 @@ def _tool_input(definition: ToolDef | None) -> st.SearchStrategy[Json]:
     if definition is None or not definition.contract.input_schema:
         return json_values()
     schema = definition.contract.input_schema
+    fast = native_strategy(schema, json_values())
+    if fast is not None:
+        return fast
     try:
         strategy: st.SearchStrategy[Json] = from_schema(draft7(schema))
         strategy.validate()
