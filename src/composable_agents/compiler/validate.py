@@ -5,14 +5,21 @@ Every check returns all of its diagnostics. Codes: ``UNRESOLVED_CALL``,
 ``MALFORMED_NODE``, ``RETRY_RANGE``, ``RETRY_UNSAFE``, ``SCHEMA_MISMATCH``,
 ``SECRET_ARG`` and the warning ``WHOLE_SESSION_PAR``.
 
-Schema checks are deliberately conservative: only two *known* schemas whose
-primitive ``type`` sets cannot overlap are a mismatch.
+Schema checks compare two *known* schemas structurally (SPEC §22.10): primitive
+``type`` sets that cannot overlap, a property the consumer requires that the
+producer's object never has, and property or item schemas that conflict, at any
+depth. They stay conservative: an unknown side (``Any``, ``anyOf``, ``$ref``, an
+open mapping) is never a mismatch.
+
+Secrets (SPEC §22.5) are found by :mod:`composable_agents.core.secrets` in every
+static arg (gate prompts included) and in the definition of every reasoner the
+flow uses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from composable_agents.compiler.capabilities import call_contract
 from composable_agents.compiler.diagnostics import Diagnostic, diag
@@ -24,6 +31,7 @@ from composable_agents.core.ir import (
     Arr,
     CallStep,
     Each,
+    EvalPlan,
     IterUpTo,
     Node,
     Par,
@@ -101,6 +109,36 @@ def _overlap(produced: set[str], wanted: set[str]) -> bool:
         return {"number" if x == "integer" else x for x in types}
 
     return bool(norm(produced) & norm(wanted))
+
+
+_OPAQUE: Final = ("anyOf", "oneOf", "allOf", "$ref", "not", "if")
+
+
+def _conflict(produced: JsonObject, wanted: JsonObject, path: str, depth: int = 0) -> str | None:
+    """Why a value of schema ``produced`` can never be a valid ``wanted`` (``None`` when it may be)."""
+    if depth > 32 or any(k in produced or k in wanted for k in _OPAQUE):
+        return None
+    p_types, w_types = _types(produced), _types(wanted)
+    if p_types is not None and w_types is not None and not _overlap(p_types, w_types):
+        return f"at {path} it gives {'/'.join(sorted(p_types))} where {'/'.join(sorted(w_types))} is expected"
+    p_props, w_props = produced.get("properties"), wanted.get("properties")
+    if isinstance(p_props, dict) and isinstance(wanted.get("required"), list):
+        open_extra = produced.get("additionalProperties")
+        if not isinstance(open_extra, dict) or not open_extra:
+            for key in wanted["required"]:
+                if isinstance(key, str) and key not in p_props:
+                    return f"at {path} it lacks the required property {key!r}"
+    if isinstance(p_props, dict) and isinstance(w_props, dict):
+        for key in sorted(set(p_props) & set(w_props)):
+            sub_p, sub_w = p_props[key], w_props[key]
+            if isinstance(sub_p, dict) and isinstance(sub_w, dict):
+                found = _conflict(sub_p, sub_w, f"{path}.{key}", depth + 1)
+                if found is not None:
+                    return found
+    p_items, w_items = produced.get("items"), wanted.get("items")
+    if isinstance(p_items, dict) and isinstance(w_items, dict):
+        return _conflict(p_items, w_items, f"{path}[]", depth + 1)
+    return None
 
 
 class _Schemas:
@@ -287,6 +325,7 @@ def validate(
     in_par: set[str] = set()
     schemas = _Schemas(frozen, reg)
     tools = frozen.tools
+    used_reasoners: set[str] = set()
     for nid, node, parent in items:
         src = node.src
         if parent is not None and parent in in_par:
@@ -334,20 +373,43 @@ def validate(
             steps = node.steps
             for i in range(len(steps) - 1):
                 left, right = steps[i], steps[i + 1]
-                produced = _types(schemas.of(left, "out"))
+                produced = schemas.of(left, "out")
                 if produced is None:
                     continue
-                wanted = _types(schemas.of(right, "in"))
-                if wanted is None or _overlap(produced, wanted):
+                wanted = schemas.of(right, "in")
+                if wanted is None:
                     continue
-                out.append(
-                    diag(
-                        "SCHEMA_MISMATCH",
-                        f"{nid}.{i + 1}",
-                        f"{_label(left)} returns {'/'.join(sorted(produced))} but {_label(right)} "
-                        f"takes {'/'.join(sorted(wanted))}",
-                        source=right.src or left.src,
+                p_types, w_types = _types(produced), _types(wanted)
+                if p_types is not None and w_types is not None and not _overlap(p_types, w_types):
+                    message = (
+                        f"{_label(left)} returns {'/'.join(sorted(p_types))} but {_label(right)} "
+                        f"takes {'/'.join(sorted(w_types))}"
                     )
+                else:
+                    why = _conflict(produced, wanted, "$")
+                    if why is None:
+                        continue
+                    message = f"{_label(left)} feeds {_label(right)}, but {why}"
+                out.append(diag("SCHEMA_MISMATCH", f"{nid}.{i + 1}", message, source=right.src or left.src))
+        elif isinstance(node, App | EvalPlan):
+            used_reasoners.add(node.controller if isinstance(node, App) else node.planner)
+        elif isinstance(node, Prim) and isinstance(node.step, ThinkStep):
+            used_reasoners.add(node.step.reasoner)
+    for name in sorted(used_reasoners):
+        reasoner = frozen.reasoners.get(name)
+        if reasoner is None:
+            continue
+        found = []
+        _secret_paths(reasoner.definition_json(), "definition", None, found)
+        for path in found:
+            out.append(
+                diag(
+                    "SECRET_ARG",
+                    f"reasoner:{name}",
+                    f"reasoner {name!r}: {path} looks like a secret",
+                    hint="keep credentials out of reasoner definitions (they are frozen into the artifact); "
+                    "the model caller reads its key from the environment",
                 )
+            )
     return out
 

@@ -17,12 +17,12 @@ JSON path of the fault — never ``KeyError``, ``TypeError`` or ``RecursionError
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from composable_agents.core.canonical import _ENCODER, Json, JsonObject, check_json
+from composable_agents.core.jsontext import has_lone_surrogate, loads_strict
 from composable_agents.core.ir import (
     Alt,
     Ann,
@@ -68,6 +68,10 @@ MAX_NODES: Final = 2_000_000
 
 MAX_DOCUMENT_BYTES: Final = 64 * 1024 * 1024
 """Largest IR text ``decode`` parses."""
+
+
+_MAX_INT: Final = 2**53
+"""Largest magnitude of an IR integer field (the JSON-safe integer range)."""
 
 
 def child_id(parent: str, index: int) -> str:
@@ -253,6 +257,8 @@ class _Decoder:
         value = doc[key]
         if type(value) is not int:
             raise self.fail(f"{path}.{key}", f"expected an integer, got {_kind(value)}")
+        if not -_MAX_INT <= value <= _MAX_INT:  # counts and bounds, never arbitrary precision
+            raise self.fail(f"{path}.{key}", f"integer out of range (|n| <= 2**53), got {_kind(value)}")
         return value
 
     def number(self, doc: Mapping[str, Json], key: str, path: str) -> float:
@@ -544,31 +550,20 @@ _BUILDERS: Final[dict[Op, Callable[[_Decoder, Mapping[str, Json], str, int, dict
 }
 
 
-def _reject_constant(name: str) -> Any:
-    msg = f"{name} is not JSON"
-    raise ValueError(msg)
-
-
 def decode(doc: Json | str | bytes) -> Node:
     """Decode IR JSON (object, text or UTF-8 bytes) into a node; ids are optional."""
-    if isinstance(doc, bytes | bytearray):
-        if len(doc) > MAX_DOCUMENT_BYTES:
-            raise IRDecodeError(f"document of {len(doc)} bytes exceeds {MAX_DOCUMENT_BYTES}")
+    if isinstance(doc, bytes | bytearray | str):
+        # One strict loader for outside JSON (SPEC §22.8): duplicate keys, lone surrogates,
+        # nesting, number size and the document size are refused before any field is read.
         try:
-            doc = bytes(doc).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise IRDecodeError(f"document is not UTF-8: {exc.reason}") from None
-    if isinstance(doc, str):
-        if len(doc) > MAX_DOCUMENT_BYTES:
-            raise IRDecodeError(f"document of {len(doc)} characters exceeds {MAX_DOCUMENT_BYTES}")
+            doc = loads_strict(doc, max_chars=MAX_DOCUMENT_BYTES)
+        except CanonicalJSONError as exc:
+            raise IRDecodeError(str(exc), path=exc.path) from None
+    else:
         try:
-            doc = json.loads(doc, parse_constant=_reject_constant)
-        except RecursionError:
-            raise IRDecodeError("document nested too deeply to parse") from None
-        except ValueError as exc:
-            raise IRDecodeError(f"not JSON: {exc}") from None
-    try:
-        check_json(doc)
-    except CanonicalJSONError as exc:
-        raise IRDecodeError(str(exc), path=exc.path) from None
+            check_json(doc)
+        except CanonicalJSONError as exc:
+            raise IRDecodeError(str(exc), path=exc.path) from None
+        if has_lone_surrogate(doc):
+            raise IRDecodeError("document holds a lone surrogate (not valid Unicode)")
     return _Decoder().node(doc, "$", 1)

@@ -27,8 +27,13 @@ from composable_agents.errors import CanonicalJSONError
 
 __all__ = ["MAX_NUMBER_DIGITS", "has_lone_surrogate", "loads_strict"]
 
-MAX_NUMBER_DIGITS: Final = 400
-"""Longest number literal accepted (a float overflows past ~308 digits anyway)."""
+MAX_NUMBER_DIGITS: Final = 4200
+"""Longest number literal accepted: what canonical JSON can still encode (14,000 bits).
+
+Range limits for counts and bounds belong to the decoders that read them (the IR
+decoder caps its integer fields at 2**53); this limit only keeps ``int()``'s own
+digit limit from surfacing as an untyped ``ValueError``.
+"""
 
 _ESCAPED_SURROGATE: Final = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")

@@ -25,14 +25,15 @@ Plan extraction (what an agent did → a replayable staged plan) lives in
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
 from composable_agents.core.canonical import Json, JsonObject, canonical_dumps, copy_json
+from composable_agents.core.jsontext import has_lone_surrogate, loads_strict
 from composable_agents.core.pures import DEFAULT_REGISTRY
+from composable_agents.errors import CanonicalJSONError
 
 if TYPE_CHECKING:
     pass
@@ -142,7 +143,10 @@ _REQUIRED: Final[dict[str, frozenset[str]]] = {
 
 
 def _short(value: object) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # a 100k-deep value or a huge int: parse_action never raises
+        return f"<{type(value).__name__} too deep or large to show>"
     return text if len(text) <= 120 else text[:117] + "..."
 
 
@@ -171,14 +175,16 @@ def _parse(reply: object, mode: ControllerMode) -> Action | ControllerError:
         return ControllerError(f"unknown controller mode {mode!r}", None)
     doc = reply
     if permissive and isinstance(doc, str):
-        try:
-            doc = json.loads(doc)
-        except ValueError:
-            return ControllerError("reply text is not JSON", reply)
+        try:  # the strict loader (SPEC §22.8): '"tool": "safe", "tool": "evil"' is refused, not read as evil
+            doc = loads_strict(doc)
+        except CanonicalJSONError as exc:
+            return ControllerError(f"reply text is not strict JSON: {exc}", _short(reply))
     if permissive and isinstance(doc, list) and len(doc) == 1:
         doc = doc[0]
     if type(doc) is not dict:
         return ControllerError(f"reply must be an object with an 'action', got {type(doc).__name__}", _safe_json(reply))
+    if has_lone_surrogate(doc):
+        return ControllerError("reply holds a lone surrogate (not valid Unicode)", None)
     kind = doc.get("action")
     if permissive and isinstance(kind, str):
         kind = kind.strip().lower()
@@ -275,7 +281,10 @@ def estimate_tokens(value: Json) -> int:
     try:
         text = canonical_dumps(value)
     except Exception:  # noqa: BLE001 - estimates never fail
-        text = repr(value)
+        try:
+            text = repr(value)
+        except (RecursionError, ValueError):  # too deep even for repr: the value is refused elsewhere
+            text = ""
     return math.ceil(len(text) / 4)
 
 

@@ -33,7 +33,7 @@ All findings are collected; :func:`compile_plan` raises
 from __future__ import annotations
 
 import dataclasses
-import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -43,7 +43,9 @@ from composable_agents.compiler.budget import DEFAULT_LEAF_COST_USD
 from composable_agents.compiler.capabilities import needs_approval
 from composable_agents.compiler.diagnostics import Diagnostic
 from composable_agents.core.canonical import JsonObject
-from composable_agents.core.codec import normalize
+from composable_agents.compiler.validate import _retry_range
+from composable_agents.core.codec import MAX_DOCUMENT_BYTES, MAX_NODE_DEPTH, normalize
+from composable_agents.core.jsontext import has_lone_surrogate, loads_strict
 from composable_agents.core.ir import (
     RESERVED_TOOLS,
     Alt,
@@ -64,13 +66,19 @@ from composable_agents.core.ir import (
 from composable_agents.core.kinds import Merge, Shape
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.core.shapes import closed_shape
-from composable_agents.errors import ComposableAgentsError, StagedPlanRejected
+from composable_agents.errors import CanonicalJSONError, ComposableAgentsError, StagedPlanRejected
 
 if TYPE_CHECKING:
     from composable_agents.authoring.leaves import ToolDef
 
 __all__ = [
     "DEFAULT_THINK_COST_USD",
+    "MAX_PLAN_ATTEMPTS",
+    "MAX_PLAN_BYTES",
+    "MAX_PLAN_DEPTH",
+    "MAX_PLAN_INT",
+    "MAX_PLAN_NODES",
+    "MAX_PLAN_ROUNDS",
     "MAX_PLAN_SHAPE",
     "PLAN_CODES",
     "PlanContext",
@@ -86,6 +94,28 @@ MAX_PLAN_SHAPE: Final = Shape.FEEDBACK
 
 DEFAULT_THINK_COST_USD: Final = float(DEFAULT_LEAF_COST_USD["think"])
 """Static cost estimate of one reasoner step without ``Ann(cost_usd=...)``."""
+
+MAX_PLAN_BYTES: Final = 1024 * 1024
+"""Largest plan (its JSON text, or the JSON size of a decoded reply) a stage compiles.
+
+Far below the IR decoder's document limit: a plan is compiled inside the run
+(inside a workflow task on Temporal), which must finish well within the SDK's
+deadlock timeout."""
+
+MAX_PLAN_NODES: Final = 10_000
+"""Most JSON objects (nodes, steps, annotations) one plan may hold."""
+
+MAX_PLAN_DEPTH: Final = 2 * MAX_NODE_DEPTH
+"""Deepest JSON nesting a plan may have (a node is about two JSON levels)."""
+
+MAX_PLAN_ROUNDS: Final = 1000
+"""Largest ``iter_up_to`` bound a plan may ask for."""
+
+MAX_PLAN_ATTEMPTS: Final = 10
+"""Most attempts a plan may give one call (``maxAttempts``)."""
+
+MAX_PLAN_INT: Final = 2**53
+"""Largest magnitude of an integer inside a plan (exact in every JSON implementation)."""
 
 PLAN_CODES: Final[Mapping[str, str]] = {
     "PLAN_PARSE": "The planner's reply is not IR JSON; reply with one IR node (ids optional).",
@@ -103,6 +133,11 @@ PLAN_CODES: Final[Mapping[str, str]] = {
     "PLAN_UNKNOWN_PURE": "Use only registered pures.",
     "PLAN_MALFORMED": "Static args are only for the reserved tools.",
     "PLAN_BUDGET": "The plan's estimated cost exceeds the stage budget; use fewer or cheaper steps.",
+    "PLAN_TOO_LARGE": "The plan is over the size, object-count or nesting limit; send a smaller plan.",
+    "PLAN_RANGE": "An annotation is out of range (costUsd/timeoutS finite and >= 0, timeoutS > 0).",
+    "PLAN_BOUNDS": "A loop count or attempt count is over the plan bound; use fewer rounds or attempts.",
+    "PLAN_COMPILE": "The admitted plan could not be prepared to run; simplify it.",
+    "RETRY_RANGE": "maxAttempts is an integer >= 1, retryIntervalS >= 0 and backoffRate >= 1 (as at deploy).",
     "RETRY_UNSAFE": "Only read-only or idempotent tools may retry.",
     "RACE_UNSAFE": "Race only read-only or idempotent tools.",
     "RACE_UNASSERTED": "Assert the MCP tool in the capability manifest before racing it.",
@@ -175,16 +210,77 @@ def plan_context(manifest: Any, *, budget_usd: float | None = None) -> PlanConte
     return PlanContext(tools=defs, budget_usd=budget_usd)
 
 
+def _too_large(what: str) -> StagedPlanRejected:
+    return StagedPlanRejected(f"plan rejected: {what}", [_diag("PLAN_TOO_LARGE", "$", what)])
+
+
+def _check_plan_size(doc: object) -> None:
+    """Refuse a plan over :data:`MAX_PLAN_BYTES`/:data:`MAX_PLAN_NODES`/:data:`MAX_PLAN_DEPTH` before decoding it.
+
+    The walk is iterative and stops at the first limit it crosses, so a huge
+    or deeply nested reply costs at most the limits' worth of work: on
+    Temporal this runs inside a workflow task, which must never time out.
+    Huge integers, non-finite floats and lone surrogates are ``PLAN_PARSE``.
+    """
+    size = 0
+    count = 0
+    stack: list[tuple[object, int]] = [(doc, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_PLAN_DEPTH:
+            raise _too_large(f"the plan nests deeper than {MAX_PLAN_DEPTH} levels")
+        kind = type(item)
+        if kind is dict:
+            count += 1
+            for key, value in item.items():  # type: ignore[attr-defined]
+                size += len(key) + 4 if type(key) is str else 8
+                if type(key) is str and not key.isascii() and has_lone_surrogate(key):
+                    raise _bad_value("a key holds a lone surrogate")
+                stack.append((value, depth + 1))
+        elif kind is list:
+            size += 2
+            stack.extend((v, depth + 1) for v in item)  # type: ignore[attr-defined]
+        elif kind is str:
+            size += len(item) + 2  # type: ignore[arg-type]
+            if not item.isascii() and has_lone_surrogate(item):  # type: ignore[attr-defined]
+                raise _bad_value("a string holds a lone surrogate")
+        elif kind is int:
+            size += 8
+            if not -MAX_PLAN_INT <= item <= MAX_PLAN_INT:  # type: ignore[operator]
+                raise _bad_value("an integer is out of range (|n| > 2**53)")
+        elif kind is float:
+            size += 8
+            if not math.isfinite(item):  # type: ignore[arg-type]
+                raise _bad_value(f"a number is not finite ({item!r})")
+        else:
+            size += 4
+        if size > MAX_PLAN_BYTES:
+            raise _too_large(f"the plan is larger than {MAX_PLAN_BYTES} bytes of JSON")
+        if count > MAX_PLAN_NODES:
+            raise _too_large(f"the plan holds more than {MAX_PLAN_NODES} objects")
+
+
+def _bad_value(what: str) -> StagedPlanRejected:
+    return StagedPlanRejected(f"plan does not decode: {what}", [_diag("PLAN_PARSE", "$", what)])
+
+
 def parse_plan(reply: object) -> Node:
-    """The plan node in a planner ``reply``; :class:`StagedPlanRejected` (``PLAN_PARSE``) otherwise."""
+    """The plan node in a planner ``reply``; :class:`StagedPlanRejected` (``PLAN_PARSE``) otherwise.
+
+    A plan text is size-checked before it is parsed and a decoded plan before
+    it is compiled (``PLAN_TOO_LARGE``, see :func:`_check_plan_size`).
+    """
     doc = reply
+    if isinstance(doc, str | bytes | bytearray) and len(doc) > MAX_PLAN_BYTES:
+        raise _too_large(f"the plan text is {len(doc)} bytes, over the limit of {MAX_PLAN_BYTES}")
     if isinstance(doc, str | bytes | bytearray):
-        try:
-            doc = json.loads(doc)
-        except (ValueError, RecursionError) as exc:
-            raise StagedPlanRejected("plan is not JSON", [_diag("PLAN_PARSE", "$", f"not JSON: {exc}")]) from None
+        try:  # the IR decoder's strict loader (SPEC §22.8): duplicate keys, surrogates, depth, numbers, size
+            doc = loads_strict(doc, max_chars=MAX_DOCUMENT_BYTES)
+        except CanonicalJSONError as exc:
+            raise StagedPlanRejected("plan is not JSON", [_diag("PLAN_PARSE", "$", str(exc))]) from None
     if type(doc) is dict and "op" not in doc and set(doc) == {"plan"}:
         doc = doc["plan"]
+    _check_plan_size(doc)
     try:
         node = Node.from_json(doc)
         return normalize(node)
@@ -208,16 +304,18 @@ def estimate_cost(node: Node, tools: Mapping[str, ToolDef] | None = None) -> flo
             stack.extend((k, False) for k in kids)
             continue
         own = current.ann.cost_usd if current.ann is not None and current.ann.cost_usd is not None else None
+        if own is not None and (not math.isfinite(own) or own < 0):
+            own = None  # never a discount: admission reports it as PLAN_RANGE
         if isinstance(current, Prim):
-            if own is None:
-                step = current.step
-                if isinstance(step, ThinkStep):
-                    own = DEFAULT_THINK_COST_USD
-                elif isinstance(step, CallStep) and step.tool in tools:
-                    ann = tools[step.tool].default_ann
-                    own = ann.cost_usd if ann is not None and ann.cost_usd is not None else 0.0
-                else:
-                    own = 0.0
+            step = current.step
+            if isinstance(step, CallStep) and step.tool in tools:
+                # An annotation may raise a call's estimate, never lower it below the
+                # frozen contract's declared cost (SPEC §22.2).
+                ann = tools[step.tool].default_ann
+                declared = ann.cost_usd if ann is not None and ann.cost_usd is not None else 0.0
+                own = max(own if own is not None else 0.0, declared)
+            elif own is None:
+                own = DEFAULT_THINK_COST_USD if isinstance(step, ThinkStep) else 0.0
             memo[id(current)] = own
             continue
         costs = [memo[id(k)] for k in kids]
@@ -272,11 +370,41 @@ def check_plan(reply: object, ctx: PlanContext, *, prefix: str = "$") -> tuple[N
     """Compile ``reply`` against ``ctx``: the bound node (or ``None``) and every diagnostic.
 
     Never raises on a bad plan; ids in diagnostics are prefixed with ``prefix``.
+    Anything unexpected while compiling is a ``PLAN_PARSE`` diagnostic too,
+    so a plan can only ever end a run ``plan_rejected`` (SPEC §22.3).
     """
     try:
-        node = parse_plan(reply)
+        return _check_plan(reply, ctx, prefix)
     except StagedPlanRejected as exc:
         return None, list(exc.diagnostics)
+    except Exception as exc:  # noqa: BLE001 - a planner's reply must never crash the run (or a workflow task)
+        return None, [_diag("PLAN_PARSE", prefix, f"plan could not be compiled: {type(exc).__name__}: {exc}"[:300])]
+
+
+def _ann_problems(node: Node) -> tuple[list[str], list[str]]:
+    """Deploy's ``RETRY_RANGE`` findings, then this module's ``PLAN_RANGE``/``PLAN_BOUNDS`` ones."""
+    retry = _retry_range(node)
+    ranges: list[str] = []
+    ann = node.ann
+    if ann is not None:
+        for label, value in (("costUsd", ann.cost_usd), ("timeoutS", ann.timeout_s)):
+            if value is not None and (type(value) not in (int, float) or not math.isfinite(value) or value < 0):
+                ranges.append(f"{label} must be a finite number >= 0, got {value!r}")
+        if ann.timeout_s == 0:
+            ranges.append("timeoutS must be > 0")
+        if type(ann.max_attempts) is int and ann.max_attempts > MAX_PLAN_ATTEMPTS:
+            ranges.append(f"BOUNDS:maxAttempts must be <= {MAX_PLAN_ATTEMPTS}, got {ann.max_attempts}")
+    if isinstance(node, IterUpTo) and not 1 <= node.max_rounds <= MAX_PLAN_ROUNDS:
+        ranges.append(f"BOUNDS:iter_up_to max must be between 1 and {MAX_PLAN_ROUNDS}, got {node.max_rounds}")
+    if isinstance(node, Par) and node.merge is not Merge.ALL:
+        k = getattr(node, "k", None)
+        if type(k) is int and not 1 <= k <= max(1, len(node.branches)):
+            ranges.append(f"quorum k must be between 1 and {len(node.branches)}, got {k}")
+    return retry, ranges
+
+
+def _check_plan(reply: object, ctx: PlanContext, prefix: str) -> tuple[Node | None, list[Diagnostic]]:
+    node = parse_plan(reply)
     diags: list[Diagnostic] = []
     bound: dict[int, str] = {}
     # Pre-order walk with the (parent, index) path for gate dominance and race context.
@@ -287,6 +415,12 @@ def check_plan(reply: object, ctx: PlanContext, *, prefix: str = "$") -> tuple[N
         if forbidden is not None:
             code, label = forbidden
             diags.append(_diag(code, nid, f"plans may not use {label}"))
+        retry_problems, range_problems = _ann_problems(current)
+        for problem in retry_problems:
+            diags.append(_diag("RETRY_RANGE", nid, problem))
+        for problem in range_problems:
+            code = "PLAN_BOUNDS" if problem.startswith("BOUNDS:") else "PLAN_RANGE"
+            diags.append(_diag(code, nid, problem.removeprefix("BOUNDS:")))
         if isinstance(current, Arr) and not ctx.registry.has_pure(current.pure):
             diags.append(_diag("PLAN_UNKNOWN_PURE", nid, f"pure {current.pure!r} is not registered"))
         for ref in _pure_refs(current):
@@ -332,7 +466,7 @@ def check_plan(reply: object, ctx: PlanContext, *, prefix: str = "$") -> tuple[N
         shape = closed_shape(node)
         if shape > MAX_PLAN_SHAPE:
             diags.append(_diag("PLAN_SHAPE", prefix, f"the plan is {shape}-shaped; at most {MAX_PLAN_SHAPE} is allowed"))
-    if ctx.budget_usd is not None:
+    if ctx.budget_usd is not None and not any(d.code in ("PLAN_BOUNDS", "PLAN_RANGE", "RETRY_RANGE") for d in diags):
         cost = estimate_cost(node, ctx.tools)
         if cost > ctx.budget_usd + 1e-12:
             diags.append(_diag("PLAN_BUDGET", prefix, f"estimated cost ${cost:.4f} exceeds the stage budget ${ctx.budget_usd:.4f}"))
