@@ -126,6 +126,8 @@ CANONICAL_HOMES = {
     "temporal.worker": ["build_worker", "run_worker"],
     "temporal.devserver": ["DevServer", "dev_server"],
     "temporal.client": ["run_deployment", "start_deployment"],
+    "testing": ["check_flow", "check_laws", "replies", "bad_replies", "actions", "plans", "FakeLLM", "FlowCheckFailed"],
+    "testing.plugin": ["ca_dev_server", "ca_worker", "fake_llm"],
 }
 
 SHIMS = {
