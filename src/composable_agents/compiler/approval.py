@@ -20,7 +20,9 @@ through the tree:
   ``sub:<ref>...``);
 * ``app``: an agent loop may never call such a tool directly
   (``CAP_APP_APPROVAL_TOOL``), whatever gates precede it; its sub-flows are
-  walked with the incoming flag.
+  walked **ungated** (SPEC §22.6): the controller picks how often and with
+  what input a sub-flow runs, so one approval before the agent cannot cover
+  them — a sub-flow reaching such a tool must gate it itself.
 
 A gate built with ``on_reject="value"`` counts too: the run-time guard then
 refuses the tool unless an approving decision dominates it.
@@ -119,7 +121,7 @@ def check_approval(frozen: Frozen) -> list[Diagnostic]:
                         node,
                     )
             for ref in node.subflows:
-                child(ref, gated)
+                child(ref, False)  # a gate before the agent covers none of the controller's picks
             return gated
         kids = node.children()
         if not kids:
