@@ -283,6 +283,9 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
             if over is not None:
                 raise stop("over_budget", r + 1, {"exceeded": over, "before": f"{kind}:{name}"})
             assert fn is not None
+            # SPEC §22.6: an approval before the agent covers none of the controller's picks; a
+            # sub-flow it runs starts unapproved, so its dangerous tools need their own gate.
+            approved, st.approved = st.approved, False
             try:
                 obs = await fn(action.input, ract, st)
                 status = "ok"
@@ -300,6 +303,8 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
                 }
                 if rec is not None:
                     rec.add(gmeta, ract, action_json(action), obs, {"denied": status == "denied", "kind": kind, "name": name})
+            finally:
+                st.approved = approved
             guard.spend(cost=cost)
             trace.append(trace_entry(r, action, status, obs))
             last = obs

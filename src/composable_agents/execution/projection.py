@@ -34,6 +34,7 @@ from typing import Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.kinds import Op, Shape
+from composable_agents.core.secrets import redact
 
 __all__ = [
     "DEFAULT_MAX_EVENTS",
@@ -325,10 +326,12 @@ class Projection:
                 "cost": meta.cost_usd if meta.cost_usd is not None else 0.0,
             }
             if attrs:
-                event.update(attrs)
+                event.update(redact(dict(attrs)))
             events.append(event)
         self._events = events
-        self._values = store.values
+        # SPEC §22.5: what a projection shows, stores or exports never holds a credential verbatim
+        # (a tool that fetched a page with a token in it); the run's own value is untouched.
+        self._values = [redact(v) for v in store.values]
 
     @property
     def events(self) -> list[JsonObject]:
