@@ -125,8 +125,17 @@ def canonical_dumps(value: object, *, checked: bool = False) -> str:
 
 
 def canonical_bytes(value: object, *, checked: bool = False) -> bytes:
-    """The canonical JSON of ``value`` as UTF-8 bytes."""
-    return canonical_dumps(value, checked=checked).encode("utf-8")
+    """The canonical JSON of ``value`` as UTF-8 bytes.
+
+    A string holding a lone surrogate (not valid Unicode) raises
+    :class:`CanonicalJSONError`, never ``UnicodeEncodeError`` (SPEC §22.8).
+    """
+    text = canonical_dumps(value, checked=checked)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        msg = f"a string holds a lone surrogate (not valid Unicode) near {text[max(0, exc.start - 20):exc.start]!r}"
+        raise CanonicalJSONError(msg) from None
 
 
 def hash_bytes(data: bytes) -> str:
