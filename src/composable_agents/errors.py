@@ -29,6 +29,7 @@ __all__ = [
     "CompositionError",
     "DefineError",
     "DevModeError",
+    "DuplicateToolError",
     "FreezeError",
     "IRDecodeError",
     "IdempotencyConflict",
@@ -93,6 +94,14 @@ class CompositionError(ComposableAgentsError, TypeError):
 
 class RegistryError(ComposableAgentsError, ValueError):
     """A name registered twice with different bodies, or looked up but absent."""
+
+
+class DuplicateToolError(RegistryError, CompositionError):
+    """A second, different tool declared under a key a registry already holds (SPEC §22.10).
+
+    Raised where the second tool is declared, naming both declarations; pass
+    ``@tool(..., replace=True)`` to replace a tool on purpose.
+    """
 
 
 class FreezeError(ComposableAgentsError, ValueError):

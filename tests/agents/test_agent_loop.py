@@ -253,11 +253,13 @@ def test_sub_agent_tools_never_pass_up() -> None:
 
 
 def test_collisions_and_unnamed_flows_fail_at_construction() -> None:
+    from composable_agents.core.pures import Registry
+
     @tool(name="loop_lookup_twin", effect="read")
     def twin(ticket: str) -> str:
         return ticket
 
-    @tool(name="loop_lookup_twin", effect="write")
+    @tool(name="loop_lookup_twin", effect="write", registry=Registry())  # one key in two registries
     def other(ticket: int) -> str:
         return str(ticket)
 

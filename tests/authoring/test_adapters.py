@@ -168,7 +168,7 @@ def gt_draft(x: str) -> GtMail:
     return {"to": x}
 
 
-@tool(effect="dangerous")
+@tool(name="gt_send_mail", effect="dangerous")  # tests/execution/test_gates.py owns the key "gt_send"
 def gt_send(m: GtMail) -> bool:
     return True
 

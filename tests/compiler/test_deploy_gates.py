@@ -242,7 +242,7 @@ def test_per_run_freeze_timing_refreshes_definitions() -> None:
 
     d = deploy(call("dg_volatile"), registry=reg, freeze_timing="per_run")
 
-    @tool(name="dg_volatile", effect="read", idempotent=True, registry=reg)
+    @tool(name="dg_volatile", effect="read", idempotent=True, registry=reg, replace=True)
     def v2(x: str) -> str:
         return x + "!"
 

@@ -218,6 +218,11 @@ class Tool(Pipeline[I, O]):
         return self._def.key
 
     @property
+    def name(self) -> str:
+        """The tool key, as a reasoner's ``.name`` is its name (what ``call("...")`` resolves)."""
+        return self._def.key
+
+    @property
     def definition(self) -> ToolDef:
         """The tool definition (contract, body, parameters)."""
         return self._def
@@ -394,6 +399,7 @@ def _make_tool(
     approval: bool,
     ann: Ann | None,
     registry: Registry,
+    replace: bool = False,
 ) -> Tool[Any, Any]:
     key = name or fn.__name__
     if not key or "/" in key or key.startswith("__"):
@@ -443,7 +449,7 @@ def _make_tool(
         out_type=out_type,
         default_ann=ann,
     )
-    registry.register_tool(definition)
+    registry.register_tool(definition, replace=replace)
     node = Prim(step=CallStep(key), ann=ann)
     arrow = cls(node, in_type=in_type, out_type=out_type, label=key)
     object.__setattr__(arrow, "_def", definition)
@@ -485,6 +491,7 @@ def tool(
     approval: bool = ...,
     ann: Ann | None = ...,
     registry: Registry | None = ...,
+    replace: bool = ...,
 ) -> _ToolDecorator: ...
 def tool(
     fn: Callable[..., Any] | None = None,
@@ -497,13 +504,17 @@ def tool(
     approval: bool = False,
     ann: Ann | None = None,
     registry: Registry | None = None,
+    replace: bool = False,
 ) -> Tool[Any, Any] | _ToolDecorator:
     """Declare a Python function as a tool and register it.
 
     ``effect`` is ``read``/``write``/``external``/``dangerous`` (default
     ``write``: unknown tools are assumed to change the world);
     ``idempotent=True`` asserts ``native`` idempotency; ``approval=True`` (or a
-    ``dangerous`` effect) requires a human gate before every call.
+    ``dangerous`` effect) requires a human gate before every call. A second
+    tool under a key the registry already holds, declared elsewhere, raises
+    :class:`~composable_agents.errors.DuplicateToolError` right here unless
+    ``replace=True``.
     """
 
     def decorate(f: Callable[..., Any]) -> Tool[Any, Any]:
@@ -516,6 +527,7 @@ def tool(
             approval=approval,
             ann=ann,
             registry=registry or DEFAULT_REGISTRY,
+            replace=replace,
         )
 
     if fn is not None:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from composable_agents.errors import RegistryError
+from composable_agents.errors import DuplicateToolError, RegistryError
 
 if TYPE_CHECKING:
     from composable_agents.authoring.arrow import Arrow
@@ -163,9 +163,25 @@ class Registry:
 
         return name in self.pures or name in STD_PURES
 
-    def register_tool(self, tool: ToolDef) -> ToolDef:
-        """Register a tool definition under its key."""
+    def register_tool(self, tool: ToolDef, *, replace: bool = False) -> ToolDef:
+        """Register a tool definition under its key.
+
+        A second tool with a body declared elsewhere under a key this registry
+        already holds raises :class:`DuplicateToolError` naming both places
+        (SPEC §22.10), so ``deploy`` never silently runs the later body;
+        re-running the same declaration (a module reload, a notebook cell)
+        replaces it, and ``replace=True`` replaces on purpose.
+        """
         with self._lock:
+            existing = self.tools.get(tool.key)
+            if existing is not None and not replace:
+                first, second = _origin(existing.fn), _origin(tool.fn)
+                if first is not None and second is not None and first[:2] != second[:2]:
+                    msg = (
+                        f"tool {tool.key!r} is declared twice: first at {first[2]}, again at {second[2]}; "
+                        "rename one (@tool(name=...)) or pass replace=True to replace it on purpose"
+                    )
+                    raise DuplicateToolError(msg)
             self.tools[tool.key] = tool
         return tool
 
@@ -193,6 +209,15 @@ class Registry:
 
 DEFAULT_REGISTRY: Final = Registry()
 """The process-wide registry the decorators write to."""
+
+
+def _origin(fn: Callable[..., Any] | None) -> tuple[str, str, str] | None:
+    """``(module, qualname, "file:line")`` of a tool body (``None`` for tools without one)."""
+    if fn is None:
+        return None
+    code = getattr(fn, "__code__", None)
+    where = f"{code.co_filename.rsplit('/', 1)[-1]}:{code.co_firstlineno}" if code is not None else "?"
+    return (str(getattr(fn, "__module__", "")), str(getattr(fn, "__qualname__", repr(fn))), where)
 
 
 def register_pure(name: str, fn: Callable[..., Any], *, replace: bool = False) -> PureDef:
