@@ -6,7 +6,7 @@ before answering, so tests count attempts and read the headers each carried. Rou
 * ``/weather`` (POST): ``{"city": c, "temp": 21}``.
 * ``/search`` (GET): ``{"q": <q>, "hits": [...]}`` from the query string.
 * ``/flaky`` (POST): 503 with ``Retry-After: 7`` on the first request with an Idempotency-Key, then 200.
-* ``/limited`` (POST): 429 with ``Retry-After: 3`` on the first request with a key, then 200.
+* ``/limited`` (POST): 429 with ``Retry-After: 1`` on the first request with a key, then 200.
 * ``/bad`` (POST): 400.  ``/wrong`` (POST): a body that does not match the output type.
 * ``/down`` (POST): always 503 (a write that must not be repeated).
 * ``/slow`` (POST): answers after ``{"delay": s}`` seconds.
@@ -83,7 +83,7 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(200, {"city": (body or {}).get("city"), "temp": 19})
         elif url.path == "/limited":
             if len(same) == 1:
-                self._send(429, {"error": "slow down"}, {"Retry-After": "3"})
+                self._send(429, {"error": "slow down"}, {"Retry-After": "1"})
             else:
                 self._send(200, {"city": (body or {}).get("city"), "temp": 18})
         elif url.path == "/bad":
