@@ -63,7 +63,7 @@ def _array(schema: dict[str, Any], any_json: st.SearchStrategy[Json]) -> st.Sear
         parts = [native_strategy(s, any_json) for s in schema["prefixItems"]]
         if any(p is None for p in parts):
             return None
-        return st.tuples(*parts).map(list)  # type: ignore[arg-type]
+        return st.tuples(*parts).map(list)
     items = native_strategy(schema.get("items", {}), any_json)
     if items is None:
         return None
@@ -90,7 +90,7 @@ def _object(schema: dict[str, Any], any_json: st.SearchStrategy[Json]) -> st.Sea
         if strategy is None:
             return None
         (must if key in required else may)[key] = strategy
-    return st.fixed_dictionaries(must, optional=may)  # type: ignore[arg-type]
+    return st.fixed_dictionaries(must, optional=may)
 
 
 def native_strategy(schema: Any, any_json: st.SearchStrategy[Json]) -> st.SearchStrategy[Json] | None:

@@ -65,7 +65,8 @@ class FakeLLM:
 
     def script(self, name: str, reply_or_fn: Any) -> FakeLLM:
         """Answer reasoner ``name`` with ``reply_or_fn`` from now on; returns ``self`` to chain."""
-        if not isinstance(name, str) or not name:
+        given: object = name
+        if not isinstance(given, str) or not name:
             msg = f"FakeLLM.script(name, ...): `name` must be a reasoner name, got {name!r}"
             raise TypeError(msg)
         self._scripts[name] = list(reply_or_fn) if isinstance(reply_or_fn, tuple) else reply_or_fn

@@ -139,7 +139,8 @@ def check_laws(*arrows: Arrow[Any, Any], max_examples: int = 50, laws: tuple[str
     if not arrows:
         msg = "check_laws() needs at least one arrow"
         raise ValueError(msg)
-    for a in arrows:
+    given_arrows: tuple[object, ...] = arrows
+    for a in given_arrows:
         if not isinstance(a, Arrow):
             msg = f"check_laws() takes arrows, got {a!r}"
             raise TypeError(msg)
