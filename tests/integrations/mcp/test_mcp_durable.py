@@ -24,7 +24,12 @@ from mcp_fixtures import read_log, stdio_server
 
 from composable_agents import call, deploy, mcp, pure
 from composable_agents.compiler.snapshot import Snapshot
-from composable_agents.integrations.mcp import IDEMPOTENCY_META, PRINCIPAL_META, McpServer, snapshot_from_servers
+from composable_agents.integrations.mcp import (
+    IDEMPOTENCY_META,
+    PRINCIPAL_META,
+    McpServer,
+    snapshot_from_servers,
+)
 from composable_agents.temporal.client import run_deployment
 from composable_agents.temporal.worker import run_worker
 
@@ -159,7 +164,7 @@ async def test_a_changed_schema_and_an_unsatisfied_pin_are_refused_before_any_ca
 async def test_a_restarted_worker_reconnects(client: Any, snap: Snapshot, stdio: McpServer, mcp_log: Path) -> None:
     dep = deploy(call(mcp("research", "search")), snap, capabilities=GRANTS)
     queue = _queue()
-    run: Callable[[str], Any] = lambda sid: run_deployment(  # noqa: E731
+    run: Callable[[str], Any] = lambda sid: run_deployment(
         dep, client, session_id=sid, input={"query": "elm"}, task_queue=queue
     )
     async with worker(client, queue, [stdio]):

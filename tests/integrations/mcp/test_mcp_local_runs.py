@@ -15,7 +15,12 @@ from mcp_fixtures import HttpMcp, read_log, stdio_server
 
 from composable_agents import Agent, call, deploy, flow, mcp, pure
 from composable_agents.compiler.snapshot import Snapshot
-from composable_agents.errors import ToolDefinitionMismatch, ToolRejected, ToolUnavailable, ValidationError
+from composable_agents.errors import (
+    ToolDefinitionMismatch,
+    ToolRejected,
+    ToolUnavailable,
+    ValidationError,
+)
 from composable_agents.integrations.mcp import (
     IDEMPOTENCY_META,
     PRINCIPAL_META,
