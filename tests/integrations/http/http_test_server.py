@@ -1,6 +1,6 @@
 """A stdlib HTTP server for the ``http_tool`` tests: ``python http_test_server.py PORT LOGFILE``.
 
-Every request appends ``{"path", "method", "query", "body", "headers"}`` to LOGFILE (JSON lines)
+Every request appends ``{"path", "method", "query", "body", "headers", "t"}`` to LOGFILE (JSON lines)
 before answering, so tests count attempts and read the headers each carried. Routes:
 
 * ``/weather`` (POST): ``{"city": c, "temp": 21}``.
@@ -68,6 +68,7 @@ class Handler(BaseHTTPRequestHandler):
                 "query": query,
                 "body": body,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
+                "t": time.time(),
             }
         )
         same = [e for e in seen if e["path"] == url.path and e["headers"].get("idempotency-key") == key]
