@@ -139,7 +139,10 @@ def _parent_context(parent: Any) -> Any:
     if parent is None:
         return None
     trace = _require_otel()
-    if isinstance(parent, Mapping):
+    from opentelemetry.context import Context
+
+    # A Context is itself a Mapping: test for it before treating a mapping as a W3C carrier.
+    if isinstance(parent, Mapping) and not isinstance(parent, Context):
         from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
         parent = TraceContextTextMapPropagator().extract(carrier=dict(parent))

@@ -109,7 +109,8 @@ async def fetch_run(
     hosted = {d.artifact_hash: d for d in deployments}
     loaded = load_artifact(payload, registry=registry or DEFAULT_REGISTRY, hosted=hosted)
     metas = loaded.program.metas
-    flow = loaded.deployment.name if loaded.deployment is not None else None
+    named = payload.get("nm")
+    flow = named if isinstance(named, str) else (loaded.deployment.name if loaded.deployment is not None else None)
     flow = flow or loaded.program.node.name
     try:
         out = await handle.result(follow_runs=False)
