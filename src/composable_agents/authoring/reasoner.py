@@ -52,7 +52,9 @@ class Reasoner(Generic[P, R]):
     """An LLM step definition: model, system prompt, and typed prompt/reply.
 
     ``reply`` (a type) makes the reply checked at run time; ``prompt`` types
-    the input (without it the input is ``Any``).
+    the input (without it the input is ``Any``). ``output_retries`` is how
+    often a real model is re-asked after a reply that fails the reply schema
+    (``composable_agents.models``).
     """
 
     name: str
@@ -63,6 +65,7 @@ class Reasoner(Generic[P, R]):
     tools: tuple[str, ...] = ()
     temperature: float | None = None
     max_tokens: int | None = None
+    output_retries: int = 1
 
     if TYPE_CHECKING:
         # The static constructor: ``reply``/``prompt`` classes fill ``R``/``P``;
@@ -78,6 +81,7 @@ class Reasoner(Generic[P, R]):
             tools: tuple[str, ...] | list[str] = (),
             temperature: float | None = None,
             max_tokens: int | None = None,
+            output_retries: int = 1,
         ) -> None: ...
         @overload
         def __init__(
@@ -91,6 +95,7 @@ class Reasoner(Generic[P, R]):
             tools: tuple[str, ...] | list[str] = (),
             temperature: float | None = None,
             max_tokens: int | None = None,
+            output_retries: int = 1,
         ) -> None: ...
         @overload
         def __init__(
@@ -104,6 +109,7 @@ class Reasoner(Generic[P, R]):
             tools: tuple[str, ...] | list[str] = (),
             temperature: float | None = None,
             max_tokens: int | None = None,
+            output_retries: int = 1,
         ) -> None: ...
         @overload
         def __init__(
@@ -117,6 +123,7 @@ class Reasoner(Generic[P, R]):
             tools: tuple[str, ...] | list[str] = (),
             temperature: float | None = None,
             max_tokens: int | None = None,
+            output_retries: int = 1,
         ) -> None: ...
         def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
@@ -124,6 +131,10 @@ class Reasoner(Generic[P, R]):
         given: object = self.name
         if not isinstance(given, str) or not self.name:
             msg = f"`name` must be a non-empty string, got {self.name!r}"
+            raise CompositionError(msg)
+        retries: object = self.output_retries
+        if type(retries) is not int or self.output_retries < 0:
+            msg = f"`output_retries` must be a non-negative int, got {retries!r}"
             raise CompositionError(msg)
         object.__setattr__(self, "tools", tuple(self.tools))
 
@@ -140,6 +151,8 @@ class Reasoner(Generic[P, R]):
             out["temperature"] = self.temperature
         if self.max_tokens is not None:
             out["maxTokens"] = self.max_tokens
+        if self.output_retries != 1:  # the default stays out, so existing definition hashes hold
+            out["outputRetries"] = self.output_retries
         return out
 
     def definition_hash(self) -> str:

@@ -165,6 +165,7 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
             continue  # unresolved: calls to it are denied at run time
         subs[ref] = _as_async(compiled)
     gmeta = program._meta(Prim(step=CallStep("__guard__")), f"{nid}.{base + len(node.subflows)}", meta, None, "guard")
+    offer = _offer(catalog, node)
     granted_tools = frozenset(node.tools)
     granted_subs = frozenset(node.subflows)
 
@@ -226,6 +227,7 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
             )
             try:
                 reply = await env.invoke_reasoner(call)
+                offer=offer,
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -242,7 +244,11 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
                 ledger.record_usage(spent_tokens, spent_cost - controller_cost)
             guard.spend(cost=spent_cost, tokens=spent_tokens)
             if rec is not None:
-                rec.add(cmeta, ract, prompt, reply, {"cost": spent_cost, "round": r})
+                cattrs: JsonObject = {"cost": spent_cost, "round": r}
+                if usage is not None:  # a real model's usage and provider facts (models.router())
+                    cattrs["usage"] = usage
+                    cattrs.update({k: usage[k] for k in ("provider", "model", "fallback", "costUnknown") if k in usage})
+                rec.add(cmeta, ract, prompt, reply, cattrs)
             action = parse_action(reply, mode=mode)  # type: ignore[arg-type]
             if isinstance(action, ControllerError):
                 raise stop("controller_error", r + 1, {"error": action.reason, "reply": action.reply})
@@ -314,6 +320,25 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
 
 
 # -- eval_plan: stage ------------------------------------------------------------------
+
+
+def _offer(catalog: Any, node: App) -> JsonObject:
+    """What the controller is granted, for an LLM that offers it to a real model as provider tools.
+
+    Only granted tools that exist are listed, each with its contract's input
+    schema; nothing else reaches the model, so a name it invents is denied.
+    """
+    tools: list[Json] = []
+    for key in dict.fromkeys(node.tools):
+        definition = catalog.tool(key)
+        if definition is None:
+            continue
+        doc = (getattr(definition.fn, "__doc__", None) or "").strip().split("\n\n", 1)[0]
+        entry: JsonObject = {"name": key, "description": " ".join(doc.split()) or f"Call the tool {key!r}."}
+        entry["input"] = dict(definition.contract.input_schema or {})
+        tools.append(entry)
+    subflows: list[Json] = [{"name": ref, "description": f"Run the sub-flow {ref!r}."} for ref in dict.fromkeys(node.subflows)]
+    return {"tools": tools, "subflows": subflows}
 
 
 def compile_eval_plan(

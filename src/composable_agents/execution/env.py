@@ -106,7 +106,13 @@ class ToolCall:
 
 @dataclass(frozen=True, slots=True)
 class ReasonerCall:
-    """One reasoner invocation: the frozen definition and the prompt value."""
+    """One reasoner invocation: the frozen definition and the prompt value.
+
+    ``offer`` is set for an agent controller: ``{"tools": [{"name", "description",
+    "input"}], "subflows": [...]}``, what the loop grants this round. An LLM
+    that declares ``offer=`` receives it (a real model is offered those as
+    provider tools); fakes that do not declare it never see it.
+    """
 
     name: str
     node_id: str
@@ -120,6 +126,7 @@ class ReasonerCall:
 
 @dataclass(frozen=True, slots=True)
 class GateRequest:
+    offer: JsonObject | None = None
     """A human gate reached at ``activation``: what the approver sees and how long they have."""
 
     node_id: str
@@ -245,7 +252,7 @@ def _accepted(fn: Callable[..., Any]) -> frozenset[str] | None:
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
             found = None
         else:
-            found = frozenset(n for n in ("idempotency_key", "principal") if n in params)
+            found = frozenset(n for n in ("idempotency_key", "principal", "offer") if n in params)
     try:
         _ACCEPTS[fn] = found
     except TypeError:
@@ -259,7 +266,7 @@ def call_with_runtime_params(
     kwargs: dict[str, Any],
     runtime: Mapping[str, Any],
 ) -> Any:
-    """Call ``fn`` adding only the runtime keyword params (``idempotency_key``, ``principal``) it declares."""
+    """Call ``fn`` adding only the runtime keyword params (``idempotency_key``, ``principal``, ``offer``) it declares."""
     accepted = _accepted(fn)
     if accepted is None:
         return fn(*args, **kwargs, **runtime)
@@ -550,7 +557,9 @@ class InMemoryEnv:
             msg = f"reasoner {call.name!r} has no fake: pass reasoners={{{call.name!r}: fn}}"
             raise MissingFakeError(msg)
         await self._jitter()
-        runtime = {"principal": call.principal} if call.principal is not None else {}
+        runtime: dict[str, Any] = {"principal": call.principal} if call.principal is not None else {}
+        if call.offer is not None:
+            runtime["offer"] = call.offer
         if call.max_attempts <= 1 and call.timeout_s is None:
             return await self._invoke(fake, (call.value,), {}, runtime)
         return await self._with_retries(

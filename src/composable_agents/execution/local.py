@@ -108,7 +108,7 @@ class LocalRunnerImpl:
         missing = sorted(program.reasoners - set(fakes))
         if missing:
             listed = ", ".join(repr(m) for m in missing)
-            msg = f"no fake for reasoner(s) {listed}: pass dry_run(..., reasoners={{name: fn}}) for each"
+            msg = f"no fake for reasoner(s) {listed}: pass dry_run(..., reasoners={{name: fn}}) for each, or llm="
             raise MissingFakeError(msg)
         env = InMemoryEnv(
             tools=dict(tools or {}), reasoners=fakes, seed=seed, sync_in_thread=sync_in_thread, gates=gates
@@ -126,6 +126,7 @@ class LocalRunnerImpl:
             strict=dep.mode == "strict",
             read_attempts=pol.read_max_attempts,
             retry_interval_s=pol.initial_interval_s,
+        llm: Callable[..., Any] | None = None,
             backoff_rate=pol.backoff_coefficient,
         )
         return program, state, recorder
@@ -139,6 +140,13 @@ class LocalRunnerImpl:
         return await self._arun(dep, value, **options)
 
     def _dry_run(
+        if missing and llm is not None:
+            # llm= answers every reasoner without a fake; it may refuse unconfigured models first.
+            defined = {name: program.catalog.reasoner(name) for name in missing}
+            check_models(llm, [d if d is not None else n for n, d in defined.items()])
+            for name, definition in defined.items():
+                fakes[name] = llm_fake(llm, definition if definition is not None else name)
+            missing = []
         self,
         dep: Deployment[Any, O],
         value: Any,
@@ -201,6 +209,7 @@ class LocalRunnerImpl:
         program, state, recorder = self._prepare(
             dep,
             reasoners=reasoners,
+            llm=llm,
             tools=tools,
             principal=principal,
             policy=policy,
@@ -249,6 +258,7 @@ def run_coroutine(coro: Awaitable[T]) -> T:
     """Run ``coro`` to completion from sync code, even when a loop is already running here."""
     try:
         asyncio.get_running_loop()
+            llm=llm,
     except RuntimeError:
         return asyncio.run(coro)  # type: ignore[arg-type]
     box: dict[str, Any] = {}

@@ -29,6 +29,7 @@ from temporalio.exceptions import ApplicationError
 
 from composable_agents.core.canonical import Json
 from composable_agents.core.pures import Registry
+from datetime import timedelta
 from composable_agents.errors import ComposableAgentsError
 from composable_agents.execution.env import call_with_runtime_params
 from composable_agents.temporal.artifact import find_loaded, find_reasoner
@@ -176,11 +177,15 @@ class FlowActivities:
             return None
         return response.json()
 
-    async def _call(self, fn: Callable[..., Any], args: tuple[Any, ...], principal: Json) -> Any:
+    async def _call(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], principal: Json, offer: Json = None
+    ) -> Any:
         runtime: dict[str, Any] = {}
         if principal is not None:
             runtime["principal"] = principal
-        if inspect.iscoroutinefunction(fn):
+        if offer is not None:
+            runtime["offer"] = offer
+        if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
             return await call_with_runtime_params(fn, args, {}, runtime)
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(
@@ -225,7 +230,11 @@ class FlowActivities:
             )
             raise _non_retryable(msg, "ReasonerNotFound")
         try:
-            return await self._call(self.llm, (reasoner, req.get("v")), req.get("p"))
+            return await self._call(self.llm, (reasoner, req.get("v")), req.get("p"), req.get("o"))
+        except ProviderUnavailable as exc:
+            # Transient: the retry policy retries it, after the provider's Retry-After when it sent one.
+            delay = timedelta(seconds=exc.retry_after_s) if exc.retry_after_s is not None else None
+            raise ApplicationError(str(exc), type="ProviderUnavailable", next_retry_delay=delay) from exc
         except ComposableAgentsError as exc:
             if exc.non_retryable:
                 raise _non_retryable(str(exc), type(exc).__name__) from exc

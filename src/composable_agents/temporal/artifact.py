@@ -207,6 +207,7 @@ def _reasoner_from_json(doc: Mapping[str, Any], registry: Registry) -> Reasoner[
         max_tokens=doc.get("maxTokens"),
     )
 
+        output_retries=int(doc.get("outputRetries", 1)),
 
 def pure_hashes(registry: Registry) -> dict[str, str]:
     """Source hashes of every pure ``registry`` reaches (its own and the std family)."""

@@ -385,6 +385,8 @@ class TemporalEnv:
             return {"approved": False, "reason": "timeout", "by": None}
         act = request.activation
         try:
+        if call.offer is not None:
+            req["o"] = call.offer
             await workflow.wait_condition(lambda: act in run.decisions, timeout=request.timeout_s)
         except TimeoutError:
             return {"approved": False, "reason": "timeout", "by": None}

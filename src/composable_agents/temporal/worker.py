@@ -36,6 +36,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from composable_agents.core.policy import DEFAULT_TASK_QUEUE
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
+from composable_agents.execution.llm import check_models
 from composable_agents.temporal.activities import FlowActivities
 from composable_agents.temporal.agent_workflow import AgentWorkflow
 from composable_agents.temporal.converter import with_ordered_json
