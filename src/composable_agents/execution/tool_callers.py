@@ -92,7 +92,7 @@ def _bound(mcp_call: Callable[..., Any], key: str, definition: Any) -> Callable[
         result = mcp_call(server, tool, value, idempotency_key, **extra)
         if hasattr(result, "__await__"):
             result = await result
-        return result  # type: ignore[no-any-return]
+        return result
 
     call.__name__ = f"mcp:{key}"
     return call

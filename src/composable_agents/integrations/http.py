@@ -36,7 +36,7 @@ import uuid
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar, overload
+from typing import Any, Final, TypeVar, cast, overload
 from urllib.parse import urlparse
 
 try:
@@ -146,12 +146,12 @@ def _query(key: str, value: Json) -> dict[str, Any] | None:
 def _env_names(name: str, headers_env: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
     if headers_env is None:
         return ()
-    if not isinstance(headers_env, Mapping):
+    if not isinstance(cast(object, headers_env), Mapping):
         msg = f"http_tool {name!r}: headers_env must map header names to environment variable names"
         raise CompositionError(msg)
     out: list[tuple[str, str]] = []
     for header, var in headers_env.items():
-        if not isinstance(header, str) or not header or not isinstance(var, str) or not var:
+        if not isinstance(cast(object, header), str) or not header or not isinstance(cast(object, var), str) or not var:
             msg = f"http_tool {name!r}: headers_env entries must be non-empty strings, got {header!r}: {var!r}"
             raise CompositionError(msg)
         var = var.removeprefix(_ENV_REF)
@@ -230,7 +230,7 @@ def _direct(caller: Any) -> Any:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(coro)  # type: ignore[no-any-return]
+            return asyncio.run(coro)
         box: dict[str, Any] = {}
 
         def target() -> None:
@@ -244,7 +244,7 @@ def _direct(caller: Any) -> Any:
         thread.join()
         if "e" in box:
             raise box["e"]
-        return box["v"]  # type: ignore[no-any-return]
+        return box["v"]
 
     return run
 
@@ -299,10 +299,10 @@ def http_tool(
     may retry); ``headers_env={"Authorization": "TOKEN_VAR"}`` fills headers
     from environment variables at call time; ``timeout_s`` bounds one request.
     """
-    if not isinstance(name, str) or not name or "/" in name or name.startswith("__"):
+    if not isinstance(cast(object, name), str) or not name or "/" in name or name.startswith("__"):
         msg = f"http_tool name {name!r} must be non-empty, without '/', and not start with '__' (reserved)"
         raise CompositionError(msg)
-    parsed = urlparse(url) if isinstance(url, str) else None
+    parsed = urlparse(url) if isinstance(cast(object, url), str) else None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
         msg = f"http_tool {name!r}: url must be an absolute http(s) URL with a host, got {url!r}"
         raise CompositionError(msg)
@@ -313,7 +313,7 @@ def http_tool(
     if verb not in METHODS:
         msg = f"http_tool {name!r}: method must be one of {sorted(METHODS)}, got {method!r}"
         raise CompositionError(msg)
-    if not (isinstance(timeout_s, int | float) and timeout_s > 0):
+    if not (isinstance(cast(object, timeout_s), int | float) and timeout_s > 0):
         msg = f"http_tool {name!r}: timeout_s must be a positive number, got {timeout_s!r}"
         raise CompositionError(msg)
     env_headers = _env_names(name, headers_env)

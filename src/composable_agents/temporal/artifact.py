@@ -50,6 +50,7 @@ __all__ = [
     "encode_artifact",
     "find_loaded",
     "find_reasoner",
+    "find_tool_definition",
     "load_artifact",
     "pack_document",
     "policy_from_json",
@@ -282,6 +283,7 @@ _LOADED: dict[tuple[str, str, int], LoadedArtifact] = {}
 _BY_HASH: dict[str, LoadedArtifact] = {}
 _REASONERS: dict[str, Any] = {}
 _MAX_LOADED: Final = 512
+_TOOL_DEFS: dict[str, Any] = {}
 
 
 def _from_deployment(deployment: Deployment[Any, Any]) -> LoadedArtifact:
@@ -388,10 +390,19 @@ def load_artifact(
         _BY_HASH.clear()
         _REASONERS.clear()
     _LOADED[key] = loaded
+        _TOOL_DEFS.clear()
     _BY_HASH[loaded.hash] = loaded
     for name, digest_r in loaded.reasoner_hashes.items():
         _REASONERS[digest_r] = loaded.reasoners[name]
     return loaded
+    manifest = loaded.doc.get("manifest") if loaded.doc is not None else (
+        loaded.deployment.manifest_json if loaded.deployment is not None else None
+    )
+    if isinstance(manifest, Mapping):
+        # frozen tool definitions by hash: an MCP caller compares a server's live listing with them
+        for entry in (manifest.get("tools") or {}).values():
+            if isinstance(entry, Mapping) and isinstance(entry.get("definitionHash"), str):
+                _TOOL_DEFS[entry["definitionHash"]] = entry.get("definition")
 
 
 def find_loaded(digest: str) -> LoadedArtifact | None:
@@ -402,3 +413,9 @@ def find_loaded(digest: str) -> LoadedArtifact | None:
 def find_reasoner(definition_hash: str) -> Reasoner[Any, Any] | None:
     """A reasoner definition with this hash from an artifact this process prepared."""
     return _REASONERS.get(definition_hash)
+
+
+def find_tool_definition(definition_hash: str) -> JsonObject | None:
+    """The frozen definition JSON of a tool with this hash, from an artifact this process prepared."""
+    found = _TOOL_DEFS.get(definition_hash)
+    return found if isinstance(found, dict) else None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import anyio
 from mcp.shared.exceptions import MCPError
@@ -98,7 +98,7 @@ def _reject_constant(text: str) -> float:
 def reply_value(result: Any) -> Json:
     """A ``CallToolResult`` as a flow value: structured content, else JSON text, else the text."""
     if result.structured_content is not None:
-        return result.structured_content  # type: ignore[no-any-return]
+        return cast(Json, result.structured_content)
     texts = [block.text for block in result.content if getattr(block, "type", None) == "text"]
     if not texts:
         if not result.content:
@@ -106,7 +106,7 @@ def reply_value(result: Any) -> Json:
         return [block.model_dump(by_alias=True, exclude_none=True, mode="json") for block in result.content]
     text = texts[0] if len(texts) == 1 else "\n".join(texts)
     try:
-        return json.loads(text, parse_constant=_reject_constant)  # type: ignore[no-any-return]
+        return cast(Json, json.loads(text, parse_constant=_reject_constant))
     except ValueError:
         return text
 
@@ -294,7 +294,7 @@ class McpCaller:
             raise ToolUnavailable(msg)
         async with state.sems[server]:
             try:
-                result = await session.call_tool(tool, arguments, meta=meta)  # type: ignore[arg-type]
+                result = await session.call_tool(tool, arguments, meta=cast(Any, meta))
             except MCPError as exc:
                 if exc.code == CONNECTION_CLOSED:
                     await self._drop(state, server, conn)

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import IO, Any, TypeVar
+from typing import Any, TextIO, TypeVar, cast
 
 try:
     from mcp import ClientSession, StdioServerParameters, stdio_client
@@ -69,7 +69,7 @@ class McpServer:
     timeout_s: float = 30
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name or "/" in self.name:
+        if not isinstance(cast(object, self.name), str) or not self.name or "/" in self.name:
             msg = f"McpServer name must be a non-empty name without '/', got {self.name!r}"
             raise CompositionError(msg)
         if (self.command is None) == (self.url is None):
@@ -100,7 +100,7 @@ def listing_of(tool: Any) -> JsonObject:
     return {k: dumped[k] for k in _LISTED if k in dumped}
 
 
-def _errlog() -> IO[str]:
+def _errlog() -> TextIO:
     # The child's stderr needs a real file descriptor (pytest and notebooks replace sys.stderr).
     try:
         sys.stderr.fileno()
@@ -241,7 +241,7 @@ def snapshot_from_servers(servers: Iterable[McpServer]) -> Snapshot:
 def _unique(servers: Sequence[McpServer]) -> None:
     seen: set[str] = set()
     for s in servers:
-        if not isinstance(s, McpServer):
+        if not isinstance(cast(object, s), McpServer):
             msg = f"expected McpServer values, got {type(s).__name__}"
             raise CompositionError(msg)
         if s.name in seen:
