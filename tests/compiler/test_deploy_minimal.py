@@ -145,7 +145,7 @@ def test_failed_run_value_raises_run_error() -> None:
     d = deploy(call(dm_write), tools=[dm_write], reasoners=[])
     result = d.dry_run(1, tools={"dm_write": boom})
     assert result.status == "failed"
-    assert result.detail is not None and result.detail["error"] == "StepFailed"
+    assert result.detail is not None and result.detail["error"] == "ValueError"  # the user's type (SPEC §22.10)
     with pytest.raises(RunError, match="failed"):
         _ = result.value
 

@@ -23,9 +23,9 @@ import re
 from typing import Any, Final
 
 from composable_agents.core.canonical import MAX_JSON_DEPTH, Json, check_json
-from composable_agents.errors import CanonicalJSONError
+from composable_agents.errors import CanonicalJSONError, StepTypeError
 
-__all__ = ["MAX_NUMBER_DIGITS", "has_lone_surrogate", "loads_strict"]
+__all__ = ["MAX_NUMBER_DIGITS", "has_lone_surrogate", "loads_strict", "not_json"]
 
 MAX_NUMBER_DIGITS: Final = 4200
 """Longest number literal accepted: what canonical JSON can still encode (14,000 bits).
@@ -141,3 +141,21 @@ def loads_strict(
         raise CanonicalJSONError(msg)
     check_json(value, max_depth=max_depth)
     return value
+
+
+def not_json(step: str, value: object) -> StepTypeError | None:
+    """The :class:`StepTypeError` for a non-JSON step result (a datetime, a set ...), else ``None``.
+
+    A tool typed ``-> Any`` may return anything in Python; what crosses a step
+    must be JSON on every backend, so the step that produced it fails here
+    (locally) exactly as its activity fails on a worker.
+    """
+    try:
+        check_json(value)
+    except CanonicalJSONError as exc:
+        text = str(exc)
+        head, _, shown = text.partition(" is not JSON: ")
+        kind = head.removeprefix("value of type ").split(" at ", 1)[0] if shown else ""
+        value_repr = f"a {kind} {shown}" if kind else text
+        return StepTypeError(step, exc.path, "a JSON value (dict, list, str, int, float, bool or None)", value_repr)
+    return None

@@ -11,9 +11,10 @@ the one place where a run touches the outside world readable in one sitting.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
+from composable_agents.core.jsontext import not_json
 from composable_agents.core.ir import (
     CallStep,
     Prim,
@@ -155,6 +156,10 @@ def compile_call(
             raise
         except Exception as exc:
             raise _fail(meta, acts, exc) from exc
+        if type(out) not in _JSON_SCALARS:
+            err = not_json(key, out)  # SPEC §22.10: only JSON crosses a step, as on workers
+            if err is not None:
+                raise err
         if st.check and vout is not None and not vout.is_valid(out):
             raise _type_error(key, vout, out)
         if st.rec is not None:
@@ -162,6 +167,10 @@ def compile_call(
         return out
 
     return False, arun
+
+
+_JSON_SCALARS: Final = (str, int, bool, type(None))
+
 
 def _tool_validators(prog: Program, key: str, definition: ToolDef | None) -> tuple[Any, Any]:
     """Input/output validators of a tool, compiled once per program."""

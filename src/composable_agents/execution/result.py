@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Generic, Literal, TypeVar
 
 from composable_agents.core.canonical import Json, JsonObject
-from composable_agents.errors import AllBranchesFailed, BudgetExceeded, RunError, RunStopped
+from composable_agents.errors import AllBranchesFailed, BudgetExceeded, RunError, RunStopped, StepFailed
 from composable_agents.execution.projection import Projection
 
-__all__ = ["STATUSES", "Result", "Status", "status_of"]
+__all__ = ["STATUSES", "Result", "Status", "error_type", "status_of"]
 
 O = TypeVar("O", covariant=True)  # noqa: PLC0105 - O is the public name of the output type
 
@@ -88,7 +88,7 @@ def status_of(exc: BaseException) -> tuple[Status, JsonObject]:
     """
     if isinstance(exc, RunStopped):
         return exc.status, dict(exc.detail)  # type: ignore[return-value]
-    detail: JsonObject = {"error": type(exc).__name__, "message": str(exc)}
+    detail: JsonObject = {"error": error_type(exc), "message": str(exc)}
     for attr in ("node_id", "activation", "step", "path"):
         value = getattr(exc, attr, None)
         if isinstance(value, str):
@@ -99,5 +99,17 @@ def status_of(exc: BaseException) -> tuple[Status, JsonObject]:
             detail.update(extra)
         return "over_budget", detail
     if isinstance(exc, AllBranchesFailed):
-        detail["errors"] = [{"error": type(e).__name__, "message": str(e)} for e in exc.errors]
+        detail["errors"] = [{"error": error_type(e), "message": str(e)} for e in exc.errors]
     return "failed", detail
+
+
+def error_type(exc: BaseException) -> str:
+    """The ``error`` a failed run reports: the user's exception type for a raising step (SPEC §22.10).
+
+    A tool or reasoner body that raised is wrapped in :class:`StepFailed` (which
+    adds where it failed); the detail names what the user raised, e.g.
+    ``"ValueError"``, as a worker's activity failure does.
+    """
+    if isinstance(exc, StepFailed) and exc.__cause__ is not None:
+        return type(exc.__cause__).__name__
+    return type(exc).__name__

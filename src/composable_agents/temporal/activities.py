@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from composable_agents.core.canonical import Json
+from composable_agents.core.jsontext import not_json
 from composable_agents.core.pures import Registry
 from datetime import timedelta
 from composable_agents.errors import ComposableAgentsError
@@ -111,7 +112,12 @@ class FlowActivities:
                         "or redeploy the flow"
                     )
                     raise _non_retryable(msg, "ToolDefinitionMismatch")
-                return await self._run_local(local, value, key_id, principal)
+                out = await self._run_local(local, value, key_id, principal)
+                # SPEC §22.10: only JSON crosses a step; a datetime or a set fails here, as in dry_run.
+                bad = not_json(key, out)
+                if bad is not None:
+                    raise _non_retryable(str(bad), "StepTypeError")
+                return out
             url = self.tool_urls.get(key)
             if url is not None:
                 return await self._run_http(key, url, value, key_id, principal)
@@ -122,6 +128,12 @@ class FlowActivities:
             if exc.non_retryable:
                 raise _non_retryable(str(exc), type(exc).__name__) from exc
             raise
+        except ApplicationError:
+            raise
+        except Exception as exc:
+            # The user's own failure: its type is the error a Result reports, as locally; benign,
+            # so the SDK logs each failed attempt at DEBUG instead of a WARNING with a traceback.
+            raise ApplicationError(str(exc), type=type(exc).__name__, category=ApplicationErrorCategory.BENIGN) from exc
         msg = (
             f"tool {key!r} is not available on this worker (task queue "
             f"{activity.info().task_queue!r}): import its module or pass run_worker(modules=[...]) / "
