@@ -125,8 +125,23 @@ async def serve(**overrides: Any) -> None:
             await server.wait_closed()
 
 
-def main() -> None:
-    """Entry point: ``python -m composable_agents.temporal.serve``."""
+def _usage() -> str:
+    """The ``--help`` text: the module doc's environment list, no connection made."""
+    doc = (__doc__ or "").strip()
+    return "usage: python -m composable_agents.temporal.serve [--help]\n\n" + doc + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: ``python -m composable_agents.temporal.serve``; ``--help``/``-h`` print usage and exit 0."""
+    args = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in args):
+        sys.stdout.write(_usage())
+        sys.stdout.flush()
+        return
+    if args:
+        sys.stderr.write(f"unexpected arguments {args!r}: the worker is configured from the environment\n\n{_usage()}")
+        sys.stderr.flush()
+        raise SystemExit(2)
     asyncio.run(serve())
     sys.stdout.flush()
     sys.stderr.flush()
