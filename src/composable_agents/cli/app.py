@@ -13,10 +13,10 @@ calls ``sys.exit`` from deep inside click; we want every error through one conso
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
 
 from composable_agents.cli.console import USAGE, CliAbort, console
@@ -74,12 +74,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         if exc.message:
             console.error(f"error: {exc.message}")
         code = exc.code
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.ClickException as exc:
-        exc.show(file=sys.stderr)
-        code = exc.exit_code if exc.exit_code else USAGE
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         console.error("aborted")
         code = 130
+    except Exception as exc:
+        # click's usage errors (typer may vendor click, so match the shape, not the class).
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if show is None or not isinstance(exit_code, int):
+            raise
+        show(file=sys.stderr)
+        code = exit_code or USAGE
+    if "temporalio" in sys.modules:
+        # temporalio's Rust runtime threads can outlive the event loop and abort the interpreter while it
+        # finalizes (temporalio/sdk-python#300: "PyGILState_Release ... must be current"). A verb that
+        # touched a server has nothing left to clean up here, so skip interpreter teardown.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)

@@ -140,7 +140,9 @@ async def connect(address: str) -> Any:
     if importlib.util.find_spec("temporalio") is None:
         abort("the durable verbs need the temporal extra: pip install 'composable-agents[temporal]'", USAGE)
     from composable_agents.temporal.operate import connect as connect_to
+    from composable_agents.temporal.operate import core_logs_to_stderr
 
+    core_logs_to_stderr()
     try:
         return await connect_to(address)
     except Exception as exc:  # noqa: BLE001 - any connection failure is reported the same way

@@ -48,8 +48,11 @@ def line_of(record: Mapping[str, Any], *, rich: bool = False) -> str:
     return text
 
 
-def activation_record(meta: Any, acts: tuple[int, ...], attrs: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The record of one activation from the projection listener's ``(meta, acts, attrs)``."""
+def activation_record(
+    meta: Any, acts: tuple[int, ...], attrs: Mapping[str, Any] | None, started: float | None = None,
+    ended: float | None = None,
+) -> dict[str, Any]:
+    """The record of one activation from the projection listener's ``(meta, acts, attrs, started, ended)``."""
     from composable_agents.core.kinds import Op
     from composable_agents.execution.projection import activation_id
 
@@ -65,8 +68,11 @@ def activation_record(meta: Any, acts: tuple[int, ...], attrs: Mapping[str, Any]
         "label": meta.label,
         "cost": meta.cost_usd or 0.0,
     }
+    if ended is not None:
+        record["startedAt"] = (started if started is not None else ended) * 1000.0
+        record["endedAt"] = ended * 1000.0
     if attrs:
-        record.update({k: v for k, v in attrs.items() if k in ("cost", "error", "startedAt", "endedAt", "usage")})
+        record.update({k: v for k, v in attrs.items() if k in ("cost", "error", "usage")})
     return record
 
 
@@ -144,8 +150,10 @@ def watch(tree: TraceTree) -> Iterator[bool]:
         yield False
         return
 
-    def on_activation(meta: Any, acts: tuple[int, ...], attrs: Mapping[str, Any] | None) -> None:
-        tree.add(activation_record(meta, acts, attrs))
+    def on_activation(
+        meta: Any, acts: tuple[int, ...], attrs: Mapping[str, Any] | None, started: float | None, ended: float | None
+    ) -> None:
+        tree.add(activation_record(meta, acts, attrs, started, ended))
 
     with listen(on_activation):
         yield True

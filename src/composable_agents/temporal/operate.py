@@ -21,6 +21,7 @@ from composable_agents.errors import ComposableAgentsError
 __all__ = [
     "RunNotFound",
     "connect",
+    "core_logs_to_stderr",
     "fetch_history",
     "load_history",
     "query_projection",
@@ -32,6 +33,40 @@ __all__ = [
 
 class RunNotFound(ComposableAgentsError, LookupError):
     """No workflow with that id on the server."""
+
+
+_LOGS_ROUTED: list[bool] = []
+
+
+def core_logs_to_stderr() -> None:
+    """Send the Rust core's log lines (warnings such as a failing workflow task) to stderr, not stdout.
+
+    The SDK's default runtime prints them on stdout, which would corrupt a
+    command's output (JSON, a table). Call before the first client, worker
+    or replayer of the process; later calls do nothing.
+    """
+    if _LOGS_ROUTED:
+        return
+    import logging
+    import sys
+
+    from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+
+    logger = logging.getLogger("temporalio.core")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+    logging_config = LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"), forwarding=LogForwardingConfig(logger=logger)
+    )
+    try:
+        Runtime.set_default(Runtime(telemetry=TelemetryConfig(logging=logging_config)), error_if_already_set=True)
+    except RuntimeError:  # a runtime already exists in this process: keep it
+        pass
+    _LOGS_ROUTED.append(True)
 
 
 async def connect(address: str, *, namespace: str = "default") -> Any:
@@ -100,6 +135,7 @@ async def replay_history(history: Any, *, modules: Iterable[str] = ()) -> str | 
     """Replay ``history`` with the code registered now; the failure's text, or ``None`` when it is deterministic."""
     from composable_agents.temporal.worker import build_replayer
 
+    core_logs_to_stderr()
     replayer = build_replayer(modules=modules)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     return None if result.replay_failure is None else str(result.replay_failure)

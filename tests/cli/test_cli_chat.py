@@ -1,0 +1,78 @@
+"""``ca chat`` on a real terminal: tmux runs it, send-keys types, capture-pane reads the screen."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Ca
+
+
+@pytest.fixture
+def tmux() -> Iterator[str]:
+    """A tmux session name; the session is killed afterwards."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (apt-get install -y tmux)")
+    name = f"ca-chat-{uuid.uuid4().hex[:8]}"
+    yield name
+    subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, check=False)
+
+
+def _screen(session: str) -> str:
+    return subprocess.run(["tmux", "capture-pane", "-t", session, "-p"], capture_output=True, text=True, check=True).stdout
+
+
+def _prompted(screen: str) -> bool:
+    lines = [line for line in screen.splitlines() if line.strip()]
+    return bool(lines) and lines[-1].rstrip() == ">"
+
+
+def _until(session: str, text: str, timeout_s: float = 30) -> str:
+    """Poll the screen until ``text`` shows (``"> "``: until the REPL waits at an empty prompt)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        screen = _screen(session)
+        if (text == "> " and _prompted(screen)) or (text != "> " and text in screen):
+            return screen
+        if time.monotonic() > deadline:
+            pytest.fail(f"{text!r} never appeared on the screen:\n{screen}")
+        time.sleep(0.05)
+
+
+def test_chat_repl_in_a_terminal(tmux: str, project: Path) -> None:
+    command = f"cd {shlex.quote(str(project))} && {shlex.quote(sys.executable)} -m composable_agents chat echo; sleep 30"
+    subprocess.run(["tmux", "new-session", "-d", "-s", tmux, "-x", "100", "-y", "20", command], check=True)
+    _until(tmux, "> ")
+    subprocess.run(["tmux", "send-keys", "-t", tmux, "hello there", "Enter"], check=True)
+    _until(tmux, "< #1: hello there")
+    _until(tmux, "> ")
+    subprocess.run(["tmux", "send-keys", "-t", tmux, '{"n": 2}', "Enter"], check=True)
+    _until(tmux, "< #2: {'n': 2}")
+    _until(tmux, "> ")
+    subprocess.run(["tmux", "send-keys", "-t", tmux, "/quit", "Enter"], check=True)
+    screen = _until(tmux, "bye after 2 turn(s)")
+    assert [line for line in screen.splitlines() if line.strip()] == [
+        "chat with echo (local); /quit to end",
+        "> hello there",
+        "< #1: hello there",
+        '> {"n": 2}',
+        "< #2: {'n': 2}",
+        "> /quit",
+        "bye after 2 turn(s)",
+    ]
+
+
+def test_chat_refuses_a_flow_and_a_bad_backend(ca: Ca) -> None:
+    flow = ca("chat", "triage.v1", stdin="")
+    assert flow.returncode == 2 and "triage.v1 is a flow; chat opens a session or an agent" in flow.stderr
+    backend = ca("chat", "echo", "--backend", "cma", stdin="")
+    assert backend.returncode == 2 and "--backend 'cma': choose local or temporal" in backend.stderr
+    piped = ca("chat", "echo", stdin="one\n")
+    assert piped.returncode == 0 and "< #1: one" in piped.stdout and piped.stdout.endswith("bye after 1 turn(s)\n")
