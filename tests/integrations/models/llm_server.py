@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: Any
+    at: float = 0.0
+    """``time.monotonic()`` when it arrived."""
 
 
 def _anthropic_usage(input_tokens: int, output_tokens: int, cache_read: int, cache_write: int) -> dict[str, Any]:
@@ -226,7 +229,7 @@ class LLMServer:
 
     def _answer(self, api: str, path: str, headers: dict[str, str], body: Any) -> Response:
         with self._lock:
-            self.requests.append(Recorded(api, path, headers, body))
+            self.requests.append(Recorded(api, path, headers, body, time.monotonic()))
             queue = self.scripts[api]
             if queue:
                 return queue.popleft()
