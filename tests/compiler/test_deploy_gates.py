@@ -482,15 +482,18 @@ def test_human_gate_lowering() -> None:
 
 
 def test_source_capture_points_at_the_user_line() -> None:
-    set_source_capture(True)
-    try:
-        flow = race(call(dg_read), call(dg_write)); line = sys._getframe().f_lineno
-    finally:
-        set_source_capture(False)
+    from composable_agents.core.source import source_capture_enabled
+
+    assert source_capture_enabled()  # on by default on every surface (SPEC §22.10)
+    flow = race(call(dg_read), call(dg_write)); line = sys._getframe().f_lineno
     node = flow.to_ir()
     assert node.src is not None and node.src.file == "test_deploy_gates.py" and node.src.line == line
-    gate = human_gate("x")
-    assert gate.to_ir().src is None  # capture is off again
+    set_source_capture(False)
+    try:
+        gate = human_gate("x")
+    finally:
+        set_source_capture(True)
+    assert gate.to_ir().src is None  # switched off, nothing is captured
     d = deploy(seq(call(dg_read), flow), tools=TOOLS, strict=False)
     text = explain(d.diagnostics)
     assert f"    --> test_deploy_gates.py:{line}  (flow = race(call(dg_read), call(dg_write));" in text

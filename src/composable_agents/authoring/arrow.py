@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar, overload
 from composable_agents.core.ir import Node
 from composable_agents.core.kinds import Shape
 from composable_agents.core.shapes import closed_shape, surface_shape
+from composable_agents.core.source import capture_source
 from composable_agents.errors import CompositionError
 
 if TYPE_CHECKING:
@@ -342,7 +343,7 @@ class Arrow(Generic[I, O]):
             checked = True
         edge = Edge(self._tail(), self._out, right._head(), right._in, ">>", checked=checked)
         return wrap(
-            Seq(steps=(self._node, right._node)),
+            Seq(steps=(self._node, right._node), src=capture_source()),
             in_type=self._in,
             out_type=out_type,
             edges=_EdgeLog((self._edges, right._edges), edge),
@@ -355,7 +356,7 @@ class Arrow(Generic[I, O]):
         from composable_agents.core.ir import Par
 
         return wrap(
-            Par(branches=(self._node, right._node)),
+            Par(branches=(self._node, right._node), src=capture_source()),
             in_type=_meet(self._in, right._in),
             out_type=tuple[self._out, right._out],  # type: ignore[name-defined]
             edges=_join_logs(self._edges, right._edges),
@@ -377,7 +378,9 @@ class Arrow(Generic[I, O]):
         schema = schema_of(self._in)
         return wrap(
             Alt(
-                branches=(self._node, right._node), pred=PureRef("std.matches", {"schema": schema})
+                branches=(self._node, right._node),
+                pred=PureRef("std.matches", {"schema": schema}),
+                src=capture_source(),
             ),
             in_type=_union(self._in, right._in),
             out_type=_union(self._out, right._out),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+from functools import lru_cache
 from types import FrameType
 from typing import Final
 
@@ -18,7 +19,8 @@ from composable_agents.core.ir import SourceLoc
 
 __all__ = ["capture_source", "set_source_capture", "source_capture_enabled"]
 
-_CAPTURE: list[bool] = [os.environ.get("COMPOSABLE_AGENTS_SOURCE_CAPTURE", "") not in ("", "0", "false")]
+_CAPTURE: list[bool] = [os.environ.get("COMPOSABLE_AGENTS_SOURCE_CAPTURE", "1").lower() not in ("0", "false", "off", "no")]
+"""On by default on every surface (SPEC §22.10); ``COMPOSABLE_AGENTS_SOURCE_CAPTURE=0`` turns it off."""
 
 
 def set_source_capture(enabled: bool) -> None:
@@ -40,16 +42,33 @@ def capture_source(expr: str | None = None) -> SourceLoc | None:
     Walks up the stack past every frame inside ``composable_agents`` and
     returns the first user frame's file, line and source text (or ``expr``).
     Authoring constructors call this and store the result as the node's
-    ``src``; it costs nothing while capture is off.
+    ``src``. Capture is on by default; the frame walk costs a dict lookup per
+    frame, and it costs nothing while capture is off.
     """
     if not _CAPTURE[0]:
         return None
     frame: FrameType | None = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+    inside = _INSIDE
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        found = inside.get(filename)
+        if found is None:
+            found = inside[filename] = os.path.abspath(filename).startswith(_PACKAGE_DIR)
+        if not found:
+            break
         frame = frame.f_back
     if frame is None:
         return None
     filename = frame.f_code.co_filename
     line = frame.f_lineno
     text = expr if expr is not None else linecache.getline(filename, line).strip()
-    return SourceLoc(os.path.basename(filename), line, text)
+    return SourceLoc(_basename(filename), line, text)
+
+
+_INSIDE: dict[str, bool] = {}
+"""Per code file: is it inside this package? (Capture is on by default, so the walk stays a dict lookup.)"""
+
+
+@lru_cache(maxsize=1024)
+def _basename(filename: str) -> str:
+    return os.path.basename(filename)
