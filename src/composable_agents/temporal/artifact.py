@@ -162,6 +162,7 @@ def policy_from_json(doc: Mapping[str, Json] | None) -> ExecutionPolicy:
         ("initialIntervalS", "initial_interval_s"),
         ("backoffCoefficient", "backoff_coefficient"),
         ("maxParallel", "max_parallel"),
+        ("maxSegments", "max_segments"),
         ("checkTypes", "check_types"),
     ):
         if wire in doc:
@@ -206,9 +207,9 @@ def _reasoner_from_json(doc: Mapping[str, Any], registry: Registry) -> Reasoner[
         tools=tuple(doc.get("tools", ())),
         temperature=doc.get("temperature"),
         max_tokens=doc.get("maxTokens"),
+        output_retries=int(doc.get("outputRetries", 1)),
     )
 
-        output_retries=int(doc.get("outputRetries", 1)),
 
 def pure_hashes(registry: Registry) -> dict[str, str]:
     """Source hashes of every pure ``registry`` reaches (its own and the std family)."""
@@ -282,8 +283,8 @@ class LoadedArtifact:
 _LOADED: dict[tuple[str, str, int], LoadedArtifact] = {}
 _BY_HASH: dict[str, LoadedArtifact] = {}
 _REASONERS: dict[str, Any] = {}
-_MAX_LOADED: Final = 512
 _TOOL_DEFS: dict[str, Any] = {}
+_MAX_LOADED: Final = 512
 
 
 def _from_deployment(deployment: Deployment[Any, Any]) -> LoadedArtifact:
@@ -389,12 +390,11 @@ def load_artifact(
         _LOADED.clear()
         _BY_HASH.clear()
         _REASONERS.clear()
-    _LOADED[key] = loaded
         _TOOL_DEFS.clear()
+    _LOADED[key] = loaded
     _BY_HASH[loaded.hash] = loaded
     for name, digest_r in loaded.reasoner_hashes.items():
         _REASONERS[digest_r] = loaded.reasoners[name]
-    return loaded
     manifest = loaded.doc.get("manifest") if loaded.doc is not None else (
         loaded.deployment.manifest_json if loaded.deployment is not None else None
     )
@@ -403,6 +403,7 @@ def load_artifact(
         for entry in (manifest.get("tools") or {}).values():
             if isinstance(entry, Mapping) and isinstance(entry.get("definitionHash"), str):
                 _TOOL_DEFS[entry["definitionHash"]] = entry.get("definition")
+    return loaded
 
 
 def find_loaded(digest: str) -> LoadedArtifact | None:
