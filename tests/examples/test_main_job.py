@@ -55,6 +55,7 @@ EXPECTED: dict[str, tuple[str, Any]] = {
     "email_approval approved": ("ok", {"sent": True, "to": "ada@example.com"}),
     "email_approval rejected": ("rejected", "wrong tone"),
     "session_demo": ("closed", ["(1) you said: hello", "(2) you said: what is a carrier?"]),
+    "mcp_research": ("ok", {"id": "note-1", "topic": "durable agents", "created": True}),
 }
 
 
@@ -110,3 +111,6 @@ def test_main_job_shows_the_durable_details(main_job: subprocess.CompletedProces
     events = [json.loads(line) for line in out.split("  events:\n", 1)[1].splitlines() if line.startswith("    {")]
     assert [e["kind"] for e in events] == ["turn", "emit", "turn", "turn", "emit", "turn", "closed"]
     assert "trace:" in out and "dev server stopped" in out
+    # the MCP example's tools ran as activities against the live server
+    assert re.search(r"\$\.1\s+prim\s+library/search\s+-> \{\"topic\": \"durable agents\"", out), out[-2000:]
+    assert re.search(r"\$\.3\s+prim\s+library/save_note\s+-> \{\"id\": \"note-1\"", out), out[-2000:]

@@ -24,6 +24,8 @@ EXAMPLES = (
     "episode_summary_flow.py",
     "cluster_labeling_flow.py",
     "run_durable.py",
+    "mcp_research.py",
+    "mcp_research_server.py",
 )
 _ERROR = re.compile(r"^(?P<file>[^:]+\.py):(?P<line>\d+): error: (?P<msg>.*)$")
 
