@@ -376,14 +376,15 @@ async def test_continue_as_new_segments_resume_the_same_loop() -> None:
         class SegmentedEnv(InMemoryEnv):
             agent_continue_after = every
 
-        value: Any = "start"
+        resume: Any = None
         segments = 1
         while True:
             try:
-                out = await interpret(agent.to_ir(), value, SegmentedEnv(reasoners={agent.controller: controller}), catalog=catalog)
+                env = SegmentedEnv(reasoners={agent.controller: controller})
+                out = await interpret(agent.to_ir(), "start", env, catalog=catalog, resume=resume)
                 return out, prompts, segments
-            except AgentContinue as more:
-                value, segments = more.state, segments + 1
+            except AgentContinue as more:  # the runner hands the state back itself, not via the input
+                resume, segments = more.state["__agent_resume__"], segments + 1
 
     whole, whole_prompts, one = await run(0)
     split, split_prompts, many = await run(2)

@@ -8,6 +8,7 @@ import pytest
 
 from composable_agents import (
     ContextPolicy,
+    alt,
     ContextScope,
     Reasoner,
     arr,
@@ -35,10 +36,14 @@ def tick(n: int, *, idempotency_key: str) -> int:
     return n + 1
 
 
-@pure("seg.again")
-def again(n: int) -> Any:
-    """Continue while ``n < 3``."""
-    return {"__continue__": n} if n < 3 else {"done": n}
+@pure("seg.small")
+def small(n: int) -> bool:
+    return n < 3
+
+
+# Only the flow's own std.continue_with continues a run (SPEC §22.1): a pure returning
+# {"__continue__": n} would be ordinary data, so the flow branches to the std step.
+again = alt("seg.small", arr("std.continue_with"), arr("std.init", key="done"))
 
 
 def nap(seconds: float) -> Prim:
@@ -56,7 +61,7 @@ def test_sleep_is_a_timer_on_the_env_clock() -> None:
 
 def test_continuation_starts_new_segments_and_carries_counters() -> None:
     keys.clear()
-    flow = seq(tick, arr(again))
+    flow = seq(tick, again)
     caps = {
         "tools": [{"name": "seg_tick", "effect": "write", "idempotency": "required", "maxCalls": 5}]
     }
@@ -68,7 +73,9 @@ def test_continuation_starts_new_segments_and_carries_counters() -> None:
     assert result.usage["calls"] == {"seg_tick": 3}  # type: ignore[index]
     assert keys == ["c:$.0", "c:s1:$.0", "c:s2:$.0"]
     acts = [e["activation"] for e in result.projection.events]
-    assert acts == ["$.0", "$.1", "$", "s1:$.0", "s1:$.1", "s1:$", "s2:$.0", "s2:$.1", "s2:$"]
+    assert acts == [
+        "$.0", "$.1.0", "$.1", "$", "s1:$.0", "s1:$.1.0", "s1:$.1", "s1:$", "s2:$.0", "s2:$.1.1", "s2:$.1", "s2:$",
+    ]
 
 
 def test_counters_carried_across_segments_hit_max_calls() -> None:
@@ -76,7 +83,7 @@ def test_counters_carried_across_segments_hit_max_calls() -> None:
     caps = {
         "tools": [{"name": "seg_tick", "effect": "write", "idempotency": "required", "maxCalls": 2}]
     }
-    result = deploy(seq(tick, arr(again)), capabilities=caps, mode="dev").dry_run(0)
+    result = deploy(seq(tick, again), capabilities=caps, mode="dev").dry_run(0)
     assert result.status == "over_budget"
     assert result.detail["limit"] == "maxCalls"  # type: ignore[index]
     assert len(keys) == 2
@@ -84,15 +91,15 @@ def test_counters_carried_across_segments_hit_max_calls() -> None:
 
 
 def test_local_runs_bound_the_number_of_segments() -> None:
-    result = deploy(seq(tick, arr(again)), mode="dev").dry_run(0, max_segments=2)
+    result = deploy(seq(tick, again), mode="dev").dry_run(0, max_segments=2)
     assert result.status == "failed"
     assert "continuation segment" in result.detail["message"]  # type: ignore[index]
 
 
 def test_pure_only_flow_may_continue_too() -> None:
-    result = deploy(arr(again) >> arr("std.pluck", key="done"), mode="dev").dry_run(3)
+    result = deploy(again >> arr("std.pluck", key="done"), mode="dev").dry_run(3)
     assert result.value == 3
-    looping = deploy(arr(again), mode="dev").dry_run(0, max_segments=5)
+    looping = deploy(again, mode="dev").dry_run(0, max_segments=5)
     assert looping.status == "failed"
 
 
@@ -162,7 +169,7 @@ def test_arun_is_the_async_twin_with_threads_and_virtual_time() -> None:
 
     clock.clear()
     keys.clear()
-    flow = seq(tick, nap(5), human_gate("go?", timeout_s=60), tick, arr(again))
+    flow = seq(tick, nap(5), human_gate("go?", timeout_s=60), tick, again)
     d = deploy(flow, mode="dev")
 
     async def go() -> Any:

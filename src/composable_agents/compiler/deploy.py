@@ -311,15 +311,17 @@ class Deployment(Generic[I, O]):
         run_id: str = "dry-run",
         seed: int | None = None,
         projection: bool = True,
-        max_segments: int = 100,
+        max_segments: int | None = None,
     ) -> Result[O]:
         """Run locally with in-memory effects on a virtual clock.
 
         ``reasoners``/``tools`` fake reasoners and tools; ``gates`` answers human
         gates (a responder ``fn(gate_view) -> {"approved", "reason", "by"}`` or a
         constant decision; with none a reached gate times out); a final value
-        ``{"__continue__": x}`` starts a new segment with input ``x`` (at most
-        ``max_segments``), carrying ``maxCalls``/budget usage.
+        ``{"__continue__": x}`` built by the flow's own ``std.continue_with``
+        step starts a new segment with input ``x`` (at most ``max_segments``,
+        default ``policy.max_segments``), carrying ``maxCalls``/budget usage;
+        the same record from a tool, reasoner or plan is ordinary data.
         """
         return local_runner().dry_run(
             self,
@@ -349,7 +351,7 @@ class Deployment(Generic[I, O]):
         run_id: str = "run",
         seed: int | None = None,
         projection: bool = True,
-        max_segments: int = 100,
+        max_segments: int | None = None,
     ) -> Result[O]:
         """The async twin of :meth:`dry_run` (sync tool bodies run in worker threads)."""
         return await local_runner().arun(

@@ -7,10 +7,13 @@ from typing import Final
 
 from composable_agents.core.canonical import JsonObject
 
-__all__ = ["DEFAULT_TASK_QUEUE", "AgentConfig", "ExecutionPolicy"]
+__all__ = ["DEFAULT_MAX_SEGMENTS", "DEFAULT_TASK_QUEUE", "AgentConfig", "ExecutionPolicy"]
 
 DEFAULT_TASK_QUEUE: Final = "composable-agents"
 """The task queue ``Deployment.run`` and ``run_worker`` use when none is given."""
+
+DEFAULT_MAX_SEGMENTS: Final = 100
+"""Continuation segments a run may use unless its ``ExecutionPolicy`` says otherwise."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,6 +31,14 @@ class ExecutionPolicy:
     backoff_coefficient: float = 2.0
     max_parallel: int | None = None
     check_types: bool = True
+    max_segments: int = DEFAULT_MAX_SEGMENTS
+    """Continuation segments one run may use (``std.continue_with``/``reschedule``, an agent's
+    continue-as-new), on every backend; one more ends the run ``SegmentLimitExceeded``."""
+
+    def __post_init__(self) -> None:
+        if type(self.max_segments) is not int or self.max_segments < 1:
+            msg = f"`max_segments` must be an integer >= 1, got {self.max_segments!r}"
+            raise ValueError(msg)
 
     def to_json(self) -> JsonObject:
         """The wire form (part of the artifact hash)."""
@@ -41,6 +52,8 @@ class ExecutionPolicy:
         }
         if self.max_parallel is not None:
             out["maxParallel"] = self.max_parallel
+        if self.max_segments != DEFAULT_MAX_SEGMENTS:  # omitted at the default: older artifact hashes stay
+            out["maxSegments"] = self.max_segments
         return out
 
 

@@ -19,17 +19,17 @@ import hashlib
 import inspect
 import textwrap
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from composable_agents.errors import DuplicateToolError, RegistryError
+from composable_agents.errors import DuplicateToolError, PureDriftError, RegistryError
 
 if TYPE_CHECKING:
     from composable_agents.authoring.arrow import Arrow
     from composable_agents.authoring.leaves import Reasoner, ToolDef
 
-__all__ = ["DEFAULT_REGISTRY", "PureDef", "Registry", "register_pure", "source_hash"]
+__all__ = ["DEFAULT_REGISTRY", "PureDef", "Registry", "check_pins", "register_pure", "source_hash"]
 
 
 def source_hash(fn: Callable[..., Any]) -> str:
@@ -223,3 +223,30 @@ def _origin(fn: Callable[..., Any] | None) -> tuple[str, str, str] | None:
 def register_pure(name: str, fn: Callable[..., Any], *, replace: bool = False) -> PureDef:
     """Register ``fn`` as the pure ``name`` in :data:`DEFAULT_REGISTRY`."""
     return DEFAULT_REGISTRY.register_pure(name, fn, replace=replace)
+
+
+def check_pins(pins: Mapping[str, str], registry: Registry, recorded: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`PureDriftError` naming every pinned pure whose body is not the one deployed.
+
+    ``pins`` maps pure names to the source hashes frozen at deploy. Each is
+    compared with the pure ``registry`` holds **now** (a pure replaced with
+    ``replace=True`` after deploy, or after a worker started, is drift) and,
+    when given, with ``recorded`` (the hashes a worker took at start-up).
+    Local runs and workers call this before the first step (SPEC §22.4).
+    """
+    problems: list[str] = []
+    for name, pinned in sorted(pins.items()):
+        if not registry.has_pure(name):
+            problems.append(f"{name!r} is not registered here (pinned {pinned[:19]}...)")
+            continue
+        have = registry.pure(name).source_hash
+        if have != pinned:
+            problems.append(f"{name!r} has source {have[:19]}... now but {pinned[:19]}... was pinned at deploy")
+        elif recorded is not None and recorded.get(name, pinned) != pinned:
+            problems.append(f"{name!r} was {recorded[name][:19]}... when this worker started, not the pinned {pinned[:19]}...")
+    if problems:
+        msg = (
+            "pure drift: " + "; ".join(problems)
+            + ". Run the same pure code that was deployed, or redeploy the flow against the current code."
+        )
+        raise PureDriftError(msg)

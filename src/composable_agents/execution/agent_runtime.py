@@ -55,7 +55,6 @@ from composable_agents.execution.agent_loop import (
     denial,
     estimate_tokens,
     parse_action,
-    resume_state,
     round_input,
     trace_entry,
 )
@@ -128,9 +127,10 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
     Continue-as-new: when the Env sets ``agent_continue_after = N`` (a durable
     runner, from ``AgentConfig.continue_as_new_after``), the loop raises
     :class:`~composable_agents.errors.AgentContinue` every N rounds with the
-    JSON state that resumes it; the runner restarts the same node with that
-    state as input (``{"__agent_resume__": ...}``) and the loop continues at
-    the next round with the same trace, last observation and spend.
+    JSON state that resumes it; the runner restarts the same node on the same
+    input and hands it that state as ``RunState.resume`` (never through the
+    input, which the caller controls), and the loop continues at the next
+    round with the same trace, last observation, rounds and spend.
     """
     meta = program._meta(node, nid, parent, prev, f"app:{node.controller}")
     controller = node.controller
@@ -177,7 +177,10 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
         last: Json = None
         run_input: Json = v
         first = 0
-        resumed = resume_state(v)
+        # Only a durable runner that continued this run itself hands the loop its state
+        # (``st.resume``); an ``{"__agent_resume__": ...}`` input is ordinary data (SPEC §22.1).
+        resumed = st.resume
+        st.resume = None
         if resumed is not None:  # a continue-as-new segment picks up exactly where the last one stopped
             run_input = resumed["input"]
             trace = list(resumed["trace"])
@@ -386,22 +389,37 @@ def compile_eval_plan(
             raise _wrap_failure(meta, acts, exc) from exc
         try:
             plan = compile_plan(reply, ctx, prefix=root)
+            digest = plan.digest()
+            child = cache.get(digest)
+            if child is None:
+                if len(cache) >= PLAN_CACHE_SIZE:  # bounded: a stage in a loop may see many distinct plans
+                    cache.pop(next(iter(cache)))
+                child = _Program(plan, catalog, root_id=root, trusted=False)
+                cache[digest] = child
         except StagedPlanRejected as exc:
             if st.rec is not None:
                 st.rec.add(meta, acts, v, None, {"status": "plan_rejected", "diagnostics": exc.detail["diagnostics"]})
             raise
-        digest = plan.digest()
-        child = cache.get(digest)
-        if child is None:
-            if len(cache) >= PLAN_CACHE_SIZE:  # bounded: a stage in a loop may see many distinct plans
-                cache.pop(next(iter(cache)))
-            child = cache[digest] = _Program(plan, catalog, root_id=root)
+        except Exception as exc:  # noqa: BLE001 - whatever a plan does, the run ends plan_rejected (SPEC §22.3)
+            rejected = _plan_compile_error(root, exc)
+            if st.rec is not None:
+                st.rec.add(meta, acts, v, None, {"status": "plan_rejected", "diagnostics": rejected.detail["diagnostics"]})
+            raise rejected from None
         out = await child.run(v, st)
         if st.rec is not None:
             st.rec.add(meta, acts, v, out, {"planner": planner, "plan": digest})
         return out
 
     return False, arun
+
+
+def _plan_compile_error(root: str, exc: BaseException) -> StagedPlanRejected:
+    from composable_agents.execution.staged import PLAN_CODES
+    from composable_agents.compiler.diagnostics import Diagnostic
+
+    message = f"the admitted plan could not be prepared: {type(exc).__name__}: {exc}"[:300]
+    diag = Diagnostic(code="PLAN_COMPILE", node_id=root, message=message, severity="error", hint=PLAN_CODES["PLAN_COMPILE"])
+    return StagedPlanRejected(f"plan rejected (PLAN_COMPILE): {message}", [diag])
 
 
 # -- session channels --------------------------------------------------------------------

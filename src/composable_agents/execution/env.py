@@ -86,7 +86,10 @@ class ToolCall:
 
     ``max_attempts`` is already clamped by the frozen contract: a call that is
     not retry-safe always has 1. ``idempotency_key`` is ``<run>:<activation>``
-    and is the same on every attempt and every replay.
+    and is the same on every attempt and every replay. ``on_retry(n)``, when
+    set, is called before attempt ``n >= 2`` starts: the run's ledger charges
+    each attempt as a call and may refuse it (``BudgetExceeded`` then ends the
+    call instead of the attempt).
     """
 
     key: str
@@ -102,6 +105,7 @@ class ToolCall:
     timeout_s: float | None = None
     principal: Json = None
     args: Mapping[str, Json] | None = None
+    on_retry: Callable[[int], None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,11 +126,11 @@ class ReasonerCall:
     timeout_s: float | None = None
     max_attempts: int = 1
     principal: Json = None
+    offer: JsonObject | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class GateRequest:
-    offer: JsonObject | None = None
     """A human gate reached at ``activation``: what the approver sees and how long they have."""
 
     node_id: str
@@ -518,6 +522,7 @@ class InMemoryEnv:
         backoff: float,
         timeout_s: float | None,
         what: str,
+        on_retry: Callable[[int], None] | None = None,
     ) -> T:
         n = 1
         delay = interval
@@ -532,7 +537,11 @@ class InMemoryEnv:
                 ):
                     raise
                 n += 1
-                await self.sleep(delay)
+                if on_retry is not None:
+                    on_retry(n)  # charged before the attempt; a refusal ends the call here
+                # A provider's Retry-After (ProviderUnavailable.retry_after_s) is the wait it asked for.
+                asked = getattr(exc, "retry_after_s", None)
+                await self.sleep(float(asked) if type(asked) in (int, float) else delay)
                 delay *= backoff
 
     async def call_tool(self, call: ToolCall) -> Json:
@@ -548,6 +557,7 @@ class InMemoryEnv:
             call.backoff_rate,
             call.timeout_s,
             f"tool {call.key!r} at {call.activation}",
+            call.on_retry,
         )
 
     async def invoke_reasoner(self, call: ReasonerCall) -> Json:

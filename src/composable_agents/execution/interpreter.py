@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
-from composable_agents.core.canonical import Json, canonical_dumps
+from composable_agents.core.canonical import Json, JsonObject, canonical_dumps
 from composable_agents.core.codec import normalize
 from composable_agents.core.ir import (
     Alt,
@@ -68,6 +68,7 @@ __all__ = [
     "Program",
     "RunState",
     "interpret",
+    "is_continuation",
     "prepare",
     "split_usage",
 ]
@@ -117,6 +118,13 @@ class RunState:
     default, and always on Temporal); off, it runs and the projection says
     ``approval_bypassed``. ``segment`` numbers continuation segments; it is
     part of every idempotency key after the first segment.
+
+    ``cont`` is the continuation record the flow's own ``std.continue_with``
+    step built last (see :func:`is_continuation`): a runner continues a run
+    only when the final value *is* that object, so a ``{"__continue__": x}``
+    from a tool, reasoner, controller or plan stays ordinary data.
+    ``resume`` is an agent loop's continue-as-new state, set only by a
+    durable runner that continued the run itself (never read from the input).
     """
 
     __slots__ = (
@@ -125,6 +133,7 @@ class RunState:
         "backoff",
         "catalog",
         "check",
+        "cont",
         "env",
         "interval",
         "key_prefix",
@@ -132,6 +141,7 @@ class RunState:
         "principal",
         "programs",
         "rec",
+        "resume",
         "run_id",
         "segment",
         "strict",
@@ -168,6 +178,8 @@ class RunState:
         self.attempts = read_attempts
         self.interval = retry_interval_s
         self.backoff = backoff_rate
+        self.cont: Json = None
+        self.resume: JsonObject | None = None
 
     def fork(self, ledger: Ledger | None) -> RunState:
         """A state for one concurrent branch: same run, own approvals, ``ledger`` as its quota."""
@@ -182,6 +194,17 @@ class RunState:
         self.segment += 1
         self.key_prefix = f"{self.run_id}:s{self.segment}:"
         self.approved = False
+        self.cont = None
+
+
+def is_continuation(out: Json, state: RunState) -> bool:
+    """True when ``out`` is the continuation record the flow's own ``std.continue_with`` built.
+
+    Identity, not shape: only the object that step returned (and that flowed
+    unchanged to the end of the segment) asks for a new segment (SPEC §22.1).
+    """
+    cont = state.cont
+    return cont is not None and out is cont
 
 
 def _as_async(fn: SyncFn) -> AsyncFn:
@@ -207,11 +230,16 @@ class Program:
         "root_id",
         "subs",
         "tools",
+        "trusted",
     )
 
-    def __init__(self, node: Node, catalog: Catalog | None = None, *, root_id: str = "$") -> None:
+    def __init__(
+        self, node: Node, catalog: Catalog | None = None, *, root_id: str = "$", trusted: bool = True
+    ) -> None:
+        """Compile ``node``; ``trusted=False`` (a staged plan) makes its ``std.continue_with`` plain data."""
         self.node = normalize(node)
         self.catalog = catalog or Catalog()
+        self.trusted = trusted
         self.metas: list[NodeMeta] = []
         self.reasoners: set[str] = set()
         self.tools: set[str] = set()
@@ -356,6 +384,17 @@ class Program:
         meta = self._meta(node, nid, parent, prev, node.pure)
         call, vin, vout, cin, cout = self._pure(PureRef(node.pure, node.args))
         label = meta.label
+        if node.pure == "std.continue_with" and self.trusted:
+
+            def run_continue(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+                out = call(v)
+                st.cont = out  # the one record a runner will treat as a continuation
+                rec = st.rec
+                if rec is not None:
+                    rec.add(meta, acts, v, out)
+                return out
+
+            return True, run_continue
         if vin is None and vout is None and cin is None and cout is None:
 
             def run(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
@@ -659,11 +698,15 @@ async def interpret(
     recorder: Recorder | None = None,
     ledger: Ledger | None = None,
     strict: bool = True,
+    resume: JsonObject | None = None,
 ) -> Json:
     """Run ``node`` on ``value`` with effects from ``env``; returns the output value.
 
     ``ledger`` applies ``maxCalls``/budget limits; ``strict`` (the default)
-    refuses approval-required tools that no approving gate precedes.
+    refuses approval-required tools that no approving gate precedes;
+    ``resume`` is the loop state an :class:`~composable_agents.errors.AgentContinue`
+    carried (``state["__agent_resume__"]``): a runner's own hand-off, never
+    read from ``value``.
     """
     program = prepare(node, catalog)
     state = RunState(
@@ -676,4 +719,5 @@ async def interpret(
         ledger=ledger,
         strict=strict,
     )
+    state.resume = resume
     return await program.run(value, state)

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
-from composable_agents.errors import BudgetExceeded
+from composable_agents.errors import BudgetExceeded, InvalidUsage
 
 __all__ = [
     "DEFAULT_CALL_COST",
@@ -49,6 +49,8 @@ __all__ = [
     "INF",
     "Estimate",
     "Ledger",
+    "checked_cost",
+    "checked_count",
     "ledger_from_capabilities",
 ]
 
@@ -99,6 +101,27 @@ class Estimate:
             self.cost * n if self.cost else 0.0,
             self.tokens * n if self.tokens else 0.0,
         )
+
+
+def checked_count(value: object, what: str) -> int:
+    """``value`` as a reported count (tokens, calls): a non-negative ``int``, else :class:`InvalidUsage`.
+
+    Reported usage comes from outside (a reasoner, a controller, a child
+    run), so a bool, a string, a float or a negative number is refused
+    rather than coerced: coercing would let a reply disable the budget.
+    """
+    if type(value) is int and value >= 0:
+        return value
+    msg = f"reported usage `{what}` must be a non-negative integer, got {value!r:.60}"
+    raise InvalidUsage(msg)
+
+
+def checked_cost(value: object, what: str) -> float:
+    """``value`` as a reported cost: a finite, non-negative number (not a bool), else :class:`InvalidUsage`."""
+    if (type(value) is int or type(value) is float) and math.isfinite(value) and value >= 0:
+        return float(value)
+    msg = f"reported usage `{what}` must be a finite, non-negative number, got {value!r:.60}"
+    raise InvalidUsage(msg)
 
 
 class Ledger:
@@ -196,9 +219,28 @@ class Ledger:
         )
 
     def reserve(self, estimates: list[Estimate]) -> list[Ledger]:
-        """One child per branch, quotas granted in branch index order (see the module doc)."""
+        """One child per branch, quotas granted in branch index order (see the module doc).
+
+        A ``server/*`` limit applies to each of the server's tools separately,
+        so each concrete ``server/tool`` a branch may call (or this ledger has
+        called) is reserved from its own pool, and the wildcard itself from
+        what its least-used tool has left (for tools only known at run time).
+        An unknown estimate (``"*"``: an agent, a stage, a loop) wants every
+        limited key without bound and shares what is left evenly.
+        """
         n = len(estimates)
         left_calls = {key: lim - self.calls.get(key, 0) for key, lim in self.max_calls.items()}
+        for wild, lim in self.max_calls.items():
+            if not wild.endswith("/*"):
+                continue
+            prefix = wild[:-1]
+            known = {k for e in estimates for k in e.calls if k.startswith(prefix)} | {
+                k for k in self.calls if k.startswith(prefix)
+            }
+            known -= set(self.max_calls)
+            for key in known:
+                left_calls[key] = lim - self.calls.get(key, 0)
+            left_calls[wild] = lim - max((self.calls.get(k, 0) for k in known), default=0)
         left_cost = None if self.cost_limit is None else self.cost_limit - self.cost
         left_tokens = None if self.token_limit is None else self.token_limit - self.tokens
         quota_calls: list[dict[str, float]] = [{} for _ in range(n)]
@@ -224,7 +266,8 @@ class Ledger:
             return out
 
         for key, left in left_calls.items():
-            for i, g in enumerate(grant([e.calls.get(key, 0) for e in estimates], left, True)):
+            wants = [e.calls.get(key, e.calls.get("*", 0)) for e in estimates]
+            for i, g in enumerate(grant(wants, left, True)):
                 quota_calls[i][key] = g
         if left_cost is not None:
             quota_cost = list(grant([e.cost for e in estimates], left_cost, False))
@@ -254,11 +297,24 @@ class Ledger:
         return out
 
     def charge(self, usage: Mapping[str, Any]) -> None:
-        """Fold a child's reported ``usage()`` record into this ledger (a remote ``sub``)."""
-        for key, n in (usage.get("calls") or {}).items():
-            self.calls[key] = self.calls.get(key, 0) + int(n)
-        self.cost += float(usage.get("cost") or 0.0)
-        self.tokens += int(usage.get("tokens") or 0)
+        """Fold a child's reported ``usage()`` record into this ledger (a remote ``sub``).
+
+        Every number is checked first (:func:`checked_count`/:func:`checked_cost`);
+        a bad record raises :class:`InvalidUsage` and credits nothing.
+        """
+        calls = usage.get("calls") or {}
+        if not isinstance(calls, Mapping):
+            msg = f"reported usage `calls` must be a record of counts, got {calls!r:.60}"
+            raise InvalidUsage(msg)
+        counted = {str(key): checked_count(n, f"calls.{key}") for key, n in calls.items()}
+        cost = usage.get("cost")
+        tokens = usage.get("tokens")
+        add_cost = 0.0 if cost is None else checked_cost(cost, "cost")
+        add_tokens = 0 if tokens is None else checked_count(tokens, "tokens")
+        for key, n in counted.items():
+            self.calls[key] = self.calls.get(key, 0) + n
+        self.cost += add_cost
+        self.tokens += add_tokens
 
     def usage(self) -> JsonObject:
         """``{"calls": {tool: n}, "cost": usd, "tokens": n}``."""

@@ -15,19 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from composable_agents.compiler.deploy import Deployment, register_local_runner
 from composable_agents.core.canonical import Json
 from composable_agents.core.policy import ExecutionPolicy
 from composable_agents.core.schema import from_json_value, is_any
-from composable_agents.errors import MissingFakeError
+from composable_agents.core.pures import check_pins
+from composable_agents.errors import MissingFakeError, SegmentLimitExceeded, ToolDefinitionMismatch
 from composable_agents.execution.env import _CURRENT, InMemoryEnv
-from composable_agents.execution.interpreter import Catalog, Program, RunState
+from composable_agents.execution.llm import check_models, llm_fake
+from composable_agents.execution.interpreter import Catalog, Program, RunState, is_continuation
 from composable_agents.execution.limits import ledger_from_capabilities
 from composable_agents.execution.projection import Projection, Recorder
 from composable_agents.execution.result import Result, status_of
+from composable_agents.execution.tool_callers import mcp_call_for, mcp_tool_fakes
 
 __all__ = ["LocalRunnerImpl", "run_coroutine"]
 
@@ -35,8 +38,37 @@ O = TypeVar("O")
 T = TypeVar("T")
 
 
-def _is_continuation(out: Json) -> bool:
-    return type(out) is dict and len(out) == 1 and "__continue__" in out
+def _segment_limit(limit: int) -> SegmentLimitExceeded:
+    return SegmentLimitExceeded(
+        f"the run asked for more than {limit} continuation segments "
+        "(raise ExecutionPolicy(max_segments=...) if that is intended)"
+    )
+
+
+def _check_drift(dep: Deployment[Any, Any], fakes: Mapping[str, Any] | None) -> None:
+    """What a worker checks before the first step, checked locally too (SPEC §22.4).
+
+    Pinned pures must still have the deployed bodies (:func:`check_pins`), and
+    a tool this process would run must still have the body frozen in the
+    manifest (a tool re-registered after deploy with another body is a
+    :class:`ToolDefinitionMismatch`, as on a worker). Bodies are compared,
+    not whole definitions: a capability grant's assertions change the frozen
+    contract, not the tool. A tool faked with ``tools={key: fn}`` replaces
+    its body on purpose and is not compared.
+    """
+    check_pins(dep.manifest_json.get("pures") or {}, dep.registry)
+    registered = dep.registry.tools
+    for key, frozen in dep.frozen.tools.items():
+        current = registered.get(key)
+        if current is None or current is frozen or current.fn is None or (fakes and key in fakes):
+            continue
+        if current.body_hash != frozen.body_hash:
+            msg = (
+                f"tool {key!r} is registered here with body {str(current.body_hash)[:23]}... but the "
+                f"deployment was frozen against {str(frozen.body_hash)[:23]}...: redeploy the flow "
+                "against the current tool code (or fake the tool with tools={...})"
+            )
+            raise ToolDefinitionMismatch(msg)
 
 
 class LocalRunnerImpl:
@@ -94,6 +126,7 @@ class LocalRunnerImpl:
         seed: int | None,
         project: bool,
         gates: Any = None,
+        llm: Callable[..., Any] | None = None,
     ) -> tuple[Program, RunState, Recorder | None]:
         """Check the deployment may run, then build its InMemoryEnv, ledger and state.
 
@@ -103,9 +136,17 @@ class LocalRunnerImpl:
         ``approval_bypassed``.
         """
         dep._check_runnable()
+        _check_drift(dep, tools)
         program = dep.program
         fakes = dict(reasoners or {})
         missing = sorted(program.reasoners - set(fakes))
+        if missing and llm is not None:
+            # llm= answers every reasoner without a fake; it may refuse unconfigured models first.
+            defined = {name: program.catalog.reasoner(name) for name in missing}
+            check_models(llm, [d if d is not None else n for n, d in defined.items()])
+            for name, definition in defined.items():
+                fakes[name] = llm_fake(llm, definition if definition is not None else name)
+            missing = []
         if missing:
             listed = ", ".join(repr(m) for m in missing)
             msg = f"no fake for reasoner(s) {listed}: pass dry_run(..., reasoners={{name: fn}}) for each, or llm="
@@ -126,7 +167,6 @@ class LocalRunnerImpl:
             strict=dep.mode == "strict",
             read_attempts=pol.read_max_attempts,
             retry_interval_s=pol.initial_interval_s,
-        llm: Callable[..., Any] | None = None,
             backoff_rate=pol.backoff_coefficient,
         )
         return program, state, recorder
@@ -140,13 +180,6 @@ class LocalRunnerImpl:
         return await self._arun(dep, value, **options)
 
     def _dry_run(
-        if missing and llm is not None:
-            # llm= answers every reasoner without a fake; it may refuse unconfigured models first.
-            defined = {name: program.catalog.reasoner(name) for name in missing}
-            check_models(llm, [d if d is not None else n for n, d in defined.items()])
-            for name, definition in defined.items():
-                fakes[name] = llm_fake(llm, definition if definition is not None else name)
-            missing = []
         self,
         dep: Deployment[Any, O],
         value: Any,
@@ -154,14 +187,17 @@ class LocalRunnerImpl:
         reasoners: Mapping[str, Callable[..., Any]] | None = None,
         tools: Mapping[str, Callable[..., Any]] | None = None,
         gates: Any = None,
+        llm: Callable[..., Any] | None = None,
+        mcp_servers: Sequence[Any] | Callable[..., Any] | None = None,
         principal: Json = None,
         policy: ExecutionPolicy | None = None,
         run_id: str = "dry-run",
         seed: int | None = None,
         projection: bool = True,
-        max_segments: int = 100,
+        max_segments: int | None = None,
     ) -> Result[O]:
         """Run ``dep`` locally with in-memory effects on a virtual clock (see ``Deployment.dry_run``)."""
+        tools, close = _with_mcp(dep, tools, mcp_servers)
         program, state, recorder = self._prepare(
             dep,
             reasoners=reasoners,
@@ -173,22 +209,24 @@ class LocalRunnerImpl:
             seed=seed,
             project=projection,
             gates=gates,
+            llm=llm,
         )
+        limit = max_segments if max_segments is not None else (policy or dep.policy).max_segments
         payload = dep._encode_input(value)
         if program.is_sync:
             try:
                 out = program.run_sync(payload, state)
             except Exception as exc:  # noqa: BLE001 - any step failure becomes a failed Result
                 return self._failure(exc, state, recorder)
-            if not _is_continuation(out):
+            if not is_continuation(out, state):
                 return self._result(dep, out, state, recorder)
-            if max_segments <= 1:
-                return self._failure(RuntimeError(f"more than {max_segments} continuation segment(s)"), state, recorder)
+            if limit <= 1:
+                return self._failure(_segment_limit(limit), state, recorder)
             payload = out["__continue__"]  # type: ignore[index,call-overload,unused-ignore]
             state.next_segment()
             if recorder is not None:
                 recorder.start_segment(state.segment)
-        return run_coroutine(self._drive(dep, program, payload, state, recorder, max_segments))
+        return run_coroutine(_closing(self._drive(dep, program, payload, state, recorder, limit), close))
 
     async def _arun(
         self,
@@ -198,18 +236,20 @@ class LocalRunnerImpl:
         reasoners: Mapping[str, Callable[..., Any]] | None = None,
         tools: Mapping[str, Callable[..., Any]] | None = None,
         gates: Any = None,
+        llm: Callable[..., Any] | None = None,
+        mcp_servers: Sequence[Any] | Callable[..., Any] | None = None,
         principal: Json = None,
         policy: ExecutionPolicy | None = None,
         run_id: str = "run",
         seed: int | None = None,
         projection: bool = True,
-        max_segments: int = 100,
+        max_segments: int | None = None,
     ) -> Result[O]:
         """The async twin of :meth:`dry_run` (sync tool bodies run in worker threads)."""
+        tools, close = _with_mcp(dep, tools, mcp_servers)
         program, state, recorder = self._prepare(
             dep,
             reasoners=reasoners,
-            llm=llm,
             tools=tools,
             principal=principal,
             policy=policy,
@@ -218,8 +258,10 @@ class LocalRunnerImpl:
             seed=seed,
             project=projection,
             gates=gates,
+            llm=llm,
         )
-        return await self._drive(dep, program, dep._encode_input(value), state, recorder, max_segments)
+        limit = max_segments if max_segments is not None else (policy or dep.policy).max_segments
+        return await _closing(self._drive(dep, program, dep._encode_input(value), state, recorder, limit), close)
 
     async def _drive(
         self,
@@ -238,14 +280,10 @@ class LocalRunnerImpl:
                     out = await program.run(payload, state)
                 except Exception as exc:  # noqa: BLE001 - any step failure becomes a failed Result
                     return self._failure(exc, state, recorder)
-                if not _is_continuation(out):
+                if not is_continuation(out, state):
                     return self._result(dep, out, state, recorder)
                 if state.segment + 1 >= max_segments:
-                    err = RuntimeError(
-                        f"the run asked for more than {max_segments} continuation segments "
-                        "(raise dry_run(..., max_segments=...) if that is intended)"
-                    )
-                    return self._failure(err, state, recorder)
+                    return self._failure(_segment_limit(max_segments), state, recorder)
                 payload = out["__continue__"]  # type: ignore[index,call-overload,unused-ignore]
                 state.next_segment()
                 if recorder is not None:
@@ -254,11 +292,31 @@ class LocalRunnerImpl:
             _CURRENT.reset(token)
 
 
+def _with_mcp(
+    dep: Deployment[Any, Any],
+    tools: Mapping[str, Callable[..., Any]] | None,
+    mcp_servers: Sequence[Any] | Callable[..., Any] | None,
+) -> tuple[Mapping[str, Callable[..., Any]] | None, Callable[[], Awaitable[None]] | None]:
+    """``tools`` plus live callers for the MCP tools without a fake, and what closes their sessions."""
+    if mcp_servers is None:
+        return tools, None
+    mcp_call, close = mcp_call_for(mcp_servers)
+    return mcp_tool_fakes(dep.frozen.tools, tools or {}, mcp_call), close
+
+
+async def _closing(run: Awaitable[T], close: Callable[[], Awaitable[None]] | None) -> T:
+    """Await ``run``, then close the run's own MCP sessions (in the loop that opened them)."""
+    try:
+        return await run
+    finally:
+        if close is not None:
+            await close()
+
+
 def run_coroutine(coro: Awaitable[T]) -> T:
     """Run ``coro`` to completion from sync code, even when a loop is already running here."""
     try:
         asyncio.get_running_loop()
-            llm=llm,
     except RuntimeError:
         return asyncio.run(coro)  # type: ignore[arg-type]
     box: dict[str, Any] = {}

@@ -37,7 +37,9 @@ from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.errors import POLICY_ERRORS, ComposableAgentsError
 from composable_agents.execution.env import GateRequest, ReasonerCall, Thunk, ToolCall
-from composable_agents.execution.interpreter import RunState
+from composable_agents.execution.agent_loop import RESUME_KEY
+from composable_agents.execution.interpreter import RunState, is_continuation
+from composable_agents.temporal._trust import admit_run
 from composable_agents.execution.projection import NodeMeta, Projection, Recorder, ValueStore
 from composable_agents.temporal.artifact import (
     LoadedArtifact,
@@ -320,6 +322,8 @@ class TemporalEnv:
         if self.heartbeat_s and self.heartbeat_s < timeout.total_seconds():
             # the worker heartbeats while the tool runs: a dead worker is noticed after this, not the timeout
             heartbeat = timedelta(seconds=self.heartbeat_s)
+        if call.on_retry is not None and call.max_attempts > 1:
+            return await self._charged_attempts(call, req, timeout, heartbeat)
         try:
             return await workflow.execute_activity(
                 CALL_TOOL,
@@ -331,6 +335,35 @@ class TemporalEnv:
         except ActivityError as exc:
             _reraise_cancel(exc)
             raise
+
+    async def _charged_attempts(
+        self, call: ToolCall, req: dict[str, Json], timeout: timedelta, heartbeat: timedelta | None
+    ) -> Json:
+        """Retries driven by the workflow, one single-attempt activity each, so the run's ledger
+        charges (or refuses) every attempt before it starts (SPEC §22.2); the backoff is a durable timer."""
+        assert call.on_retry is not None
+        delay = call.retry_interval_s
+        attempt = 1
+        while True:
+            try:
+                return await workflow.execute_activity(
+                    CALL_TOOL,
+                    req,
+                    start_to_close_timeout=timeout,
+                    retry_policy=RetryPolicy(maximum_attempts=1),
+                    heartbeat_timeout=heartbeat,
+                )
+            except ActivityError as exc:
+                _reraise_cancel(exc)
+                cause = exc.cause
+                final = isinstance(cause, ApplicationError) and (cause.non_retryable or cause.type in NON_RETRYABLE_TYPES)
+                if final or attempt >= call.max_attempts:
+                    raise
+            attempt += 1
+            call.on_retry(attempt)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            delay *= max(1.0, call.backoff_rate)
 
     async def invoke_reasoner(self, call: ReasonerCall) -> Json:
         """One ``invokeReasoner`` activity (the frozen reasoner by name + hash, and the prompt value)."""
@@ -550,10 +583,14 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun, *, agent: bool = Fa
     ctx = context_for(info.task_queue)
     try:
         loaded = load_artifact(payload, registry=ctx.registry, hosted=ctx.hosted, hashes_for=ctx.hashes_for)
+        # Nothing in the input is trusted: pins every run, gates on first sight, carried state
+        # only across this run's own continue-as-new, "ap" only from a parent (SPEC §22.4, §22.7).
+        admitted = admit_run(payload, info, loaded, ctx.hashes_for(loaded.registry))
     except ComposableAgentsError as exc:
         raise _as_app_error(exc) from None
+    carried = admitted.carried
     run.loaded = loaded
-    segment = int(payload.get("seg", 0))
+    segment = int(carried.get("seg", 0))
     env = TemporalEnv(loaded, run)
     if payload.get("hb"):
         env.heartbeat_s = float(payload["hb"])
@@ -561,7 +598,7 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun, *, agent: bool = Fa
     run.agent_every = int(every or 0)  # also what a child AgentWorkflow of this run gets
     if agent:
         env.agent_continue_after = int(DEFAULT_CONTINUE_AS_NEW_AFTER if every is None else every)
-    started = float(payload.get("t0", workflow.time()))
+    started = float(carried.get("t0", workflow.time()))
     quota = payload.get("q")
     if quota is not None:  # a child run: the parent's quota (manifest form) limits it, not the capabilities
         from composable_agents.execution.limits import Ledger
@@ -569,11 +606,11 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun, *, agent: bool = Fa
         ledger: Any = ledger_from_capabilities(quota, start=started, clock=env.now) or Ledger(clock=env.now)
     else:
         ledger = ledger_from_capabilities(loaded.capabilities, start=started, clock=env.now)
-    _restore_ledger(ledger, payload.get("lg"))
+    _restore_ledger(ledger, carried.get("lg"))
     recorder = None if payload.get("np") else Recorder()
     if recorder is not None:
-        if payload.get("pp"):
-            _restore_projection(recorder, payload["pp"], loaded.program.metas)
+        if carried.get("pp"):
+            _restore_projection(recorder, carried["pp"], loaded.program.metas)
         if segment:
             recorder.start_segment(segment)
     run.recorder = recorder
@@ -592,14 +629,18 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun, *, agent: bool = Fa
         retry_interval_s=policy.initial_interval_s,
         backoff_rate=policy.backoff_coefficient,
     )
-    state.approved = bool(payload.get("ap"))
+    state.approved = admitted.approved
+    state.resume = admitted.resume
+    limit = loaded.policy.max_segments
     try:
         out = await loaded.program.run(payload.get("v"), state)
     except asyncio.CancelledError:
         raise
     except AgentContinue as more:
+        if segment + 1 >= limit:
+            raise _as_app_error(_segment_limit(limit), recorder, loaded.program.metas) from None
         nxt = dict(payload)
-        nxt["v"] = more.state
+        nxt["ar"] = more.state.get(RESUME_KEY)  # the loop resumes from this, never from "v"
         nxt["seg"] = segment + 1
         nxt["t0"] = started
         if ledger is not None:
@@ -618,9 +659,12 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun, *, agent: bool = Fa
         stopped: JsonObject = {"s": status, "v": None, "d": detail}
         _finish(stopped, recorder, ledger, segment, state.approved and "np" in payload, loaded.program.metas)
         return stopped
-    if type(out) is dict and len(out) == 1 and "__continue__" in out:
+    if is_continuation(out, state):  # only the flow's own std.continue_with (SPEC §22.1)
+        if segment + 1 >= limit:
+            raise _as_app_error(_segment_limit(limit), recorder, loaded.program.metas) from None
         nxt = dict(payload)
-        nxt["v"] = out["__continue__"]
+        nxt.pop("ar", None)
+        nxt["v"] = out["__continue__"]  # type: ignore[index,call-overload,unused-ignore]
         nxt["seg"] = segment + 1
         nxt["t0"] = started
         if ledger is not None:
@@ -631,6 +675,15 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun, *, agent: bool = Fa
     result: JsonObject = {"v": out}
     _finish(result, recorder, ledger, segment, state.approved and "np" in payload, loaded.program.metas)
     return result
+
+
+def _segment_limit(limit: int) -> BaseException:
+    from composable_agents.errors import SegmentLimitExceeded
+
+    return SegmentLimitExceeded(
+        f"the run asked for more than {limit} continuation segments "
+        "(raise ExecutionPolicy(max_segments=...) if that is intended)"
+    )
 
 
 def _finish(

@@ -237,3 +237,17 @@ def test_errors_survive_pickling() -> None:
         assert type(back) is type(exc) and str(back) == str(exc)
         assert isinstance(back, ComposableAgentsError)
     assert pickle.loads(pickle.dumps(ProviderUnavailable("x", retry_after_s=2.0))).retry_after_s == 2.0
+
+
+def test_importing_the_models_package_loads_no_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import composable_agents.integrations.models as m\n"
+        "m.router()\n"
+        "print([n for n in ('anthropic', 'openai', 'genai_prices') if n in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"  # each SDK loads on its provider's first call

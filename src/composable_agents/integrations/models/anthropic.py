@@ -69,7 +69,7 @@ def build_request(request: Request) -> dict[str, Any]:
         if isinstance(turn, UserText):
             messages.append({"role": "user", "content": turn.text})
         elif isinstance(turn, AssistantTurn):
-            messages.append({"role": "assistant", "content": _assistant_blocks(turn.reply)})  # type: ignore[dict-item]
+            messages.append({"role": "assistant", "content": _assistant_blocks(turn.reply)})
         else:
             results: list[Json] = [
                 {"type": "tool_result", "tool_use_id": cid, "content": text, "is_error": is_error}
@@ -145,7 +145,8 @@ def _plain(value: Any) -> Json:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    return value  # type: ignore[no-any-return]
+    out: Json = value
+    return out
 
 
 class AnthropicProvider:
@@ -162,7 +163,8 @@ class AnthropicProvider:
     def __init__(self, api_key: str | None = None, base_url: str | None = None, timeout_s: float = 60) -> None:
         self.api_key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY") or None
         self.base_url = base_url if base_url is not None else os.environ.get("ANTHROPIC_BASE_URL") or None
-        if not isinstance(timeout_s, int | float) or timeout_s <= 0:
+        given: object = timeout_s
+        if isinstance(given, bool) or not isinstance(given, int | float) or given <= 0:
             msg = f"`timeout_s` must be a positive number of seconds, got {timeout_s!r}"
             raise ValueError(msg)
         self.timeout_s = float(timeout_s)

@@ -155,7 +155,8 @@ class OpenAIProvider:
     def __init__(self, api_key: str | None = None, base_url: str | None = None, timeout_s: float = 60) -> None:
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY") or None
         self.base_url = base_url if base_url is not None else os.environ.get("OPENAI_BASE_URL") or None
-        if not isinstance(timeout_s, int | float) or timeout_s <= 0:
+        given: object = timeout_s
+        if isinstance(given, bool) or not isinstance(given, int | float) or given <= 0:
             msg = f"`timeout_s` must be a positive number of seconds, got {timeout_s!r}"
             raise ValueError(msg)
         self.timeout_s = float(timeout_s)

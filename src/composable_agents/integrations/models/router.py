@@ -231,8 +231,9 @@ class Router:
         return {"__value__": out, "__usage__": _usage(reasoner.model, log)}
 
     async def _ask(self, chain: Any, request: Request, log: list[tuple[Reply, str]], name: str) -> Reply:
-        reply, used = await chain(request)
-        log.append((reply, used))
+        answer: tuple[Reply, str] = await chain(request)
+        reply, used = answer
+        log.append(answer)
         if reply.stop == "refusal":
             raise ProviderRefusal(f"reasoner {name!r}: {used} refused: {reply.text[:200]}", provider=split_model(used)[0], model=used)
         return reply
