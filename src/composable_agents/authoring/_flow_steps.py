@@ -170,7 +170,27 @@ def _hook(leaf: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return _trace_think(trace, leaf, args, kwargs)
     if leaf is _kernel.each:
         return _trace_each(trace, args, kwargs)
+    if isinstance(leaf, Arrow):
+        return _trace_arrow(trace, leaf, args, kwargs)
     return NotImplemented
+
+
+def _trace_arrow(trace: _Trace, leaf: Arrow[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Any arrow applied to one handle (a typed ``|`` choice, ``as_flow(...)``, a gate) appends it as a step."""
+    label = leaf.label
+    handles, consts, options = _split(kwargs, (), f"argument of {label!r}")
+    if consts:
+        _fail(
+            f"{label!r} takes one handle, got constant keyword(s) {sorted(consts)}",
+            "bind constants inside the arrow (e.g. arr(pure, **args)), then apply it to one handle",
+        )
+    base = leaf.to_ir()
+    ann, name, ctx = _options(options, base.ann)
+    vid = _single_arg(label, args, handles, "arrow")
+    node = base
+    if ann is not base.ann or name is not None or ctx is not None:
+        node = _with_meta(base, ann, name, ctx, base.src)
+    return trace.add(("ref", vid), [node], barrier=True, label=label)
 
 
 def _record_args(

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar, overload
 
+from composable_agents.authoring._hooks import _traced
 from composable_agents.core.ir import Node
 from composable_agents.core.kinds import Shape
 from composable_agents.core.shapes import closed_shape, surface_shape
@@ -315,6 +316,23 @@ class Arrow(Generic[I, O]):
     # The static types live in the overloads (one set per shape class, most
     # specific first, so mypy picks the lattice join of the operands and the
     # operator's floor); the run-time bodies are shared below.
+
+    if TYPE_CHECKING:
+        # Inside a ``@flow`` body, an arrow applied to a handle (a value of type ``I``)
+        # appends it as a step whose result stands for an ``O``.
+        def __call__(self, value: I, /) -> O: ...
+
+    else:
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            traced = _traced(self, args, kwargs)
+            if traced is not NotImplemented:
+                return traced
+            msg = (
+                f"{self.label!r} is an arrow, not a function: apply it to a handle inside a @flow body "
+                "(arrow(h)), compose it with >> / & / |, or run it with deploy(arrow).dry_run(value)"
+            )
+            raise CompositionError(msg)
 
     def __rshift__(self: Arrow[_X, _Y], other: Arrow[_Y, _Z], /) -> Arrow[_X, _Z]:
         """``self >> other``: run ``self``, feed its output to ``other``."""

@@ -60,6 +60,10 @@ _T = TypeVar("_T")
 _I = TypeVar("_I")
 _O = TypeVar("_O")
 _R = TypeVar("_R")
+_GV = TypeVar("_GV")
+
+_NO_SUBJECT: Any = object()
+"""``human_gate``'s first argument left out (only ``prompt=`` given)."""
 
 
 # -- race family ----------------------------------------------------------------------
@@ -400,25 +404,52 @@ class DecisionGate(Pipeline[Any, Any]):
 
 @overload
 def human_gate(
-    prompt: str, *, timeout_s: float | None = None, on_reject: Literal["end"] = "end"
+    prompt: str, /, *, timeout_s: float | None = None, on_reject: Literal["end"] = "end"
 ) -> HumanGate: ...
 @overload
 def human_gate(
-    prompt: str, *, timeout_s: float | None = None, on_reject: Literal["value"]
+    prompt: str, /, *, timeout_s: float | None = None, on_reject: Literal["value"]
 ) -> DecisionGate: ...
+@overload
 def human_gate(
-    prompt: str,
+    *, prompt: str, timeout_s: float | None = None, on_reject: Literal["end"] = "end"
+) -> HumanGate: ...
+@overload
+def human_gate(
+    *, prompt: str, timeout_s: float | None = None, on_reject: Literal["value"]
+) -> DecisionGate: ...
+@overload
+def human_gate(
+    subject: _GV, /, *, prompt: str, timeout_s: float | None = None, on_reject: Literal["end"] = "end"
+) -> _GV: ...
+def human_gate(
+    subject: Any = _NO_SUBJECT,
+    /,
     *,
+    prompt: str | None = None,
     timeout_s: float | None = None,
     on_reject: Literal["end", "value"] = "end",
-) -> HumanGate | DecisionGate:
+) -> Any:
     """Pause for a human decision (a durable signal-wait).
 
     An approval passes the input through unchanged; a rejection or timeout ends
     the run (status ``rejected``/``timeout``) — or, with ``on_reject="value"``,
     returns the decision record so the flow can branch on it. Dangerous and
     approval-required tools must sit behind a gate on every path.
+
+    Inside a ``@flow`` body, ``human_gate(h, prompt=..., timeout_s=...)`` gates
+    the handle ``h``: the step appended is the gate, and its result is ``h``'s
+    value once approved — so a flow (an agent's sub-flow included) can put its
+    own approval right before a dangerous tool.
     """
+    if subject is not _NO_SUBJECT and prompt is not None:
+        gate = human_gate(prompt, timeout_s=timeout_s, on_reject=on_reject)
+        return gate(subject)
+    if subject is not _NO_SUBJECT:
+        prompt = subject
+    if prompt is None:
+        msg = "human_gate needs a prompt: human_gate('Approve?') or, in a @flow body, human_gate(h, prompt='Approve?')"
+        raise CompositionError(msg)
     if not isinstance(cast(object, prompt), str):
         msg = f"`prompt` must be a string, got {prompt!r}"
         raise CompositionError(msg)

@@ -116,9 +116,6 @@ def loads_strict(
         except UnicodeDecodeError as exc:
             msg = f"JSON text is not UTF-8: {exc.reason}"
             raise CanonicalJSONError(msg) from None
-    if not isinstance(text, str):
-        msg = f"expected JSON text, got {type(text).__name__}"
-        raise CanonicalJSONError(msg)
     if max_chars is not None and len(text) > max_chars:
         msg = f"JSON text of {len(text)} characters exceeds the limit of {max_chars}"
         raise CanonicalJSONError(msg)

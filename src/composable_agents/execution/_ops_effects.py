@@ -157,9 +157,9 @@ def compile_call(
         except Exception as exc:
             raise _fail(meta, acts, exc) from exc
         if type(out) not in _JSON_SCALARS:
-            err = not_json(key, out)  # SPEC §22.10: only JSON crosses a step, as on workers
-            if err is not None:
-                raise err
+            bad = not_json(key, out)  # SPEC §22.10: only JSON crosses a step, as on workers
+            if bad is not None:
+                raise bad
         if st.check and vout is not None and not vout.is_valid(out):
             raise _type_error(key, vout, out)
         if st.rec is not None:
