@@ -3,7 +3,8 @@
 Teaches fan-out (``each`` over clusters), closure captures (every item also
 sees the run's ``taxonomy``), ``switch`` (route on cluster size), inferred
 parallel reasoner steps (two independent ``think`` calls run side by side),
-and retry options on tools and reasoners.
+retry options on tools and reasoners, and keeping only the reply fields you
+asked for (``tests/examples/test_examples_properties.py`` checks it).
 
 Runs with no API key: both reasoners are faked in ``dry_run``.
 """
@@ -59,6 +60,17 @@ def tentative(found: dict[str, Any]) -> dict[str, Any]:
     return {"id": found["id"], "size": found["size"], "confidence": "low"}
 
 
+@pure("cluster.only_label")
+def only_label(reply: Label) -> Label:
+    """Keep the one field we asked for: a reply may carry more keys than ``Label`` lists."""
+    return {"label": reply["label"]}
+
+
+@pure("cluster.only_description")
+def only_description(reply: Description) -> Description:
+    return {"description": reply["description"]}
+
+
 namer = Reasoner(name="cluster_namer", model="anthropic:claude-haiku-4-5-20251001", reply=Label,
                  system="Name the cluster with one label from the taxonomy.")
 describer = Reasoner(name="cluster_describer", model="anthropic:claude-haiku-4-5-20251001", reply=Description,
@@ -72,7 +84,9 @@ def label_cluster(cluster: dict[str, Any], taxonomy: str) -> dict[str, Any]:
     label = think(namer, prompt, retries=1, timeout_s=20)  # these two do not depend on each other,
     about = think(describer, prompt, retries=1, timeout_s=20)  # so they run in parallel
     meta = switch(size_bucket, found, cases={"large": confident, "small": tentative})
-    return meta | label | about
+    # Not `meta | label | about`: a reply {"label": ..., "id": ...} is valid (a TypedDict allows extra
+    # keys) and would overwrite the cluster's id. check_flow found it (docs/testing.md).
+    return meta | only_label(label) | only_description(about)
 
 
 @flow

@@ -6,6 +6,9 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+
+import pytest
 
 from hypothesis import strategies as st
 
@@ -42,3 +45,51 @@ def test_typed_triage_routes_or_rejects_whatever_the_classifier_says() -> None:
     # The classifier has no reply type: as_type(Urgent, Routine) is the flow's boundary, and it held.
     assert report.examples == 25
     assert set(report.statuses) <= {"ok", "failed"}
+
+
+CLUSTERS = st.lists(st.sampled_from([{"id": "c1"}, {"id": "c2"}, {"id": "c3"}]), min_size=1, max_size=3)
+
+
+def test_cluster_labeling_keeps_every_cluster_id_whatever_the_models_add() -> None:
+    # The bug docs/testing.md walks through: with `meta | label | about`, a valid namer reply
+    # {"label": ..., "id": ...} overwrote the cluster's id. The example now keeps only the asked-for fields.
+    cluster_labeling = load("cluster_labeling_flow")
+    inputs = st.fixed_dictionaries({"clusters": CLUSTERS, "taxonomy": st.just("billing|account|feature-request")})
+
+    def ids_kept(value: dict[str, Any], result: Any) -> None:
+        if result.ok:
+            assert [row["id"] for row in result.value] == [c["id"] for c in value["clusters"]]
+
+    report = check_flow(cluster_labeling.deployment, inputs, check=ids_kept, max_examples=40)
+    assert report.statuses.get("ok", 0) > 0
+
+
+def test_the_unfixed_merge_is_found() -> None:
+    from composable_agents import each, flow, switch, think
+    from composable_agents.testing import FlowCheckFailed
+
+    m = load("cluster_labeling_flow")
+
+    @flow
+    def unfixed_cluster(cluster: dict[str, Any], taxonomy: str) -> dict[str, Any]:
+        found = m.cluster_members(cluster=cluster, taxonomy=taxonomy)
+        prompt = m.cluster_sample(found)
+        label = think(m.namer, prompt)
+        about = think(m.describer, prompt)
+        meta = switch(m.size_bucket, found, cases={"large": m.confident, "small": m.tentative})
+        return meta | label | about
+
+    @flow
+    def unfixed(clusters: list[dict[str, Any]], taxonomy: str) -> list[dict[str, Any]]:
+        return each(unfixed_cluster, clusters, taxonomy=taxonomy)
+
+    def ids_kept(value: dict[str, Any], result: Any) -> None:
+        if result.ok:
+            assert [row["id"] for row in result.value] == [c["id"] for c in value["clusters"]]
+
+    inputs = st.fixed_dictionaries({"clusters": CLUSTERS, "taxonomy": st.just("billing|account|feature-request")})
+    dep = deploy(unfixed, tools=[m.cluster_members], reasoners=[m.namer, m.describer])
+    with pytest.raises(FlowCheckFailed) as info:
+        check_flow(dep, inputs, check=ids_kept, max_examples=200)
+    assert info.value.invariant == "your check"
+    assert '"id":' in str(info.value)

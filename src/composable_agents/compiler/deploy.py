@@ -306,6 +306,8 @@ class Deployment(Generic[I, O]):
         reasoners: Mapping[str, Callable[..., Any]] | None = None,
         tools: Mapping[str, Callable[..., Any]] | None = None,
         gates: Any = None,
+        llm: Callable[..., Any] | None = None,
+        mcp_servers: Sequence[Any] | Callable[..., Any] | None = None,
         principal: Json = None,
         policy: ExecutionPolicy | None = None,
         run_id: str = "dry-run",
@@ -317,7 +319,11 @@ class Deployment(Generic[I, O]):
 
         ``reasoners``/``tools`` fake reasoners and tools; ``gates`` answers human
         gates (a responder ``fn(gate_view) -> {"approved", "reason", "by"}`` or a
-        constant decision; with none a reached gate times out); a final value
+        constant decision; with none a reached gate times out); ``llm`` (an
+        ``LLM`` such as ``composable_agents.models.router()``) answers every
+        reasoner without a fake in ``reasoners``; ``mcp_servers`` (``McpServer``
+        values, or a ready ``mcp_call``) serves every MCP tool without a fake in
+        ``tools`` from the live servers; a final value
         ``{"__continue__": x}`` built by the flow's own ``std.continue_with``
         step starts a new segment with input ``x`` (at most ``max_segments``,
         default ``policy.max_segments``), carrying ``maxCalls``/budget usage;
@@ -330,6 +336,8 @@ class Deployment(Generic[I, O]):
                 "reasoners": reasoners,
                 "tools": tools,
                 "gates": gates,
+                "llm": llm,
+                "mcp_servers": mcp_servers,
                 "principal": principal,
                 "policy": policy,
                 "run_id": run_id,
@@ -346,6 +354,8 @@ class Deployment(Generic[I, O]):
         reasoners: Mapping[str, Callable[..., Any]] | None = None,
         tools: Mapping[str, Callable[..., Any]] | None = None,
         gates: Any = None,
+        llm: Callable[..., Any] | None = None,
+        mcp_servers: Sequence[Any] | Callable[..., Any] | None = None,
         principal: Json = None,
         policy: ExecutionPolicy | None = None,
         run_id: str = "run",
@@ -361,6 +371,8 @@ class Deployment(Generic[I, O]):
                 "reasoners": reasoners,
                 "tools": tools,
                 "gates": gates,
+                "llm": llm,
+                "mcp_servers": mcp_servers,
                 "principal": principal,
                 "policy": policy,
                 "run_id": run_id,

@@ -11,6 +11,7 @@ the one place where a run touches the outside world readable in one sitting.
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import TYPE_CHECKING, Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
@@ -24,6 +25,7 @@ from composable_agents.core.ir import (
 from composable_agents.errors import (
     CapabilityDenied,
     ComposableAgentsError,
+    InvalidUsage,
     StepFailed,
     StepTypeError,
     UnsupportedOpError,
@@ -34,6 +36,8 @@ from composable_agents.execution.limits import (
     DEFAULT_CALL_COST,
     DEFAULT_THINK_COST,
     DEFAULT_THINK_TOKENS,
+    checked_cost,
+    checked_count,
 )
 from composable_agents.execution.projection import NodeMeta, activation_id
 
@@ -50,7 +54,13 @@ def split_usage(reply: Json) -> tuple[Json, JsonObject | None]:
     A reply record may carry ``"__usage__": {"tokens": n, "cost": usd}`` (or
     ``input_tokens``/``output_tokens``); it is removed from the value and
     charged as real usage. A reply ``{"__value__": x, "__usage__": u}`` stands
-    for the non-record value ``x``.
+    for the non-record value ``x``. The token breakdown and the provider
+    facts a real model reports (:data:`USAGE_FACTS`, e.g. from
+    ``models.router()``) are kept for the projection event. The numbers come
+    from outside: every count must be a non-negative ``int`` (never a bool or
+    a string) and the cost finite and non-negative, else
+    :class:`~composable_agents.errors.InvalidUsage` (nothing is credited);
+    an absent or ``null`` field is not reported (SPEC §22.2).
     """
     if type(reply) is not dict or "__usage__" not in reply:
         return reply, None
@@ -60,15 +70,41 @@ def split_usage(reply: Json) -> tuple[Json, JsonObject | None]:
         value: Json = rest["__value__"]
     else:
         value = rest
-    if not isinstance(usage, dict):
-        return value, None
-    tokens = usage.get("tokens")
-    if tokens is None:
-        tokens = int(usage.get("input_tokens", 0) or 0) + int(usage.get("output_tokens", 0) or 0)
-    out: JsonObject = {"tokens": int(tokens)}
+    if type(usage) is not dict:
+        msg = f"`__usage__` must be a record of numbers, got {usage!r:.60}"
+        raise InvalidUsage(msg)
+    counts: dict[str, int] = {}
+    for field in _COUNT_FIELDS:
+        n = usage.get(field)
+        if n is not None:
+            counts[field] = checked_count(n, field)
+    tokens = counts["tokens"] if "tokens" in counts else counts.get("input_tokens", 0) + counts.get("output_tokens", 0)
+    out: JsonObject = {"tokens": tokens}
     if usage.get("cost") is not None:
-        out["cost"] = float(usage["cost"])
+        out["cost"] = checked_cost(usage["cost"], "cost")
+    for key in USAGE_FACTS:
+        if key in usage:
+            out[key] = usage[key]
     return value, out
+
+
+_COUNT_FIELDS = ("tokens", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
+USAGE_FACTS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "calls",
+    "provider",
+    "model",
+    "fallback",
+    "costUnknown",
+)
+"""Keys of a reported ``__usage__`` record kept beyond ``tokens``/``cost``."""
+
+EVENT_FACTS = ("provider", "model", "fallback", "costUnknown")
+"""Usage facts also set on the projection event itself (who answered, at what known cost)."""
 
 
 def _fail(meta: NodeMeta, acts: tuple[int, ...], exc: BaseException) -> BaseException:
@@ -81,6 +117,13 @@ def _fail(meta: NodeMeta, acts: tuple[int, ...], exc: BaseException) -> BaseExce
     return err
 
 
+def _failed(st: RunState, meta: NodeMeta, acts: tuple[int, ...], v: Json, exc: BaseException, started: float | None = None) -> None:
+    """Record the failed activation (its event carries the error; SPEC §20)."""
+    rec = st.rec
+    if rec is not None:
+        rec.fail(meta, acts, v, exc, started)
+
+
 def _type_error(step: str, validator: Any, value: Json) -> StepTypeError:
     violation = validator.first_error(value)
     if violation is None:  # pragma: no cover - is_valid and first_error agree
@@ -89,9 +132,18 @@ def _type_error(step: str, validator: Any, value: Json) -> StepTypeError:
 
 
 
+def _cost_or_zero(value: float | None) -> float:
+    """A cost annotation as a charge: a finite, non-negative number, else nothing."""
+    if value is None or not math.isfinite(value) or value < 0:
+        return 0.0
+    return float(value)
+
+
 def compile_call(
     prog: Program, node: Prim, step: CallStep, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
 ) -> Compiled:
+    """A tool call (or a reserved tool: gate, sleep, session channel): validators, approval, the
+    ledger's charge per attempt (at least the tool's declared cost), the Env call, the event."""
     if step.tool == "__human_gate__":
         return _ops_gates.compile_gate(prog, node, step, nid, parent, prev)
     if step.tool == "__sleep__":
@@ -117,14 +169,19 @@ def compile_call(
     needs_approval = definition is not None and definition.contract.approval
     exec_hash = step.bind or prog.catalog.execution_hashes.get(key)
     vin, vout = _tool_validators(prog, key, definition)
-    cost = meta.cost_usd
-    estimate = cost if cost is not None else DEFAULT_CALL_COST
-    cost_attrs = {"cost": cost} if cost else None
+    # The frozen contract's declared cost is the floor: an annotation (a plan's
+    # included) may raise a call's charge, never lower it (SPEC §22.2).
+    declared = definition.default_ann.cost_usd if definition is not None and definition.default_ann is not None else None
+    estimate = max(_cost_or_zero(meta.cost_usd), _cost_or_zero(declared), DEFAULT_CALL_COST)
+    cost_attrs = {"cost": estimate} if estimate else None
 
     async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
         act = activation_id(nid, acts)
+        t0 = st.env.now() if st.rec is not None else None
         if st.check and vin is not None and not vin.is_valid(v):
-            raise _type_error(key, vin, v)
+            err = _type_error(key, vin, v)
+            _failed(st, meta, acts, v, err, t0)
+            raise err
         attrs = cost_attrs
         if needs_approval and not st.approved:
             if st.strict:
@@ -134,8 +191,17 @@ def compile_call(
                 )
                 raise CapabilityDenied(msg)
             attrs = {**(attrs or {}), "approval_bypassed": True}
-        if st.ledger is not None:
-            st.ledger.spend_call(key, estimate, f"tool {key!r} at {act}")
+        ledger = st.ledger
+        on_retry = None
+        if ledger is not None:
+            what = f"tool {key!r} at {act}"
+            ledger.spend_call(key, estimate, what)
+            if safe:
+
+                def on_retry(attempt: int) -> None:
+                    # Every attempt is a call: charged (or refused) before it starts.
+                    ledger.spend_call(key, estimate, f"{what} (attempt {attempt})")
+
         call = ToolCall(
             key=key,
             node_id=nid,
@@ -149,27 +215,33 @@ def compile_call(
             backoff_rate=backoff if backoff is not None else st.backoff,
             timeout_s=timeout,
             principal=st.principal,
+            on_retry=on_retry,
         )
         try:
             out = await st.env.call_tool(call)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            _failed(st, meta, acts, v, exc, t0)
             raise _fail(meta, acts, exc) from exc
         if type(out) not in _JSON_SCALARS:
             bad = not_json(key, out)  # SPEC §22.10: only JSON crosses a step, as on workers
             if bad is not None:
+                _failed(st, meta, acts, v, bad, t0)
                 raise bad
         if st.check and vout is not None and not vout.is_valid(out):
-            raise _type_error(key, vout, out)
+            err = _type_error(key, vout, out)
+            _failed(st, meta, acts, v, err, t0)
+            raise err
         if st.rec is not None:
-            st.rec.add(meta, acts, v, out, attrs)
+            st.rec.add(meta, acts, v, out, attrs, t0)
         return out
 
     return False, arun
 
 
 _JSON_SCALARS: Final = (str, int, bool, type(None))
+
 
 
 def _tool_validators(prog: Program, key: str, definition: ToolDef | None) -> tuple[Any, Any]:
@@ -190,6 +262,7 @@ def _tool_validators(prog: Program, key: str, definition: ToolDef | None) -> tup
 def compile_think(
     prog: Program, node: Prim, step: ThinkStep, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
 ) -> Compiled:
+    """A reasoner call: the estimate checked first, then the reply's checked ``__usage__`` charged."""
     meta = prog._meta(node, nid, parent, prev, step.reasoner)
     name = step.reasoner
     prog.reasoners.add(name)
@@ -211,6 +284,7 @@ def compile_think(
 
     async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
         act = activation_id(nid, acts)
+        t0 = st.env.now() if st.rec is not None else None
         ledger = st.ledger
         if ledger is not None:
             ledger.spend_think(est_tokens, est_cost, f"reasoner {name!r} at {act}")
@@ -229,6 +303,7 @@ def compile_think(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            _failed(st, meta, acts, v, exc, t0)
             raise _fail(meta, acts, exc) from exc
         out, usage = split_usage(out)
         if ledger is not None:
@@ -238,16 +313,19 @@ def compile_think(
                 (real_cost - est_cost) if real_cost is not None else 0.0,
             )
         if vreply is not None and not vreply.is_valid(out):
-            raise _type_error(name, vreply, out)
+            err = _type_error(name, vreply, out)
+            _failed(st, meta, acts, v, err, t0)
+            raise err
         if st.rec is not None:
             attrs: JsonObject | None = None
             if usage is not None:
                 attrs = {"usage": usage}
                 if "cost" in usage:
                     attrs["cost"] = usage["cost"]
+                attrs.update({k: usage[k] for k in EVENT_FACTS if k in usage})
             elif cost:
                 attrs = {"cost": cost}
-            st.rec.add(meta, acts, v, out, attrs)
+            st.rec.add(meta, acts, v, out, attrs, t0)
         return out
 
     return False, arun
@@ -255,6 +333,7 @@ def compile_think(
 def compile_sub(
     prog: Program, node: Prim, step: SubStep, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
 ) -> Compiled:
+    """A sub-flow: run in process under a child ledger, or as a child workflow (``env.run_sub``)."""
     meta = prog._meta(node, nid, parent, prev, step.ref)
     ref = step.ref
     prog.subs.add(ref)

@@ -227,10 +227,10 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
                 definition=cdef,
                 timeout_s=timeout,
                 principal=st.principal,
+                offer=offer,
             )
             try:
                 reply = await env.invoke_reasoner(call)
-                offer=offer,
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -322,9 +322,6 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
     return False, arun
 
 
-# -- eval_plan: stage ------------------------------------------------------------------
-
-
 def _offer(catalog: Any, node: App) -> JsonObject:
     """What the controller is granted, for an LLM that offers it to a real model as provider tools.
 
@@ -342,6 +339,9 @@ def _offer(catalog: Any, node: App) -> JsonObject:
         tools.append(entry)
     subflows: list[Json] = [{"name": ref, "description": f"Run the sub-flow {ref!r}."} for ref in dict.fromkeys(node.subflows)]
     return {"tools": tools, "subflows": subflows}
+
+
+# -- eval_plan: stage ------------------------------------------------------------------
 
 
 def compile_eval_plan(

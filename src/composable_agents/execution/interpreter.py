@@ -51,7 +51,7 @@ from composable_agents.errors import (
     UnsupportedOpError,
 )
 from composable_agents.execution import _ops_effects, _ops_sched, agent_runtime
-from composable_agents.execution._ops_effects import _fail, _type_error, split_usage
+from composable_agents.execution._ops_effects import _fail, _failed, _type_error, split_usage
 from composable_agents.execution.env import Env, InMemoryEnv
 from composable_agents.execution.limits import (
     Ledger,
@@ -165,6 +165,8 @@ class RunState:
     ) -> None:
         self.env = env
         self.rec = recorder
+        if recorder is not None and recorder.clock is None:
+            recorder.clock = env.now  # events are timed on this run's Env clock (SPEC §20)
         self.run_id = run_id
         self.principal = principal
         self.check = check
@@ -280,9 +282,26 @@ class Program:
             prev=prev,
             label=node.name or label,
             cost_usd=cost,
+            facts=self._facts(node),
         )
         self.metas.append(meta)
         return meta
+
+    def _facts(self, node: Node) -> JsonObject | None:
+        """Static event fields of a leaf: the tool key, or the reasoner and its declared model."""
+        if type(node) is not Prim:
+            return None
+        step = node.step  # type: ignore[attr-defined]
+        if isinstance(step, CallStep):
+            return None if step.tool.startswith("__") else {"tool": step.tool}
+        if isinstance(step, ThinkStep):
+            facts: JsonObject = {"reasoner": step.reasoner}
+            model = getattr(self.catalog.reasoner(step.reasoner), "model", None)
+            if isinstance(model, str) and model:
+                provider, sep, name = model.partition(":")
+                facts.update({"provider": provider, "model": name} if sep else {"model": model})
+            return facts
+        return None
 
     def _compile(
         self, node: Node, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
@@ -401,6 +420,7 @@ class Program:
                 try:
                     out = call(v)
                 except Exception as exc:
+                    _failed(st, meta, acts, v, exc)
                     raise _fail(meta, acts, exc) from exc
                 rec = st.rec
                 if rec is not None:
@@ -411,15 +431,20 @@ class Program:
 
         def run_checked(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
             if st.check and vin is not None and not vin.is_valid(v):
-                raise _type_error(label, vin, v)
+                err = _type_error(label, vin, v)
+                _failed(st, meta, acts, v, err)
+                raise err
             try:
                 out = call(cin.from_json(v) if cin is not None else v)
             except Exception as exc:
+                _failed(st, meta, acts, v, exc)
                 raise _fail(meta, acts, exc) from exc
             if cout is not None:
                 out = cout.to_json(out)
             if st.check and vout is not None and not vout.is_valid(out):
-                raise _type_error(label, vout, out)
+                err = _type_error(label, vout, out)
+                _failed(st, meta, acts, v, err)
+                raise err
             rec = st.rec
             if rec is not None:
                 rec.add(meta, acts, v, out)
@@ -602,6 +627,7 @@ class Program:
                 try:
                     chosen = pick(v)
                 except Exception as exc:
+                    _failed(st, meta, acts, v, exc)
                     raise _fail(meta, acts, exc) from exc
                 out = fns[chosen](v, acts, st)
                 if st.rec is not None:
@@ -615,6 +641,7 @@ class Program:
             try:
                 chosen = pick(v)
             except Exception as exc:
+                _failed(st, meta, acts, v, exc)
                 raise _fail(meta, acts, exc) from exc
             out = await afns[chosen](v, acts, st)
             if st.rec is not None:

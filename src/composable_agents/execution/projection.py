@@ -7,9 +7,11 @@ references into a value store for input and output, cost, and scheduling
 attributes. Nothing depends on the projection for recovery: it is an
 explanation, rebuilt from history on Temporal.
 
-Memory is bounded: the recorder keeps the most recent ``max_events``
-activations (``dropped`` counts the rest), so a 10^5-step run holds at most
-that many values alive.
+Memory is bounded in events and in bytes (SPEC §22.9): the recorder keeps
+the most recent ``max_events`` activations and about ``max_bytes`` of their
+values (``dropped`` counts the rest); a value over ``max_value_bytes`` is
+recorded as an ``{"__elided__": {"type", "bytes"}}`` marker, so a loop whose
+value grows every round does not keep every round's copy alive.
 
 Scheduling attributes ride on the event of the node that scheduled:
 ``merge`` (``all``/``race``/``hedge``/``quorum``), ``winner`` (an index, or
@@ -22,6 +24,17 @@ time), ``branch`` (``alt``), ``rounds`` (``iter_up_to``); leaves add
 gate), ``gate`` (a gate's decision) and ``sleep``. Activations of a
 continuation segment after the first carry an ``s<n>:`` prefix. Gates open
 while the run waits are listed by :meth:`Projection.pending`.
+
+Times (SPEC §20): every event has ``startedAt``/``endedAt`` in milliseconds
+on the Env clock (virtual locally, ``workflow.time()`` on Temporal, so replay
+gives the same figures). The recorder reads the clock once per event, at its
+end; a leaf with effects passes the time it started, and a composite node
+starts when its first child did (derived when read: no clock call on the hot
+path). A step that raised has its event with ``error`` (``{"type",
+"message"}``, the user's exception type on every backend); its unrecorded
+ancestors get events carrying the same error when the projection is read.
+Static facts of a node (``tool``, ``reasoner``, ``model``, ``provider``)
+ride on its :class:`NodeMeta` and cost nothing per event.
 """
 
 from __future__ import annotations
@@ -34,17 +47,30 @@ from typing import Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.kinds import Op, Shape
+from composable_agents.execution._projection_bytes import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_VALUE_BYTES,
+    ELIDED_KEY,
+    ValueBudget,
+    value_bytes,
+)
 from composable_agents.core.secrets import redact
 
 __all__ = [
+    "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_EVENTS",
+    "DEFAULT_MAX_VALUE_BYTES",
+    "ELIDED_KEY",
+    "PROJECTION_FORMAT",
     "ActivationListener",
     "NodeMeta",
     "Projection",
     "Recorder",
     "ValueStore",
     "activation_id",
+    "error_record",
     "listen_activations",
+    "value_bytes",
 ]
 
 DEFAULT_MAX_EVENTS: Final = 10_000
@@ -69,6 +95,8 @@ class NodeMeta:
     Set by the compiler once the node's subtree is compiled: the pre-order
     index of its last descendant, then shallower nodes after deeper ones.
     """
+    facts: Mapping[str, Any] | None = None
+    """Static event fields of every activation of this node (``tool``, ``reasoner``, ``model``, ``provider``)."""
 
 
 def activation_id(node_id: str, acts: tuple[int, ...]) -> str:
@@ -78,10 +106,36 @@ def activation_id(node_id: str, acts: tuple[int, ...]) -> str:
     return f"{node_id}[{','.join(map(str, acts))}]"
 
 
-_Raw = tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None]
+_Raw = tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None, float | None, float | None]
+"""``(meta, acts, input, output, attrs, started, ended)``; times in Env-clock seconds (``None``: unknown)."""
 
-ActivationListener = Callable[[NodeMeta, tuple[int, ...], "Mapping[str, Any] | None"], None]
-"""Called with ``(meta, acts, attrs)`` as each activation completes (see :func:`listen_activations`)."""
+PROJECTION_FORMAT: Final = 2
+"""Version of the projection's record format (2: ``startedAt``/``endedAt`` and failure events)."""
+
+
+def error_record(exc: BaseException) -> JsonObject:
+    """``{"type", "message"}`` of the user's error behind ``exc``, the same locally and on Temporal.
+
+    Wrappers (a step failure, an activity error) are looked through to the
+    innermost cause; a Temporal ``ApplicationError`` names the original
+    exception type in its ``type``, which wins.
+    """
+    current: BaseException | None = exc
+    last = exc
+    for _ in range(16):
+        if current is None:
+            break
+        kind = getattr(current, "type", None)
+        if isinstance(kind, str) and kind:
+            message = getattr(current, "message", None)
+            return {"type": kind, "message": message if isinstance(message, str) else str(current)}
+        last = current
+        nxt = getattr(current, "cause", None)
+        current = nxt if isinstance(nxt, BaseException) else current.__cause__
+    return {"type": type(last).__name__, "message": str(last)}
+
+ActivationListener = Callable[[NodeMeta, tuple[int, ...], "Mapping[str, Any] | None", "float | None", "float | None"], None]
+"""Called with ``(meta, acts, attrs, started, ended)`` (Env-clock seconds, ``None`` when unknown) as each activation completes."""
 
 # A context variable rather than a Recorder argument: the runners (local runs,
 # sessions) build their recorders themselves, and a watcher such as ``ca run``
@@ -91,7 +145,7 @@ _LISTENER: ContextVar[ActivationListener | None] = ContextVar("composable_agents
 
 @contextmanager
 def listen_activations(listener: ActivationListener) -> Iterator[None]:
-    """Recorders created inside the block call ``listener(meta, acts, attrs)`` as each activation completes.
+    """Recorders created inside the block call ``listener(meta, acts, attrs, started, ended)`` as each activation completes.
 
     This is how ``ca run`` draws its live trace tree. The listener runs on the
     interpreter's path, so it must be quick and must not raise.
@@ -143,22 +197,39 @@ class Recorder:
     """
 
     __slots__ = (
-        "_buf", "_kept", "_list", "_listener", "_marks", "_segment", "_spilled", "_tick", "dropped", "max_events",
-        "open_gates",
+        "_budget", "_buf", "_bytes", "_kept", "_list", "_listener", "_marks", "_segment", "_sizes", "_spilled",
+        "_tick", "clock", "dropped", "max_bytes", "max_events", "open_gates",
     )
 
-    def __init__(self, max_events: int = DEFAULT_MAX_EVENTS) -> None:
+    def __init__(
+        self,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+    ) -> None:
+        """Keep at most ``max_events`` activations and about ``max_bytes`` of their values.
+
+        A value over ``max_value_bytes`` is recorded as an ``{"__elided__": ...}``
+        marker (see :mod:`composable_agents.execution._projection_bytes`).
+        """
         self.max_events = max_events
+        self.max_bytes = max_bytes
+        self._budget = ValueBudget(max_value_bytes)
+        self._bytes = 0
+        self._sizes: dict[int, int] = {}
         self._list: list[_Raw] = []
         self._spilled = False
-        self._kept: list[tuple[tuple[Any, ...], int, _Raw]] = []
-        self._buf: list[tuple[tuple[Any, ...], int, _Raw]] = []
+        self._kept: list[tuple[tuple[Any, ...], int, _Raw, int]] = []
+        self._buf: list[tuple[tuple[Any, ...], int, _Raw, int]] = []
         self._marks: list[tuple[int, int]] = []
         self._segment = 0
         self._tick = 0
         self.dropped = 0
         self.open_gates: dict[str, JsonObject] = {}
         self._listener = _LISTENER.get()
+        self.clock: Callable[[], float] | None = None
+        """The Env clock (seconds) events are timed on; the first ``RunState`` bound to this recorder sets it."""
 
     def open_gate(self, activation: str, view: JsonObject) -> None:
         """A gate at ``activation`` now waits for a decision."""
@@ -181,25 +252,71 @@ class Recorder:
         value_in: Json,
         value_out: Json,
         attrs: Mapping[str, Any] | None = None,
+        started: float | None = None,
     ) -> None:
-        """Record one activation."""
+        """Record one activation that ends now; ``started`` is when it began (Env clock), if it waited on effects."""
+        clock = self.clock
+        ended = clock() if clock is not None else None
         if self._listener is not None:
-            self._listener(meta, acts, attrs)
+            self._listener(meta, acts, attrs, started, ended)
+        kind = type(value_out)
+        nbytes = 0
+        if kind is str or kind is dict or kind is list:  # bytes are bounded too (SPEC §22.9)
+            value_out, nbytes = self._budget.sized(value_out)
+        if self._budget.elided:
+            value_in = self._budget.as_input(value_in)
+        raw = (meta, acts, value_in, value_out, attrs, started, ended)
         if not self._spilled:
-            self._list.append((meta, acts, value_in, value_out, attrs))
-            if len(self._list) > self.max_events:
+            lst = self._list
+            if nbytes:
+                self._sizes[len(lst)] = nbytes
+                self._bytes += nbytes
+                if self._bytes > self.max_bytes:
+                    lst.append(raw)
+                    self._spill()
+                    return
+            lst.append(raw)
+            if len(lst) > self.max_events:
+                self._spill()
+            return
+        self._append(raw, nbytes)
+
+    def fail(
+        self,
+        meta: NodeMeta,
+        acts: tuple[int, ...],
+        value_in: Json,
+        exc: BaseException,
+        started: float | None = None,
+    ) -> None:
+        """Record the activation of a step that raised ``exc`` (its event carries ``error``)."""
+        self.add(meta, acts, value_in, None, {"error": error_record(exc)}, started)
+
+    def _append(self, raw: _Raw, nbytes: int = 0) -> None:
+        if not self._spilled:
+            if nbytes:
+                self._sizes[len(self._list)] = nbytes
+                self._bytes += nbytes
+            self._list.append(raw)
+            if len(self._list) > self.max_events or self._bytes > self.max_bytes:
                 self._spill()
             return
         self._tick += 1
         buf = self._buf
-        buf.append(((self._segment, acts, meta.order), self._tick, (meta, acts, value_in, value_out, attrs)))
-        if len(buf) >= self.max_events:
+        buf.append(((self._segment, raw[1], raw[0].order), self._tick, raw, nbytes))
+        self._bytes += nbytes
+        if len(buf) >= self.max_events or self._bytes > 2 * self.max_bytes:
             self._compact()
 
     def _spill(self) -> None:
         """Switch from arrival order to the bounded, scheduling-independent retention."""
         segments = _segment_of(len(self._list), self.dropped, self._marks)
-        self._buf = [((seg, raw[1], raw[0].order), i, raw) for i, (raw, seg) in enumerate(zip(self._list, segments, strict=True))]
+        sizes = self._sizes
+        self._buf = [
+            ((seg, raw[1], raw[0].order), i, raw, sizes.get(i, 0))
+            for i, (raw, seg) in enumerate(zip(self._list, segments, strict=True))
+        ]
+        self._sizes = {}
         self._tick = len(self._list)
         self._list = []
         self._spilled = True
@@ -209,10 +326,17 @@ class Recorder:
         # Batched selection: arrivals are nearly sorted, so this sort is close to linear.
         items = self._kept + self._buf
         items.sort()
-        extra = len(items) - self.max_events
-        if extra > 0:
-            self.dropped += extra
-            del items[:extra]
+        start = max(len(items) - self.max_events, 0)
+        # Then the byte budget: drop the earliest (in the same order) until the rest fits,
+        # always keeping the last activation.
+        total = sum(item[3] for item in items[start:])
+        while total > self.max_bytes and start < len(items) - 1:
+            total -= items[start][3]
+            start += 1
+        if start:
+            self.dropped += start
+            del items[:start]
+        self._bytes = total
         self._kept = items
         self._buf = []
 
@@ -249,7 +373,7 @@ class Recorder:
             self._segment = mark[1]
         self.dropped = dropped
         for item in raw:
-            self.add(*item)
+            self._append(item)
 
     def projection(self) -> Projection:
         """Freeze what was recorded into a :class:`Projection`."""
@@ -277,7 +401,7 @@ class Projection:
 
     def __init__(
         self,
-        raw: list[tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None]],
+        raw: list[_Raw],
         dropped: int = 0,
         *,
         open_gates: Mapping[str, JsonObject] | None = None,
@@ -304,30 +428,50 @@ class Projection:
         ref = store.ref
         events: list[JsonObject] = []
         prefixes = self._segments()
-        for (meta, acts, v_in, v_out, attrs), pre in zip(self._raw, prefixes, strict=True):
+        # Earliest start among each activation's children (seconds): a composite node starts with them.
+        first: dict[str, float] = {}
+        failures: list[tuple[NodeMeta, tuple[int, ...], str, JsonObject]] = []
+        for (meta, acts, v_in, v_out, attrs, started, ended), pre in zip(self._raw, prefixes, strict=True):
             parent = meta.parent
+            act = pre + activation_id(meta.node_id, acts)
+            parent_act = pre + activation_id(parent.node_id, _trim(parent, acts)) if parent is not None else None
             causes: list[str] = []
             if meta.prev is not None:
                 causes.append(pre + activation_id(meta.prev.node_id, acts))
-            elif parent is not None:
-                causes.append(pre + activation_id(parent.node_id, _trim(parent, acts)))
+            elif parent_act is not None:
+                causes.append(parent_act)
             event: JsonObject = {
-                "activation": pre + activation_id(meta.node_id, acts),
+                "activation": act,
                 "node": meta.node_id,
                 "op": str(meta.op),
                 "shape": str(meta.shape),
                 "label": meta.label,
-                "parent": pre + activation_id(parent.node_id, _trim(parent, acts))
-                if parent is not None
-                else None,
+                "parent": parent_act,
                 "causes": causes,
                 "input": ref(v_in),
                 "output": ref(v_out),
                 "cost": meta.cost_usd if meta.cost_usd is not None else 0.0,
             }
+            if meta.facts:
+                event.update(meta.facts)
             if attrs:
                 event.update(redact(dict(attrs)))
+                if "error" in attrs:
+                    failures.append((meta, acts, pre, event))
+            if ended is not None:
+                begin = started if started is not None else ended
+                child = first.pop(act, None)
+                if child is not None and child < begin:
+                    begin = child
+                event["startedAt"] = _ms(begin)
+                event["endedAt"] = _ms(ended)
+                if parent_act is not None:
+                    known = first.get(parent_act)
+                    if known is None or begin < known:
+                        first[parent_act] = begin
             events.append(event)
+        if failures:
+            _failed_ancestors(events, failures, first, ref)
         self._events = events
         # SPEC §22.5: what a projection shows, stores or exports never holds a credential verbatim
         # (a tool that fetched a page with a token in it); the run's own value is untouched.
@@ -360,7 +504,8 @@ class Projection:
     def cost_by_shape(self) -> dict[str, float]:
         """Summed cost of leaf activations per shape of their node."""
         out: dict[str, float] = {}
-        for meta, _acts, _i, _o, attrs in self._raw:
+        for raw in self._raw:
+            meta, attrs = raw[0], raw[4]
             cost = (attrs or {}).get("cost", meta.cost_usd)
             if cost:
                 out[str(meta.shape)] = out.get(str(meta.shape), 0.0) + float(cost)
@@ -376,11 +521,18 @@ class Projection:
         return sorted(self.open_gates)
 
     def comparable(self) -> dict[str, JsonObject]:
-        """Events keyed by activation with values inlined: what determinism tests compare."""
+        """Events keyed by activation with values inlined: what determinism tests compare.
+
+        Times are left out: they are on each backend's own clock (virtual
+        seconds locally, epoch milliseconds on Temporal), so two backends
+        agree on everything else but never on them.
+        """
         out: dict[str, JsonObject] = {}
         values = self.values
         for event in self.events:
             record = dict(event)
+            record.pop("startedAt", None)
+            record.pop("endedAt", None)
             record["input"] = values[event["input"]]
             record["output"] = values[event["output"]]
             out[event["activation"]] = record
@@ -401,7 +553,8 @@ class Projection:
 
         Names use the op and the step label (tool key, reasoner name, pure
         name), never ids or hashes, so they stay stable across deploys;
-        scheduling attributes become ``ca.<name>`` span attributes.
+        scheduling attributes become ``ca.<name>`` span attributes. For real
+        OpenTelemetry spans use ``integrations.otel.export_run``.
         """
         spans: list[JsonObject] = []
         for e in self.events:
@@ -418,6 +571,8 @@ class Projection:
                     "name": f"{e['op']}:{e['label']}",
                     "spanId": e["activation"],
                     "parentSpanId": e["parent"],
+                    "startTimeMs": e.get("startedAt"),
+                    "endTimeMs": e.get("endedAt"),
                     "attributes": attributes,
                 }
             )
@@ -426,7 +581,7 @@ class Projection:
     @classmethod
     def merge(cls, parts: Iterable[Projection]) -> Projection:
         """One projection holding every event of ``parts``; part ``i`` becomes segment ``i``."""
-        raw: list[tuple[NodeMeta, tuple[int, ...], Json, Json, Mapping[str, Any] | None]] = []
+        raw: list[_Raw] = []
         dropped = 0
         marks: list[tuple[int, int]] = []
         gates: dict[str, JsonObject] = {}
@@ -460,8 +615,71 @@ _SPAN_ATTRS: Final = (
 )
 
 
+_INDEXING: Final = frozenset({Op.EACH, Op.ITER_UP_TO, Op.APP})
+"""Ops whose children run at one more loop/item/round index than the op itself."""
+
+
+def _ms(seconds: float) -> float:
+    """Env-clock seconds as the milliseconds events carry (microsecond precision)."""
+    return round(seconds * 1000.0, 3)
+
+
+def _failed_ancestors(
+    events: list[JsonObject],
+    failures: list[tuple[NodeMeta, tuple[int, ...], str, JsonObject]],
+    first: dict[str, float],
+    ref: Callable[[Json], int],
+) -> None:
+    """Events for the unrecorded ancestors of failed steps: the failure passed through them.
+
+    An ancestor that recorded its own event (a ``race`` that absorbed a
+    failed branch) ends the chain. Each synthesized event carries the failed
+    step's error, starts with its earliest recorded child and ends with the
+    failure.
+    """
+    seen = {str(e["activation"]) for e in events}
+    nothing = ref(None)
+    for meta, acts, pre, failed in failures:
+        error = failed["error"]
+        ended = failed.get("endedAt")
+        node, path = meta, acts
+        while node.parent is not None:
+            parent = node.parent
+            path = _trim(parent, path)
+            act = pre + activation_id(parent.node_id, path)
+            if act in seen:
+                break
+            seen.add(act)
+            grand = parent.parent
+            event: JsonObject = {
+                "activation": act,
+                "node": parent.node_id,
+                "op": str(parent.op),
+                "shape": str(parent.shape),
+                "label": parent.label,
+                "parent": pre + activation_id(grand.node_id, _trim(grand, path)) if grand is not None else None,
+                "causes": [],
+                "input": nothing,
+                "output": nothing,
+                "cost": 0.0,
+                "error": error,
+            }
+            if ended is not None:
+                begin = first.get(act)
+                event["startedAt"] = _ms(begin) if begin is not None else ended
+                event["endedAt"] = ended
+                if grand is not None and begin is not None:
+                    key = str(event["parent"])
+                    known = first.get(key)
+                    if known is None or begin < known:
+                        first[key] = begin
+            events.append(event)
+            node = parent
+
+
 def _trim(parent: NodeMeta, acts: tuple[int, ...]) -> tuple[int, ...]:
     # A child of an ``each``/``iter_up_to`` gets one more index than its parent.
-    if parent.op in (Op.EACH, Op.ITER_UP_TO) and acts:
+    # An agent's (``app``) steps carry the round index the same way.
+    if parent.op in _INDEXING and acts:
         return acts[:-1]
     return acts

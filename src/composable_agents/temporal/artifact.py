@@ -163,7 +163,6 @@ def policy_from_json(doc: Mapping[str, Json] | None) -> ExecutionPolicy:
         ("backoffCoefficient", "backoff_coefficient"),
         ("maxParallel", "max_parallel"),
         ("maxSegments", "max_segments"),
-        ("maxSegments", "max_segments"),
         ("checkTypes", "check_types"),
     ):
         if wire in doc:

@@ -40,7 +40,7 @@ from composable_agents.execution.env import GateRequest, ReasonerCall, Thunk, To
 from composable_agents.execution.agent_loop import RESUME_KEY
 from composable_agents.execution.interpreter import RunState, is_continuation
 from composable_agents.temporal._trust import admit_run
-from composable_agents.execution.projection import NodeMeta, Projection, Recorder, ValueStore
+from composable_agents.execution.projection import PROJECTION_FORMAT, NodeMeta, Projection, Recorder, ValueStore
 from composable_agents.temporal.artifact import (
     LoadedArtifact,
     load_artifact,
@@ -134,12 +134,14 @@ def context_for(task_queue: str) -> WorkerContext:
 
 
 def encode_projection(recorder: Recorder, metas: Sequence[NodeMeta] = ()) -> JsonObject:
-    """A compact projection: ``[meta ref, acts, in ref, out ref, attrs?]`` rows plus a value store.
+    """A compact projection: ``[meta ref, acts, in ref, out ref, attrs?, started?, ended?]`` rows plus a value store.
 
     A meta ref is the node's index in ``metas`` (the artifact's prepared
     program, which the client rebuilds identically) or, for nodes prepared at
     run time (a staged plan's), ``"m<k>"`` into an inline table ``"M"`` of
-    ``[node id, op, shape, label, cost, parent ref, prev ref]`` rows.
+    ``[node id, op, shape, label, cost, parent ref, prev ref, facts?]`` rows.
+    Times are workflow-clock seconds (``None`` where a step did not wait);
+    ``"f"`` is the format version (:data:`PROJECTION_FORMAT`).
     """
     store = ValueStore()
     ref = store.ref
@@ -158,16 +160,20 @@ def encode_projection(recorder: Recorder, metas: Sequence[NodeMeta] = ()) -> Jso
             row: list[Json] = [meta.node_id, str(meta.op), str(meta.shape), meta.label, meta.cost_usd]
             table.append(row)
             row.extend((mref(meta.parent), mref(meta.prev)))
+            if meta.facts:
+                row.append(dict(meta.facts))
         return found
 
     raw, marks = recorder.snapshot()
     rows: list[Json] = []
-    for meta, acts, v_in, v_out, attrs in raw:
+    for meta, acts, v_in, v_out, attrs, started, ended in raw:
         row: list[Json] = [mref(meta), list(acts), ref(v_in), ref(v_out)]
-        if attrs:
+        if ended is not None:
+            row.extend((dict(attrs) if attrs else None, started, ended))
+        elif attrs:
             row.append(dict(attrs))
         rows.append(row)
-    out: JsonObject = {"e": rows, "x": store.values}
+    out: JsonObject = {"f": PROJECTION_FORMAT, "e": rows, "x": store.values}
     if table:
         out["M"] = table
     if recorder.dropped:
@@ -193,17 +199,21 @@ def decode_projection(doc: Mapping[str, Any] | None, metas: Sequence[NodeMeta]) 
             return metas[ref]
         found = built.get(ref)
         if found is None:
-            node_id, op, shape, label, cost, parent, prev = table[int(ref[1:])]
+            entry = table[int(ref[1:])]
+            node_id, op, shape, label, cost, parent, prev = entry[:7]
             found = NodeMeta(
                 index=-1, node_id=node_id, op=Op(op), shape=Shape(shape), parent=meta_of(parent),
-                prev=meta_of(prev), label=label, cost_usd=cost,
+                prev=meta_of(prev), label=label, cost_usd=cost, facts=entry[7] if len(entry) > 7 else None,
             )
             built[ref] = found
         return found
 
     values = doc.get("x", [])
     raw = [
-        (meta_of(row[0]), tuple(row[1]), values[row[2]], values[row[3]], row[4] if len(row) > 4 else None)
+        (
+            meta_of(row[0]), tuple(row[1]), values[row[2]], values[row[3]], row[4] if len(row) > 4 else None,
+            row[5] if len(row) > 6 else None, row[6] if len(row) > 6 else None,
+        )
         for row in doc.get("e", [])
     ]
     marks = [(int(a), int(b)) for a, b in doc.get("m", [])]
@@ -375,6 +385,8 @@ class TemporalEnv:
             req["a"] = self.loaded.hash
         if call.principal is not None:
             req["p"] = call.principal
+        if call.offer is not None:
+            req["o"] = call.offer
         retry = RetryPolicy(
             maximum_attempts=max(1, call.max_attempts),
         )
@@ -418,8 +430,6 @@ class TemporalEnv:
             return {"approved": False, "reason": "timeout", "by": None}
         act = request.activation
         try:
-        if call.offer is not None:
-            req["o"] = call.offer
             await workflow.wait_condition(lambda: act in run.decisions, timeout=request.timeout_s)
         except TimeoutError:
             return {"approved": False, "reason": "timeout", "by": None}

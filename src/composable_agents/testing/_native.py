@@ -19,7 +19,10 @@ from hypothesis import strategies as st
 
 from composable_agents.core.canonical import Json
 
-__all__ = ["native_strategy"]
+__all__ = ["COMMON_KEYS", "native_strategy"]
+
+COMMON_KEYS: Final = ("id", "name", "type", "kind", "status", "value", "text", "error")
+"""Extra keys a model plausibly adds to a record whose schema allows more than it lists."""
 
 _KNOWN: Final = frozenset(
     {
@@ -56,15 +59,15 @@ def _scalar(kind: str) -> st.SearchStrategy[Json] | None:
     return None
 
 
-def _array(schema: dict[str, Any], any_json: st.SearchStrategy[Json]) -> st.SearchStrategy[Json] | None:
+def _array(schema: dict[str, Any], any_json: st.SearchStrategy[Json], extra: tuple[str, ...]) -> st.SearchStrategy[Json] | None:
     if "prefixItems" in schema:
         if schema.get("items", False) is not False:
             return None
-        parts = [native_strategy(s, any_json) for s in schema["prefixItems"]]
+        parts = [native_strategy(s, any_json, extra) for s in schema["prefixItems"]]
         if any(p is None for p in parts):
             return None
         return st.tuples(*parts).map(list)
-    items = native_strategy(schema.get("items", {}), any_json)
+    items = native_strategy(schema.get("items", {}), any_json, extra)
     if items is None:
         return None
     low = int(schema.get("minItems", 0))
@@ -72,12 +75,12 @@ def _array(schema: dict[str, Any], any_json: st.SearchStrategy[Json]) -> st.Sear
     return st.lists(items, min_size=low, max_size=high)
 
 
-def _object(schema: dict[str, Any], any_json: st.SearchStrategy[Json]) -> st.SearchStrategy[Json] | None:
+def _object(schema: dict[str, Any], any_json: st.SearchStrategy[Json], extra: tuple[str, ...]) -> st.SearchStrategy[Json] | None:
     props: dict[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", ()))
-    extra = schema.get("additionalProperties", True)
-    if not props and isinstance(extra, dict) and extra:
-        values = native_strategy(extra, any_json)
+    extra_schema = schema.get("additionalProperties", True)
+    if not props and isinstance(extra_schema, dict) and extra_schema:
+        values = native_strategy(extra_schema, any_json, extra)
         if values is None:
             return None
         return st.dictionaries(st.text(max_size=8), values, max_size=4)
@@ -86,15 +89,26 @@ def _object(schema: dict[str, Any], any_json: st.SearchStrategy[Json]) -> st.Sea
     must: dict[str, st.SearchStrategy[Json]] = {}
     may: dict[str, st.SearchStrategy[Json]] = {}
     for key, sub in props.items():
-        strategy = native_strategy(sub, any_json)
+        strategy = native_strategy(sub, any_json, extra)
         if strategy is None:
             return None
         (must if key in required else may)[key] = strategy
-    return st.fixed_dictionaries(must, optional=may)
+    record = st.fixed_dictionaries(must, optional=may)
+    spare = [k for k in extra if k not in props]
+    if extra_schema is not True or not spare:
+        return record
+    # An open record (a TypedDict, a dataclass) also accepts keys it does not list: a model may add them.
+    extras = st.dictionaries(st.sampled_from(spare), any_json, max_size=2)
+    return st.tuples(record, extras).map(lambda pair: {**pair[1], **pair[0]})
 
 
-def native_strategy(schema: Any, any_json: st.SearchStrategy[Json]) -> st.SearchStrategy[Json] | None:
-    """A native strategy for ``schema``, or ``None`` when it holds anything this fast path does not cover."""
+def native_strategy(
+    schema: Any, any_json: st.SearchStrategy[Json], extra: tuple[str, ...] = COMMON_KEYS
+) -> st.SearchStrategy[Json] | None:
+    """A native strategy for ``schema``, or ``None`` when it holds anything this fast path does not cover.
+
+    Open records (no ``additionalProperties``) sometimes carry keys from ``extra`` too.
+    """
     if schema is True or schema == {}:
         return any_json
     if not isinstance(schema, dict) or set(schema) - _KNOWN:
@@ -105,20 +119,20 @@ def native_strategy(schema: Any, any_json: st.SearchStrategy[Json]) -> st.Search
         values = list(schema["enum"])
         return st.sampled_from(values) if values else None
     if "anyOf" in schema:
-        parts = [native_strategy(s, any_json) for s in schema["anyOf"]]
+        parts = [native_strategy(s, any_json, extra) for s in schema["anyOf"]]
         if not parts or any(p is None for p in parts):
             return None
         return st.one_of(parts)  # type: ignore[arg-type]
     kind = schema.get("type")
     if isinstance(kind, list):
-        parts = [native_strategy({**schema, "type": k}, any_json) for k in kind]
+        parts = [native_strategy({**schema, "type": k}, any_json, extra) for k in kind]
         if not parts or any(p is None for p in parts):
             return None
         return st.one_of(parts)  # type: ignore[arg-type]
     if kind == "array":
-        return _array(schema, any_json)
+        return _array(schema, any_json, extra)
     if kind == "object":
-        return _object(schema, any_json)
+        return _object(schema, any_json, extra)
     if isinstance(kind, str):
         return _scalar(kind)
     return None

@@ -27,7 +27,9 @@ The invariants, checked on every run:
    approval-required body ran without an approving gate before it;
 4. the capability budget (cost, tokens, ``maxCalls``) held;
 5. the same input and replies under another scheduler seed give the same
-   status, value and projection.
+   status and, for an ``ok`` run, the same value and projection (a run that
+   stops early cancels concurrent branches, so which of them had finished
+   is scheduling).
 
 A violation raises :class:`FlowCheckFailed` (an ``AssertionError``) after
 hypothesis has shrunk it, naming the invariant, the input and each
@@ -48,7 +50,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Final
 
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
@@ -477,7 +479,11 @@ def _same(a: Result[Any], b: Result[Any]) -> str | None:
     """Why two runs of one example differ (``None`` when they agree)."""
     if a.status != b.status:
         return f"status {a.status!r} under seed {SEEDS[0]} but {b.status!r} under seed {SEEDS[1]}"
-    if a.status == "ok" and canonical_dumps(a.raw_value) != canonical_dumps(b.raw_value):
+    if a.status != "ok":
+        # A run that stops early cancels its concurrent branches: which ones had finished (and so the
+        # projection, and which failure came first) is scheduling, not a result. Only the status counts.
+        return None
+    if canonical_dumps(a.raw_value) != canonical_dumps(b.raw_value):
         return f"value {_brief(a.raw_value)} under seed {SEEDS[0]} but {_brief(b.raw_value)} under seed {SEEDS[1]}"
     pa, pb = a.projection.comparable(), b.projection.comparable()
     if pa != pb:
@@ -515,6 +521,7 @@ def check_flow(
     max_examples: int = 100,
     gates: Any = None,
     principal: Json = None,
+    check: Callable[[Any, Result[Any]], object] | None = None,
     settings: Any = None,
 ) -> FlowReport:
     """Property-test ``deployment`` (a Deployment, an Agent or an arrow) over generated inputs and replies.
@@ -524,7 +531,9 @@ def check_flow(
     ``dry_run``; every reasoner without a fake is answered by a strategy. An
     example that breaks an invariant (see the module docs) raises
     :class:`FlowCheckFailed` with hypothesis's shrunk example: the invariant,
-    the input and each reasoner's replies. ``settings`` (a
+    the input and each reasoner's replies. ``check(input, result)`` is your
+    own property of every run: returning ``False`` or raising
+    ``AssertionError`` reports the example the same way. ``settings`` (a
     ``hypothesis.settings``) overrides the defaults (``max_examples``, no
     deadline). Returns a :class:`FlowReport` when every example passed.
     """
@@ -564,6 +573,14 @@ def check_flow(
             msg = _render("no escaped exception", f"dry_run raised {type(exc).__name__}: {exc}", value, script, None)
             raise FlowCheckFailed("no escaped exception", msg) from exc
         problems = _violations(first, script, spies, facts, generated_actor)
+        if check is not None:
+            try:
+                verdict = check(value, first)
+            except AssertionError as exc:
+                problems.append(("your check", f"check(input, result) failed: {str(exc) or type(exc).__name__}"))
+            else:
+                if verdict is False:
+                    problems.append(("your check", "check(input, result) returned False"))
         if not problems:
             second = run_once(value, script, SEEDS[1])
             differs = _same(first, second)
@@ -581,9 +598,16 @@ def check_flow(
     base = hyp_settings(
         max_examples=max_examples,
         deadline=None,
+        # No "explain" phase: it re-runs failing examples under a line tracer (seconds per failure);
+        # the shrunk example and the rendered replies already say what broke.
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
     )
     chosen = hyp_settings(settings, deadline=None) if settings is not None else base
+    # One example database entry per deployment: every check_flow shares this inner function, and
+    # a failure saved for one flow must not be replayed first into another (hypothesis mixes this
+    # attribute into the database key).
+    example._hypothesis_internal_add_digest = dep.artifact_hash.encode()  # type: ignore[attr-defined]
     test = chosen(given(data=st.data())(example))
     _run_off_loop(test)
     return report

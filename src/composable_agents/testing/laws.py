@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from hypothesis import HealthCheck, assume, given
+from hypothesis import HealthCheck, Phase, assume, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
@@ -155,6 +155,7 @@ def check_laws(*arrows: Arrow[Any, Any], max_examples: int = 50, laws: tuple[str
         max_examples=max_examples,
         deadline=None,
         database=None,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no line-traced "explain" re-runs
         suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
     )
     @given(pick, pick, pick)
