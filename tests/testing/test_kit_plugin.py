@@ -142,3 +142,10 @@ def test_durable_fixtures_skip_with_the_extra_named_when_temporalio_is_missing(p
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*composable-agents[[]temporal[]]*"])
+
+
+def test_fake_llm_is_the_llm_of_a_local_run_too() -> None:
+    fake = FakeLLM().script("kp_tag", "tagged").script("kp_reply", lambda v: v.upper())
+    dep = deploy(kp_flow, reasoners=[kp_reply, kp_tag])
+    assert dep.dry_run("x", llm=fake).value == "TAGGED"
+    assert [r.reasoner.name for r in fake.requests] == ["kp_tag", "kp_reply"]

@@ -86,6 +86,10 @@ BAD_REPLY_WEIGHT: Final = 4
 """One draw in this many asks a plain reasoner for an invalid reply."""
 
 
+_ONE_IN_N: Final = st.integers(0, BAD_REPLY_WEIGHT - 1).map(lambda n: n == BAD_REPLY_WEIGHT - 1)
+"""True once in ``BAD_REPLY_WEIGHT`` draws; shrinks to False (a valid reply)."""
+
+
 class FlowCheckFailed(AssertionError):
     """An invariant of :func:`check_flow` failed; the message holds the shrunk example."""
 
@@ -345,7 +349,7 @@ def _sources(dep: Deployment[Any, Any], fakes: Mapping[str, Any]) -> dict[str, _
             def draw(
                 data: Any, d: Reasoner[Any, Any] = definition, good: Any = good, bad: Any = bad, n: str = name, typed: bool = typed
             ) -> tuple[Json, bool | None]:
-                wants_bad = data.draw(st.integers(0, BAD_REPLY_WEIGHT - 1), label=f"{n}: off-schema?") == BAD_REPLY_WEIGHT - 1
+                wants_bad = data.draw(_ONE_IN_N, label=f"{n}: off-schema reply?")
                 value = data.draw(bad if wants_bad else good, label=f"reply of {n}")
                 # Without a reply type nothing checks the reply: the flow's own as_type/expect is its boundary.
                 return value, (reply_is_valid(d, value) if typed else None)
@@ -393,6 +397,8 @@ def _render(invariant: str, problem: str, value: Json, script: _Script, result: 
         lines.append("  replies: none generated")
     if result is not None:
         lines.append(f"  status: {result.status}")
+        if result.status == "ok":
+            lines.append(f"  value: {_brief(result.raw_value, 600)}")
         if result.detail is not None:
             lines.append(f"  detail: {_brief(result.detail, 600)}")
     return "\n".join(lines)
