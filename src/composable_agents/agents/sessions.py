@@ -12,6 +12,10 @@ Authoring (all lower to one ``loop`` node whose body runs once per message):
   ``recv(channel)`` (yielding ``{"carrier": c, "msg": m}``), any number of
   ``emit(channel)`` steps (publish the value, pass it through), and returns
   the next carrier;
+* ``@session`` on the seed's coroutine form — ``async def chat(s): total = 0;
+  while True: msg = await s.recv(); ...; await s.emit(v)`` — lowers to the
+  same ``scan`` (the locals the setup assigns are the carrier; see
+  :mod:`composable_agents.agents._session_coroutine`);
 * ``@session`` — a plain Python turn function ``def turn(msg, count=0, ...)``
   whose parameters after the message are **loop-carried locals**: they are
   lifted into the carrier (their defaults are the initial carrier) and their
@@ -41,6 +45,7 @@ import textwrap
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from composable_agents.agents._session_coroutine import is_coroutine_session, lower_coroutine_session
 from composable_agents.authoring.arrow import Arrow, Pipeline, as_node, wrap
 from composable_agents.authoring.kernel import arr, par, seq
 from composable_agents.core.canonical import Json, copy_json
@@ -351,8 +356,15 @@ def session(
 
     def build(f: Callable[..., Any]) -> Arrow[Any, Any]:
         ref = name or f"{f.__module__}.{f.__qualname__}"
-        turn, carried = _lift(f, ref)
         pure_name = f"session.{ref}"
+        if is_coroutine_session(f):
+            # The seed's form: setup, then `while True: msg = await s.recv(); ...; await s.emit(v)`.
+            body, carried, source, inbox_given, outbox_given = lower_coroutine_session(f, ref)
+            digest = "sha256:" + hashlib.sha256(source.encode("utf-8")).hexdigest()
+            turn = _Turn(ref, body, carried, digest)
+            DEFAULT_REGISTRY.register_pure(pure_name, turn, replace=True)
+            return scan(arr(pure_name), init=carried, inbox=inbox_given or inbox, outbox=outbox_given or outbox)
+        turn, carried = _lift(f, ref)
         DEFAULT_REGISTRY.register_pure(pure_name, turn, replace=True)
         return scan(arr(pure_name), init=carried, inbox=inbox, outbox=outbox)
 
