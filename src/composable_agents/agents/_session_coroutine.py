@@ -186,8 +186,9 @@ def lower_coroutine_session(
         ],
         decorator_list=[],
         returns=None,
-        **({"type_params": []} if sys.version_info >= (3, 12) else {}),
     )
+    if sys.version_info >= (3, 12):  # the field exists from 3.12 on
+        turn.type_params = []
     module = ast.Module(body=[turn], type_ignores=[])
     ast.fix_missing_locations(module)
     namespace: dict[str, Any] = {}
