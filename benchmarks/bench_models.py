@@ -9,6 +9,12 @@ record and the ``genai-prices`` cost. Reported: median µs per call over
 1,000 calls at concurrency 1 and 32, and the ratio router / bare (target
 ≤ 1.1×). Blocks alternate bare/router so drift hits both alike.
 
+On a shared machine the A/B medians drift with the load, so a second,
+paired figure is measured in the same calls: the router's providers hand the
+SDK a client proxy that times the SDK call itself, and each routed call's
+overhead is its total minus its own SDK time (median µs, and the ratio
+``1 + overhead / SDK time``).
+
     .venv/bin/python benchmarks/bench_models.py [--calls 1000]
 """
 
@@ -21,6 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +54,59 @@ async def _measure(call: Callable[[], Awaitable[Any]], calls: int, concurrency: 
     return latencies
 
 
+_CALL_SPENT: ContextVar[list[float] | None] = ContextVar("_CALL_SPENT", default=None)
+
+
+class _Timed:
+    """Forwards to an SDK client, timing ``messages.create``/``chat.completions.create`` into the calling task's list."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        inner = getattr(self._target, name)
+        if name == "create":
+
+            async def create(**kwargs: Any) -> Any:
+                start = time.perf_counter()
+                try:
+                    return await inner(**kwargs)
+                finally:
+                    spent = _CALL_SPENT.get()
+                    if spent is not None:
+                        spent.append((time.perf_counter() - start) * 1e6)
+
+            return create
+        if name in ("messages", "chat", "completions"):
+            return _Timed(inner)
+        return inner
+
+
+async def _paired(llm: Any, reasoner: Any, prompt: Any, calls: int, concurrency: int) -> tuple[float, float]:
+    """Median (overhead µs, SDK µs) per routed call, each call's overhead taken against its own SDK time."""
+    overheads: list[float] = []
+    sdk: list[float] = []
+    left = calls
+
+    async def worker() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            mine: list[float] = []
+            token = _CALL_SPENT.set(mine)  # per task: concurrent calls never mix their timings
+            try:
+                start = time.perf_counter()
+                await llm(reasoner, prompt)
+                total = (time.perf_counter() - start) * 1e6
+            finally:
+                _CALL_SPENT.reset(token)
+            overheads.append(total - mine[0])
+            sdk.append(mine[0])
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return statistics.median(overheads), statistics.median(sdk)
+
+
 async def _run(port: int, calls: int) -> None:
     import anthropic
     import openai
@@ -60,6 +120,15 @@ async def _run(port: int, calls: int) -> None:
     llm = router(
         anthropic=AnthropicProvider(api_key="k", base_url=a_url), openai=OpenAIProvider(api_key="k", base_url=o_url)
     )
+    class TimedAnthropic(AnthropicProvider):
+        def client(self) -> Any:
+            return _Timed(super().client())
+
+    class TimedOpenAI(OpenAIProvider):
+        def client(self) -> Any:
+            return _Timed(super().client())
+
+    timed = router(anthropic=TimedAnthropic(api_key="k", base_url=a_url), openai=TimedOpenAI(api_key="k", base_url=o_url))
     ra = Reasoner("bench_a", "anthropic:claude-haiku-4-5", system="be brief")
     ro = Reasoner("bench_o", "openai:gpt-4o-mini", system="be brief")
     prompt = {"ticket": "T-1", "text": "charged twice"}
@@ -89,7 +158,8 @@ async def _run(port: int, calls: int) -> None:
             await bare()
             await routed()
     print(f"{'provider':<10} {'conc':>4} {'bare µs':>10} {'router µs':>10} {'ratio':>6}   (median per call, {calls} calls)")
-    blocks = 4
+    blocks = 10
+    paired: dict[tuple[str, int], tuple[float, float]] = {}
     for name, (bare, routed) in pairs.items():
         for concurrency in (1, 32):
             got: dict[str, list[float]] = {"bare": [], "router": []}
@@ -99,6 +169,10 @@ async def _run(port: int, calls: int) -> None:
             b = statistics.median(got["bare"])
             r = statistics.median(got["router"])
             print(f"{name:<10} {concurrency:>4} {b:>10.0f} {r:>10.0f} {r / b:>6.3f}")
+            paired[(name, concurrency)] = await _paired(timed, ra if name == "anthropic" else ro, prompt, calls, concurrency)
+    print(f"\npaired, same calls: {'provider':<10} {'conc':>4} {'overhead µs':>12} {'SDK µs':>10} {'ratio':>6}")
+    for (name, concurrency), (over, sdk) in paired.items():
+        print(f"                    {name:<10} {concurrency:>4} {over:>12.0f} {sdk:>10.0f} {1 + over / sdk:>6.3f}")
 
 
 def main() -> None:
