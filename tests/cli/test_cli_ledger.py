@@ -27,14 +27,11 @@ def test_deploy_records_and_status_detects_drift(ca: Ca, project: Path) -> None:
     assert set(row) == {"artifact_hash", "kind", "deployed_at", "git_sha"}
     assert (row["kind"], row["git_sha"]) == ("flow", sha)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["deployed_at"])
-    shown = json.loads(ca("show", "triage.v1", "--format", "json").stdout)
-    assert shown["artifact_hash"] == row["artifact_hash"]
 
     clean = ca("status", "--env", "staging")
     assert clean.returncode == 0
     assert [line.split()[:2] for line in clean.stdout.splitlines()] == [
         ["NAME", "STATE"], ["escalate.v1", "ok"], ["triage.v1", "ok"]]
-    assert ca("ls", "state:modified", "--env", "staging", "--format", "json").stdout.count('"name"') == 4
 
     # Edit the body of a tool triage.v1 calls: its definition hash, so the artifact hash, moves.
     tools = project / "support" / "tools.py"

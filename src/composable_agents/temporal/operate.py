@@ -50,7 +50,13 @@ def core_logs_to_stderr() -> None:
     import logging
     import sys
 
-    from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+    from temporalio.runtime import (
+        LogForwardingConfig,
+        LoggingConfig,
+        Runtime,
+        TelemetryConfig,
+        TelemetryFilter,
+    )
 
     logger = logging.getLogger("temporalio.core")
     if not logger.handlers:
