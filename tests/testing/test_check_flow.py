@@ -270,3 +270,11 @@ def test_finds_a_tool_whose_result_depends_on_scheduling() -> None:
 def test_rejects_inputs_that_are_not_a_strategy() -> None:
     with pytest.raises(TypeError, match="hypothesis strategy"):
         check_flow(deploy(tk_pick_safe, reasoners=[tk_labels]), ["not", "a", "strategy"])
+
+
+async def test_check_flow_works_inside_a_running_event_loop() -> None:
+    # An async test: the property runs in its own thread, so the lazy reply draws stay in one thread.
+    with pytest.raises(FlowCheckFailed, match=r"tk_labels \[reply, valid\]: \[\]"):
+        check_flow(deploy(tk_pick, reasoners=[tk_labels]), st.just("x"), max_examples=SMALL)
+    report = check_flow(deploy(tk_pick_safe, reasoners=[tk_labels]), st.just("x"), max_examples=10)
+    assert report.examples >= 1

@@ -41,6 +41,8 @@ _KNOWN: Final = frozenset(
         "description",
     }
 )
+_EXTRA_VALUES: Final = st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=8)
+"""Values of extra keys: scalars are enough to overwrite a field, and cheap to draw."""
 _MAX_ITEMS: Final = 5
 """Generated lists stay short: a bug on a long list nearly always shows on a short one, and shrinks there."""
 
@@ -98,7 +100,7 @@ def _object(schema: dict[str, Any], any_json: st.SearchStrategy[Json], extra: tu
     if extra_schema is not True or not spare:
         return record
     # An open record (a TypedDict, a dataclass) also accepts keys it does not list: a model may add them.
-    extras = st.dictionaries(st.sampled_from(spare), any_json, max_size=2)
+    extras = st.dictionaries(st.sampled_from(spare), _EXTRA_VALUES, max_size=2)
     return st.tuples(record, extras).map(lambda pair: {**pair[1], **pair[0]})
 
 
