@@ -540,8 +540,8 @@ class InMemoryEnv:
                 if on_retry is not None:
                     on_retry(n)  # charged before the attempt; a refusal ends the call here
                 # A provider's Retry-After (ProviderUnavailable.retry_after_s) is the wait it asked for.
-                asked = getattr(exc, "retry_after_s", None)
-                await self.sleep(float(asked) if type(asked) in (int, float) else delay)
+                asked: object = getattr(exc, "retry_after_s", None)
+                await self.sleep(float(asked) if isinstance(asked, int | float) and not isinstance(asked, bool) else delay)
                 delay *= backoff
 
     async def call_tool(self, call: ToolCall) -> Json:
