@@ -9,7 +9,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
 from hypothesis import strategies as st
 
 from composable_agents import deploy

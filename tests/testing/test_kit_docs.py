@@ -13,7 +13,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 
 
 def test_the_worked_example_finds_the_overwritten_id() -> None:
-    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
     flow_block, check_block = blocks[0], blocks[1]
     namespace: dict[str, object] = {"__name__": "docs_testing_example"}
     exec(compile(flow_block, f"{DOC}:flow", "exec"), namespace)  # noqa: S102 - the doc's own code

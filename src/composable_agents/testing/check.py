@@ -203,8 +203,7 @@ class _Spies:
     def _note(self, key: str, idempotency_key: str | None) -> None:
         act = idempotency_key or ""
         prefix = f"{self.run_id}:"
-        if act.startswith(prefix):
-            act = act[len(prefix) :]
+        act = act.removeprefix(prefix)
         self.ran.append(_Ran(key, act, self.approvals > 0))
 
     def _spy(self, key: str, fake: Callable[..., Any] | None, definition: ToolDef | None) -> Callable[..., Any]:
@@ -443,8 +442,10 @@ def _violations(
             found.append(
                 (
                     "no failure on valid replies",
-                    f"the run failed with {error or 'an error'} ({_brief(detail.get('message', ''), 400)}) "
-                    "although no generated reply was off-schema",
+                    (
+                        f"the run failed with {error or 'an error'} ({_brief(detail.get('message', ''), 400)}) "
+                        "although no generated reply was off-schema"
+                    ),
                 )
             )
     if script.all_valid:
@@ -452,8 +453,10 @@ def _violations(
             found.append(
                 (
                     "agent converges",
-                    f"the agent ended {result.status!r} on valid replies: its controller "
-                    f"({', '.join(sorted(facts.user_controllers))}) never finished",
+                    (
+                        f"the agent ended {result.status!r} on valid replies: its controller "
+                        f"({', '.join(sorted(facts.user_controllers))}) never finished"
+                    ),
                 )
             )
         if result.status == "plan_rejected" and not any(r.role == "planner" for r in script.order):
