@@ -64,6 +64,7 @@ _I1 = TypeVar("_I1")
 _I2 = TypeVar("_I2")
 _I3 = TypeVar("_I3")
 _I4 = TypeVar("_I4")
+_A = TypeVar("_A", bound=Arrow[Any, Any])
 
 
 def _arrow(value: object, fn: str) -> Arrow[Any, Any]:
@@ -271,7 +272,19 @@ def seq(
     /,
 ) -> Arrow[_T0, _T6]: ...
 @overload
-def seq(*steps: Arrow[Any, Any]) -> Arrow[Any, Any]: ...
+def seq(a0: _A, /) -> _A: ...
+@overload
+def seq(
+    a0: Arrow[Any, Any],
+    a1: Arrow[Any, Any],
+    a2: Arrow[Any, Any],
+    a3: Arrow[Any, Any],
+    a4: Arrow[Any, Any],
+    a5: Arrow[Any, Any],
+    a6: Arrow[Any, Any],
+    /,
+    *more: Arrow[Any, Any],
+) -> Arrow[Any, Any]: ...
 def seq(*steps: Arrow[Any, Any]) -> Arrow[Any, Any]:
     """``a0 >> a1 >> ...``: n-ary sequence; the static class is the join of the steps' classes.
 
@@ -386,7 +399,16 @@ def fanout(
     /,
 ) -> Arrow[_I, tuple[_T0, _T1, _T2, _T3, _T4]]: ...
 @overload
-def fanout(*branches: Arrow[Any, Any]) -> Arrow[Any, tuple[Any, ...]]: ...
+def fanout(
+    a0: Arrow[Any, Any],
+    a1: Arrow[Any, Any],
+    a2: Arrow[Any, Any],
+    a3: Arrow[Any, Any],
+    a4: Arrow[Any, Any],
+    a5: Arrow[Any, Any],
+    /,
+    *more: Arrow[Any, Any],
+) -> Arrow[Any, tuple[Any, ...]]: ...
 def fanout(*branches: Arrow[Any, Any]) -> Arrow[Any, tuple[Any, ...]]:
     """Run every branch on the same input; the value is the flat tuple of their outputs (floor Dataflow)."""
     if len(branches) < 2:
@@ -498,7 +520,16 @@ def choice(
     /,
 ) -> Arrow[_I0 | _I1 | _I2 | _I3 | _I4, _T0 | _T1 | _T2 | _T3 | _T4]: ...
 @overload
-def choice(*arms: Arrow[Any, Any]) -> Arrow[Any, Any]: ...
+def choice(
+    a0: Arrow[Any, Any],
+    a1: Arrow[Any, Any],
+    a2: Arrow[Any, Any],
+    a3: Arrow[Any, Any],
+    a4: Arrow[Any, Any],
+    a5: Arrow[Any, Any],
+    /,
+    *more: Arrow[Any, Any],
+) -> Arrow[Any, Any]: ...
 def choice(*arms: Arrow[Any, Any]) -> Arrow[Any, Any]:
     """Route the input to the first arm whose input type it matches; the last arm takes the rest.
 

@@ -15,17 +15,24 @@ from mypy.errorcodes import ErrorCode
 from mypy.messages import format_type
 from mypy.nodes import ARG_POS, CallExpr, Context, Expression, MemberExpr, NameExpr, OpExpr, RefExpr
 from mypy.plugin import CheckerPluginInterface, FunctionContext, MethodContext
+from mypy.subtypes import is_subtype
 from mypy.types import AnyType, Instance, Type, TypeOfAny, get_proper_type
 
 from composable_agents.mypy import _arrows, _consts
 from composable_agents.mypy._cache import expression_type
 from composable_agents.mypy._features import gate
 
-__all__ = ["check_edge", "declared_ends", "operator_hook", "sequence_hook"]
+__all__ = ["check_edge", "check_mismatch", "declared_ends", "operator_hook", "sequence_hook"]
 
 ANY_EDGE: Final = ErrorCode(
     "any-edge",
     "A composition edge where one side's declared boundary type is Any",
+    "General",
+)
+
+EDGE_MISMATCH: Final = ErrorCode(
+    "edge-mismatch",
+    "A composition edge whose left output type is not the right input type",
     "General",
 )
 
@@ -175,4 +182,29 @@ def sequence_hook(ctx: FunctionContext, lookup: gate.Lookup) -> Type:
                 continue
             gate.check_after_gate(ctx.api, prev[1], ends[i], exprs[i])
         check_edge(ctx.api, prev, types[i], ends[i], exprs[i], exprs[i - 1], exprs[i])
+        if len(exprs) > _consts.MAX_ARITY[_consts.TYPED_SEQ]:
+            # Past the typed overloads' arity only the variadic item matches, and it takes
+            # Arrow[Any, Any]: check each edge here as `>>` would (SPEC §22.10).
+            check_mismatch(ctx.api, prev, ends[i], exprs[i - 1], exprs[i])
     return ctx.default_return_type
+
+
+def check_mismatch(
+    api: CheckerPluginInterface,
+    left_ends: tuple[Type, Type] | None,
+    right_ends: tuple[Type, Type] | None,
+    left_expr: Expression,
+    right_expr: Expression,
+) -> None:
+    """Report a typed edge whose left output is not a subtype of the right input."""
+    if left_ends is None or right_ends is None:
+        return
+    out, inp = left_ends[1], right_ends[0]
+    if _arrows.is_untyped(out) or _arrows.is_untyped(inp) or is_subtype(out, inp):
+        return
+    opts = api.options
+    msg = (
+        f"Edge mismatch: {_describe(left_expr)} outputs {format_type(out, opts)} but {_describe(right_expr)} "
+        f"takes {format_type(inp, opts)}"
+    )
+    api.fail(msg, right_expr, code=EDGE_MISMATCH)

@@ -1,0 +1,3 @@
+from ts_common import count, shout
+
+flow = count >> shout  # E: Unsupported operand types for >>
