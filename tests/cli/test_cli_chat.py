@@ -76,3 +76,14 @@ def test_chat_refuses_a_flow_and_a_bad_backend(ca: Ca) -> None:
     assert backend.returncode == 2 and "--backend 'cma': choose local or temporal" in backend.stderr
     piped = ca("chat", "echo", stdin="one\n")
     assert piped.returncode == 0 and "< #1: one" in piped.stdout and piped.stdout.endswith("bye after 1 turn(s)\n")
+
+
+def test_run_draws_a_rich_tree_in_a_terminal(tmux: str, project: Path) -> None:
+    command = (f"cd {shlex.quote(str(project))} && {shlex.quote(sys.executable)} -m composable_agents run triage.v1 "
+               f"--input '\"T-1\"' --fake support_reply=support.fakes:support_reply --run-id tty-1; sleep 30")
+    subprocess.run(["tmux", "new-session", "-d", "-s", tmux, "-x", "120", "-y", "30", command], check=True)
+    screen = _until(tmux, "run id: tty-1")
+    lines = screen.splitlines()
+    assert lines[:3] == ["run", "└── ✓ seq [seq] $ 0ms $0.0000", "    ├── ✓ lookup_ticket [prim] $.0 0ms $0.0000"]
+    assert "    │       └── ✓ support_reply [prim] $.1.1.1 0ms $0.0000" in lines
+    assert "status: ok" in lines

@@ -99,3 +99,25 @@ def test_run_exit_codes(ca: Ca) -> None:
     assert bad_fake.returncode == 2 and "write --fake REASONER=MODULE:FUNCTION" in bad_fake.stderr
     agent = ca("run", "helper", "--input", '"q"', "--fake", "helper.controller=support.fakes:controller", "--fake", FAKE)
     assert agent.returncode == 0 and 'value: {"answer": "q"}' in agent.stdout
+
+
+def test_run_live_calls_the_router_against_a_local_messages_api(ca: Ca, project: Path) -> None:
+    import pytest
+
+    pytest.importorskip("anthropic", reason="--live with an anthropic: model needs the anthropic SDK")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integrations" / "models"))
+    from llm_server import LLMServer, anthropic_text
+
+    server = LLMServer(responder=lambda api, body: anthropic_text("billing")).start()
+    try:
+        done = ca("run", "summary.v1", "-m", "support.live", "--live", "--input", '"charged twice"', "--run-id", "live-1",
+                  ANTHROPIC_API_KEY="test-key", ANTHROPIC_BASE_URL=server.anthropic_url)
+        bodies = server.bodies("anthropic")
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1:3] == ["status: ok", 'value: "billing"']
+    assert done.stdout.splitlines()[0].startswith("ok summarize [prim] $ ")
+    assert len(bodies) == 1 and bodies[0]["messages"][0]["content"] == "charged twice"
+    unconfigured = ca("run", "summary.v1", "-m", "support.live", "--live", "--input", '"x"', ANTHROPIC_API_KEY="")
+    assert unconfigured.returncode == 2 and "no API key for anthropic" in unconfigured.stderr

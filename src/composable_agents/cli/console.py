@@ -128,12 +128,13 @@ class Console:
         """Rows under headers: a rich table on a terminal, space-aligned columns otherwise."""
         if self.is_terminal:
             from rich.table import Table
+            from rich.text import Text
 
             table = Table(title=title, show_edge=False, header_style="bold" if self.color else None)
             for h in headers:
                 table.add_column(h)
             for row in rows:
-                table.add_row(*row)
+                table.add_row(*(Text(cell) for cell in row))
             self.rich().print(table)
             return
         widths = [len(h) for h in headers]

@@ -107,6 +107,7 @@ class TraceTree:
             self.console.line("  " * _depth(record["activation"]) + line_of(record))
 
     def _render(self) -> Any:
+        from rich.text import Text
         from rich.tree import Tree
 
         root = Tree("run", guide_style="dim")
@@ -121,7 +122,8 @@ class TraceTree:
             parent = node_of(parent_act) if parent_act is not None and parent_act != act else root
             label = line_of(rec, rich=True) if rec is not None else f"… {act} running"
             style = None if rec is None else ("red" if rec.get("error") is not None else "green")
-            nodes[act] = parent.add(label, style=style if self.console.color else None)
+            # Text, not a markup string: "[prim]" must print as it is, not be read as a style tag.
+            nodes[act] = parent.add(Text(label, style=(style or "") if self.console.color else ""))
             return nodes[act]
 
         for act in self.records:

@@ -134,8 +134,8 @@ def _kind(obj: Any) -> str | None:
 
     if isinstance(obj, Agent):
         return "agent" if obj.ref is not None else None
-    if not isinstance(obj, Arrow) or isinstance(obj, Tool | Pure | Think):
-        return None
+    if not isinstance(obj, Arrow) or (isinstance(obj, Tool | Pure | Think) and obj.ref is None):
+        return None  # a bare @tool/@pure/think leaf is a step, not an entry (unless it was given a name)
     if isinstance(obj.to_ir(), Loop):
         return "session"
     if isinstance(obj, Flow):

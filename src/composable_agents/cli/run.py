@@ -21,25 +21,11 @@ from composable_agents.cli.console import FAILED, USAGE, abort, console
 __all__ = ["run", "run_entry"]
 
 
-def _reasoner_fakes(dep: Any, fakes: dict[str, Any], llm: Any) -> dict[str, Any]:
-    """``fakes`` plus, with ``llm``, a caller for every other reasoner (the frozen definition goes to ``llm``)."""
-    out = dict(fakes)
-    if llm is None:
-        return out
-    def caller(definition: Any) -> Any:
-        return lambda value: llm(definition, value)
-
-    for name, definition in dep.frozen.reasoners.items():
-        if name not in out:
-            out[name] = caller(definition)
-    return out
-
-
 def run_entry(project: Any, name: str, value: Any, *, fakes: dict[str, Any], llm: Any = None,
               run_id: str | None = None, gate: str | None = None, tree: Any = None) -> Any:
     """Deploy and run ``name`` on ``value``; returns the ``Result`` (aborts on blocking diagnostics)."""
     from composable_agents.cli.live import watch
-    from composable_agents.errors import MissingFakeError
+    from composable_agents.errors import MissingFakeError, ModelNotConfigured
 
     entry = project.get(name)
     dep = project.deployment(entry)
@@ -47,22 +33,23 @@ def run_entry(project: Any, name: str, value: Any, *, fakes: dict[str, Any], llm
         from composable_agents.compiler.diagnostics import explain
 
         abort(f"{name} does not pass a strict deploy:\n{explain(dep.blocking)}", FAILED)
-    reasoners = _reasoner_fakes(dep, fakes, llm)
-    missing = sorted(set(dep.frozen.reasoners) - set(reasoners))
+    reasoners = dict(fakes)
+    # With --live, every reasoner without a fake goes to the router (Deployment.arun(llm=...)).
+    missing = [] if llm is not None else sorted(set(dep.frozen.reasoners) - set(reasoners))
     if missing:
         abort(f"no fake for reasoner(s) {', '.join(missing)}: pass --fake NAME=module:fn for each, or --live", USAGE)
     gates = None if gate is None else {"approved": gate == "approve", "reason": None, "by": "ca run"}
     rid = run_id or f"{name}-{uuid.uuid4().hex[:12]}"
     try:
         if tree is None:
-            return asyncio.run(dep.arun(value, reasoners=reasoners, gates=gates, run_id=rid))
+            return asyncio.run(dep.arun(value, reasoners=reasoners, gates=gates, run_id=rid, llm=llm))
         with watch(tree) as live:
-            result = asyncio.run(dep.arun(value, reasoners=reasoners, gates=gates, run_id=rid))
+            result = asyncio.run(dep.arun(value, reasoners=reasoners, gates=gates, run_id=rid, llm=llm))
         if not live:
             for event in result.projection.events:
                 tree.add(event)
         return result
-    except MissingFakeError as exc:
+    except (MissingFakeError, ModelNotConfigured) as exc:
         abort(str(exc), USAGE)
 
 
