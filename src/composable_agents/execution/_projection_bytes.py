@@ -32,29 +32,42 @@ ELIDED_KEY: Final = "__elided__"
 """Key of the marker record that stands for a value over the per-value byte budget."""
 
 _MARKER_BYTES: Final = 64
+_SCALARS: Final = frozenset({int, float, bool, type(None)})
 _REMEMBERED: Final = 8
 
 
 def value_bytes(value: Any, limit: int | None = None) -> int:
     """About how many bytes ``value`` takes as JSON text; stops counting once past ``limit``."""
     total = 0
+    bound = limit if limit is not None else -1
     stack: list[Any] = [value]
     while stack:
         item = stack.pop()
         kind = type(item)
         if kind is str:
             total += len(item) + 2
-        elif kind is dict:
-            total += 2
-            for key, sub in item.items():
-                total += (len(key) if type(key) is str else 8) + 4
-                stack.append(sub)
-        elif kind is list or kind is tuple:
+        elif kind is dict or kind is list or kind is tuple:
+            subs = item.values() if kind is dict else item
             total += 2 + len(item)
-            stack.extend(item)
+            if kind is dict:
+                try:
+                    total += 3 * len(item) + sum(map(len, item))  # JSON keys are strings
+                except TypeError:  # a non-JSON key: count it as a number
+                    total += 11 * len(item)
+            if set(map(type, subs)) <= _SCALARS:  # a flat record or list: one C-level pass
+                total += 8 * len(item)
+                continue
+            for sub in subs:
+                sub_kind = type(sub)
+                if sub_kind is str:
+                    total += len(sub) + 2
+                elif sub_kind is dict or sub_kind is list or sub_kind is tuple:
+                    stack.append(sub)
+                else:
+                    total += 8
         else:
             total += 8
-        if limit is not None and total > limit:
+        if 0 <= bound < total:
             return total
     return total
 

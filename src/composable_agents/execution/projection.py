@@ -197,7 +197,7 @@ class Recorder:
     """
 
     __slots__ = (
-        "_budget", "_buf", "_bytes", "_kept", "_list", "_listener", "_marks", "_segment", "_sizes", "_spilled",
+        "_budget", "_buf", "_bytes", "_elided", "_kept", "_list", "_listener", "_marks", "_max_value", "_segment", "_spilled",
         "_tick", "clock", "dropped", "max_bytes", "max_events", "open_gates",
     )
 
@@ -216,8 +216,9 @@ class Recorder:
         self.max_events = max_events
         self.max_bytes = max_bytes
         self._budget = ValueBudget(max_value_bytes)
+        self._elided = self._budget.elided
+        self._max_value = max_value_bytes
         self._bytes = 0
-        self._sizes: dict[int, int] = {}
         self._list: list[_Raw] = []
         self._spilled = False
         self._kept: list[tuple[tuple[Any, ...], int, _Raw, int]] = []
@@ -261,22 +262,23 @@ class Recorder:
             self._listener(meta, acts, attrs, started, ended)
         kind = type(value_out)
         nbytes = 0
-        if kind is str or kind is dict or kind is list:  # bytes are bounded too (SPEC §22.9)
+        if kind is str:  # bytes are bounded too (SPEC §22.9); a string is measured in O(1)
+            nbytes = len(value_out) + 2
+            if nbytes > self._max_value:
+                value_out, nbytes = self._budget.sized(value_out)
+        elif kind is dict or kind is list:
             value_out, nbytes = self._budget.sized(value_out)
-        if self._budget.elided:
+        if self._elided:
             value_in = self._budget.as_input(value_in)
         raw = (meta, acts, value_in, value_out, attrs, started, ended)
         if not self._spilled:
-            lst = self._list
+            self._list.append(raw)
             if nbytes:
-                self._sizes[len(lst)] = nbytes
                 self._bytes += nbytes
                 if self._bytes > self.max_bytes:
-                    lst.append(raw)
                     self._spill()
                     return
-            lst.append(raw)
-            if len(lst) > self.max_events:
+            if len(self._list) > self.max_events:
                 self._spill()
             return
         self._append(raw, nbytes)
@@ -292,10 +294,16 @@ class Recorder:
         """Record the activation of a step that raised ``exc`` (its event carries ``error``)."""
         self.add(meta, acts, value_in, None, {"error": error_record(exc)}, started)
 
+    def _size_of(self, value: Json) -> int:
+        """Bytes charged for a recorded value (re-measured once when the recorder spills)."""
+        kind = type(value)
+        if kind is str or kind is dict or kind is list:
+            return min(value_bytes(value, self._max_value), self._max_value + 1)
+        return 0
+
     def _append(self, raw: _Raw, nbytes: int = 0) -> None:
         if not self._spilled:
             if nbytes:
-                self._sizes[len(self._list)] = nbytes
                 self._bytes += nbytes
             self._list.append(raw)
             if len(self._list) > self.max_events or self._bytes > self.max_bytes:
@@ -311,12 +319,11 @@ class Recorder:
     def _spill(self) -> None:
         """Switch from arrival order to the bounded, scheduling-independent retention."""
         segments = _segment_of(len(self._list), self.dropped, self._marks)
-        sizes = self._sizes
+        size = self._size_of
         self._buf = [
-            ((seg, raw[1], raw[0].order), i, raw, sizes.get(i, 0))
+            ((seg, raw[1], raw[0].order), i, raw, size(raw[3]))
             for i, (raw, seg) in enumerate(zip(self._list, segments, strict=True))
         ]
-        self._sizes = {}
         self._tick = len(self._list)
         self._list = []
         self._spilled = True
