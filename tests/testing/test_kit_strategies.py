@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Literal, TypedDict
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from composable_agents import Reasoner, deploy, tool
@@ -39,6 +39,11 @@ class Answer(TypedDict):
     hits: list[Hit]
     best: Hit | None
     pair: tuple[int, str]
+
+
+class Tree(TypedDict):
+    name: str
+    kids: list[Tree]
 
 
 ks_answer = Reasoner(name="ks_answer", model="fake", reply=Answer)
@@ -174,3 +179,28 @@ def test_bad_replies_for_a_literal_are_off_the_enum(data: st.DataObject) -> None
     r = Reasoner(name="ks_route", model="fake", reply=Literal["x", "y"])
     value = data.draw(bad_replies(r))
     assert value not in ("x", "y")
+
+
+def test_hypothesis_jsonschema_generates_our_object_schemas_with_the_installed_hypothesis() -> None:
+    # The fallback path (schemas with $ref, patterns, ...) is hypothesis-jsonschema's from_schema:
+    # it must work on object schemas with the hypothesis version pip installs under our pin.
+    from hypothesis_jsonschema import from_schema
+
+    from composable_agents.core.schema import schema_of
+
+    strategy = from_schema(draft7(schema_of(Hit)))
+    check = validator_for(Hit)
+
+    # Slow by design (that is why plain schemas take the native path): no health check on speed.
+    @settings(max_examples=15, database=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(strategy)
+    def valid(value: object) -> None:
+        assert check.is_valid(value)  # type: ignore[arg-type]
+
+    valid()
+
+
+@settings(max_examples=25, database=None)
+@given(replies(Reasoner(name="ks_tree", model="fake", reply=Tree)))
+def test_recursive_reply_types_resolve_their_refs(value: object) -> None:
+    assert validator_for(Tree).is_valid(value)  # type: ignore[arg-type]
