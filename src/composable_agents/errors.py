@@ -382,7 +382,8 @@ class ProviderError(ComposableAgentsError, RuntimeError):
 
     non_retryable = True
 
-    def __init__(self, status: int, type: str, message: str, *, provider: str = "", model: str = "") -> None:  # noqa: A002 - SPEC §17 names it
+    # ``type`` shadows the builtin on purpose: SPEC §17 names the fields ProviderError(status, type, message).
+    def __init__(self, status: int, type: str, message: str, *, provider: str = "", model: str = "") -> None:
         self.status = status
         self.type = type
         self.message = message

@@ -271,7 +271,7 @@ class LLMServer:
             protocol_version = "HTTP/1.1"  # keep-alive: the SDK clients reuse connections
             disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stall
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
             def do_POST(self) -> None:

@@ -21,7 +21,7 @@ from typing import Any, Final
 from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.integrations.models._wire import ToolSpec, ToolUse
 
-__all__ = ["Offered", "strict_form", "object_schema", "offered_tools", "to_action"]
+__all__ = ["Offered", "object_schema", "offered_tools", "strict_form", "to_action"]
 
 _UNSAFE: Final = re.compile(r"[^a-zA-Z0-9_-]")
 _MAX_NAME: Final = 64
