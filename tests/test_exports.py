@@ -153,7 +153,14 @@ CANONICAL_HOMES = {
     "cli.selectors": ["SelectorError", "caret", "parse", "select"],
     "cli.ledger": ["drift", "read_ledger", "record"],
     "temporal.operate": ["RunNotFound", "connect", "replay_history", "core_logs_to_stderr"],
-    "execution.projection": ["listen_activations", "ActivationListener"],
+    "execution.projection": ["listen_activations", "ActivationListener", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_VALUE_BYTES",
+                             "ELIDED_KEY", "value_bytes", "PROJECTION_FORMAT", "error_record"],
+    "integrations.otel": ["export_run", "OtelSink", "span_attributes", "span_id_for", "trace_id_for"],
+    "integrations.store": ["TraceStore", "ingest", "follow", "RunSink", "RunSummary", "StoreError", "DEFAULT_STORE_URL"],
+    "integrations.render": ["render_trace_html", "render_flow_svg", "render_dag_svg", "flow_graph", "DagError",
+                            "FlowRenderError"],
+    "integrations.runs": ["RunRecord", "RunRecordError", "run_record"],
+    "temporal.runs": ["fetch_run", "closed_runs", "FetchedRun", "ClosedRun", "RunNotFinished"],
     "authoring.arrow": ["check_tags"],
 }
 

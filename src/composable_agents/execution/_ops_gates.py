@@ -59,7 +59,9 @@ def compile_gate(
             principal=st.principal,
         )
         rec = st.rec
+        t0 = None
         if rec is not None:
+            t0 = st.env.now()
             rec.open_gate(act, request.view())
         try:
             decision = await st.env.gate(request)
@@ -70,10 +72,10 @@ def compile_gate(
         if decision.get("approved") is True:
             st.approved = True
             if rec is not None:
-                rec.add(meta, acts, v, v, {"gate": _public(decision)})
+                rec.add(meta, acts, v, v, {"gate": _public(decision)}, t0)
             return v
         if rec is not None:
-            rec.add(meta, acts, v, record, {"gate": _public(decision)})
+            rec.add(meta, acts, v, record, {"gate": _public(decision)}, t0)
         if on_reject == "value":
             return record
         status = "timeout" if decision.get("reason") == "timeout" else "rejected"
@@ -109,9 +111,10 @@ def compile_sleep(
     seconds = float(raw)
 
     async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
+        t0 = st.env.now() if st.rec is not None else None
         await st.env.sleep(seconds)
         if st.rec is not None:
-            st.rec.add(meta, acts, v, v, {"sleep": seconds})
+            st.rec.add(meta, acts, v, v, {"sleep": seconds}, t0)
         return v
 
     return False, arun

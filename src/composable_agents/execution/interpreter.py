@@ -289,9 +289,9 @@ class Program:
 
     def _facts(self, node: Node) -> JsonObject | None:
         """Static event fields of a leaf: the tool key, or the reasoner and its declared model."""
-        if type(node) is not Prim:
+        if not isinstance(node, Prim):
             return None
-        step = node.step  # type: ignore[attr-defined]
+        step = node.step
         if isinstance(step, CallStep):
             return None if step.tool.startswith("__") else {"tool": step.tool}
         if isinstance(step, ThinkStep):

@@ -6,7 +6,7 @@ the run span is the root, each activation's span hangs under its parent
 activation's, times are the event's ``startedAt``/``endedAt``, a failed step
 has status ``ERROR`` with its error, and reasoner spans follow the GenAI
 semantic conventions. Trace and span ids are derived from the run id and the
-activation id (sha256), so exporting the same run twice gives the same ids
+activation id (BLAKE2b), so exporting the same run twice gives the same ids
 and a backend deduplicates instead of showing the run twice.
 
 With the SDK's ``TracerProvider`` (the usual case) finished spans are built
@@ -59,14 +59,14 @@ def _require_otel() -> Any:
 
 def trace_id_for(run_id: str) -> int:
     """The 128-bit trace id of run ``run_id`` (never 0)."""
-    digest = hashlib.sha256(f"ca-trace\x00{run_id}".encode()).digest()
-    return int.from_bytes(digest[:16], "big") or 1
+    digest = hashlib.blake2b(f"ca-trace\x00{run_id}".encode(), digest_size=16).digest()
+    return int.from_bytes(digest, "big") or 1
 
 
 def span_id_for(run_id: str, activation: str | None) -> int:
     """The 64-bit span id of ``activation`` in run ``run_id`` (``None``: the run span; never 0)."""
     key = f"ca-run\x00{run_id}" if activation is None else f"ca-span\x00{run_id}\x00{activation}"
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") or 1
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") or 1
 
 
 def _attr(value: Any) -> Any:
@@ -96,21 +96,32 @@ def _model_name(event: Mapping[str, Any]) -> str | None:
     return None
 
 
+_CA_KEYS: Final = ("merge", "winner", "cancelled", "launched", "degraded", "branch", "rounds", "sub", "sleep", "approval_bypassed")
+_USAGE_KEYS: Final = (
+    ("input_tokens", "gen_ai.usage.input_tokens"),
+    ("output_tokens", "gen_ai.usage.output_tokens"),
+    ("cache_read_tokens", "gen_ai.usage.cache_read.input_tokens"),
+    ("cache_write_tokens", "gen_ai.usage.cache_creation.input_tokens"),
+)
+
+
 def span_attributes(event: Mapping[str, Any]) -> dict[str, Any]:
     """The ``ca.*`` (and, for reasoner steps, ``gen_ai.*``) attributes of one event."""
+    cost = event.get("cost")
     attrs: dict[str, Any] = {
         "ca.activation": event["activation"],
         "ca.node": event.get("node", ""),
         "ca.op": event.get("op", ""),
         "ca.shape": event.get("shape", ""),
-        "ca.cost": float(event.get("cost") or 0.0),
+        "ca.cost": float(cost) if cost else 0.0,
     }
-    if isinstance(event.get("tool"), str):
-        attrs["ca.tool"] = event["tool"]
-    for key in ("merge", "winner", "cancelled", "launched", "degraded", "branch", "rounds", "sub", "sleep", "approval_bypassed"):
+    tool = event.get("tool")
+    if type(tool) is str:
+        attrs["ca.tool"] = tool
+    for key in _CA_KEYS:
         if key in event:
             attrs[f"ca.{key}"] = _attr(event[key])
-    if isinstance(event.get("reasoner"), str) or "usage" in event or "model" in event:
+    if type(event.get("reasoner")) is str or "usage" in event or "model" in event:
         attrs["gen_ai.operation.name"] = "chat"
         attrs["ca.reasoner"] = event.get("reasoner", event.get("label", ""))
         provider = _provider_name(event)
@@ -121,15 +132,10 @@ def span_attributes(event: Mapping[str, Any]) -> dict[str, Any]:
             attrs["gen_ai.request.model"] = model
         usage = event.get("usage")
         if isinstance(usage, Mapping):
-            for ours, theirs in (
-                ("input_tokens", "gen_ai.usage.input_tokens"),
-                ("output_tokens", "gen_ai.usage.output_tokens"),
-                ("cache_read_tokens", "gen_ai.usage.cache_read.input_tokens"),
-                ("cache_write_tokens", "gen_ai.usage.cache_creation.input_tokens"),
-            ):
-                if isinstance(usage.get(ours), int):
+            for ours, theirs in _USAGE_KEYS:
+                if type(usage.get(ours)) is int:
                     attrs[theirs] = usage[ours]
-            if isinstance(usage.get("tokens"), int):
+            if type(usage.get("tokens")) is int:
                 attrs["ca.tokens"] = usage["tokens"]
     return attrs
 
@@ -168,7 +174,7 @@ def export_run(
     fill in what a bare projection lacks.
     """
     trace = _require_otel()
-    record = run_record(result_or_projection, run_id=run_id, flow=flow)
+    record = run_record(result_or_projection, run_id=run_id, flow=flow, values=False)
     provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
     processor = getattr(provider, "_active_span_processor", None)
     parent_ctx = _parent_context(parent)
@@ -216,8 +222,10 @@ def _export_sdk(record: RunRecord, provider: Any, processor: Any, parent_ctx: An
             message = error.get("message", "") if isinstance(error, Mapping) else str(error)
             etype = error.get("type", "") if isinstance(error, Mapping) else ""
             status = Status(StatusCode.ERROR, f"{etype}: {message}" if etype else str(message))
-        start = e.get("startedAt", t0)
-        end = e.get("endedAt", start)
+        began = e.get("startedAt")
+        start = t0 if began is None else float(began)
+        ended = e.get("endedAt")
+        end = start if ended is None else float(ended)
         spans.append(
             ReadableSpan(
                 name=f"{e.get('op')}:{e.get('label')}",
@@ -227,8 +235,8 @@ def _export_sdk(record: RunRecord, provider: Any, processor: Any, parent_ctx: An
                 attributes=span_attributes(e),
                 kind=SpanKind.CLIENT if "tool" in e or "reasoner" in e else SpanKind.INTERNAL,
                 status=status,
-                start_time=int(float(start) * _MS),
-                end_time=int(float(end) * _MS),
+                start_time=int(start * _MS),
+                end_time=int(end * _MS),
                 instrumentation_scope=scope,
             )
         )

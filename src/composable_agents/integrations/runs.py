@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
-from composable_agents.core.secrets import redact
+from composable_agents.core.secrets import REDACTED, looks_secret, redact, redact_text, secret_key_name
 from composable_agents.errors import ComposableAgentsError
 
 __all__ = ["RunRecord", "RunRecordError", "run_record"]
@@ -115,33 +115,116 @@ def _bounds(events: Sequence[Mapping[str, Any]]) -> tuple[float | None, float | 
 
 
 _CLEAN_FIELDS: Final = ("error", "gate", "detail")
+_MAX_DEPTH: Final = 256
+_CACHE_LIMIT: Final = 100_000
 
 
-def _inline(events: Sequence[Mapping[str, Any]], values: Sequence[Json] | None, clean: bool) -> tuple[JsonObject, ...]:
-    """Events with input/output values inlined from ``values`` (refs) and redacted once per distinct value."""
-    cache: dict[int, Json] = {}
+class _Redactor:
+    """``core.secrets.redact`` with memory: each distinct string (and key name) is judged once.
 
-    def scrub(v: Json) -> Json:
-        if not clean:
-            return v
-        found = cache.get(id(v), _MISSING)
+    The judgement is the shared detector's (``looks_secret``, ``secret_key_name``,
+    ``redact_text``); only the walk and the caching are here, because a store
+    ingesting thousands of runs sees the same labels, statuses and notes
+    over and over, and the detector's regexes dominate otherwise.
+    """
+
+    __slots__ = ("keys", "plain", "under_key")
+
+    def __init__(self) -> None:
+        self.keys: dict[str, bool] = {}
+        self.plain: dict[str, str] = {}
+        self.under_key: dict[str, str] = {}
+
+    def text(self, value: str, key: str | None) -> str:
+        if len(value) < 4:
+            return value
+        secret_key = False
+        if key is not None:
+            found = self.keys.get(key)
+            if found is None:
+                if len(self.keys) > _CACHE_LIMIT:
+                    self.keys.clear()
+                found = self.keys[key] = secret_key_name(key)
+            secret_key = found
+        table = self.under_key if secret_key else self.plain
+        out = table.get(value)
+        if out is None:
+            if len(table) > _CACHE_LIMIT:
+                table.clear()
+            if not looks_secret(key if secret_key else None, value):
+                out = value
+            else:
+                out = REDACTED if secret_key else redact_text(value)
+            table[value] = out
+        return out
+
+    def value(self, value: Any, key: str | None = None, depth: int = 0) -> Any:
+        kind = type(value)
+        if kind is str:
+            return self.text(value, key)
+        if kind is dict:
+            if depth > _MAX_DEPTH:
+                return REDACTED
+            out: dict[Any, Any] | None = None
+            for k, v in value.items():
+                nv = self.value(v, k if type(k) is str else None, depth + 1)
+                if nv is not v:
+                    if out is None:
+                        out = dict(value)
+                    out[k] = nv
+            return out if out is not None else value
+        if kind is list or kind is tuple:
+            if depth > _MAX_DEPTH:
+                return REDACTED
+            items: list[Any] | None = None
+            for i, v in enumerate(value):
+                nv = self.value(v, key, depth + 1)
+                if nv is not v:
+                    if items is None:
+                        items = list(value)
+                    items[i] = nv
+            return items if items is not None else value
+        return value
+
+
+_REDACTOR: Final = _Redactor()
+
+
+def _inline(
+    events: Sequence[Mapping[str, Any]], values: Sequence[Json] | None, clean: bool, keep_values: bool = True
+) -> tuple[JsonObject, ...]:
+    """Events with input/output values inlined from ``values`` (refs), each distinct value redacted once."""
+    scrub = _REDACTOR.value
+    by_ref: dict[int, Json] = {}
+
+    def inlined(ref: Any) -> Json:
+        found = by_ref.get(ref, _MISSING)
         if found is _MISSING:
-            found = cache[id(v)] = redact(v)
-        return found  # type: ignore[return-value]
+            v = values[ref]  # type: ignore[index]  # only called when values is not None
+            found = by_ref[ref] = scrub(v) if clean else v
+        return found
 
     out: list[JsonObject] = []
     for e in events:
+        if not keep_values:
+            # Nothing to inline: share the event unless a field needs scrubbing (refs stay as they are).
+            dirty = clean and any(name in e for name in _CLEAN_FIELDS)
+            if not dirty:
+                out.append(e)  # type: ignore[arg-type]
+                continue
         record = dict(e)
-        if values is not None:
-            record["input"] = scrub(values[e["input"]])
-            record["output"] = scrub(values[e["output"]])
+        if not keep_values:
+            pass
+        elif values is not None:
+            record["input"] = inlined(e["input"])
+            record["output"] = inlined(e["output"])
         elif clean:
             record["input"] = scrub(e.get("input"))
             record["output"] = scrub(e.get("output"))
         if clean:
             for name in _CLEAN_FIELDS:
                 if name in record:
-                    record[name] = redact(record[name])
+                    record[name] = scrub(record[name])
         out.append(record)
     return tuple(out)
 
@@ -159,12 +242,15 @@ def run_record(
     run_id: str | None = None,
     flow: str | None = None,
     redacted: bool = True,
+    values: bool = True,
 ) -> RunRecord:
     """The :class:`RunRecord` of ``run``: a ``Result``, a ``Projection``, a ``RunRecord`` or their JSON.
 
     ``run_id``/``flow`` fill in what the input lacks (a bare projection has
     no run id: ``"run"`` is used). ``redacted=False`` keeps values verbatim
     (tests, local debugging); stores and exporters always redact.
+    ``values=False`` leaves the steps' input and output as value-store refs
+    (an exporter that sends no values need not inline or redact them).
     """
     if isinstance(run, RunRecord):
         if run_id is None and flow is None:
@@ -174,9 +260,11 @@ def run_record(
             detail=run.detail, cost=run.cost, started_at=run.started_at, ended_at=run.ended_at,
             dropped=run.dropped, usage=run.usage,
         )
+    # A Projection redacts its own events and values when materialized (the same
+    # core.secrets detector), so its records need no second pass: only inlining.
     projection = getattr(run, "projection", None)
     if projection is not None and hasattr(run, "status"):  # a Result
-        events = _inline(projection.events, projection.values, redacted)
+        events = _inline(projection.events, projection.values, False, values)
         start, end = _bounds(events)
         detail = run.detail
         return RunRecord(
@@ -184,7 +272,7 @@ def run_record(
             status=str(run.status),
             flow=flow,
             events=events,
-            detail=redact(dict(detail)) if redacted and detail else (dict(detail) if detail else None),  # type: ignore[arg-type]
+            detail=redact(dict(detail)) if redacted and detail else (dict(detail) if detail else None),
             cost=float(getattr(run, "cost", 0.0) or projection.total_cost),
             started_at=start,
             ended_at=end,
@@ -192,7 +280,7 @@ def run_record(
             usage=getattr(run, "usage", None),
         )
     if hasattr(run, "events") and hasattr(run, "values") and hasattr(run, "cost_by_shape"):  # a Projection
-        events = _inline(run.events, run.values, redacted)
+        events = _inline(run.events, run.values, False, values)
         start, end = _bounds(events)
         return RunRecord(
             run_id=run_id or "run", status=_status_of(events), flow=flow, events=events,
@@ -203,7 +291,7 @@ def run_record(
             record = RunRecord.from_json(run)
             return run_record(record, run_id=run_id, flow=flow) if (run_id or flow) else record
         if "events" in run and "values" in run:  # Projection.to_json()
-            events = _inline(run["events"], run["values"], redacted)
+            events = _inline(run["events"], run["values"], redacted, values)
             start, end = _bounds(events)
             cost = sum(float(v) for v in (run.get("costByShape") or {}).values())
             return RunRecord(

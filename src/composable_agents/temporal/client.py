@@ -84,6 +84,8 @@ def flow_input(
         payload["pr"] = principal
     if not projection:
         payload["np"] = True
+    if deployment.name:
+        payload["nm"] = deployment.name  # read back by trace ingest (temporal/runs.py); the workflow ignores it
     return payload
 
 

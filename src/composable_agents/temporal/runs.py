@@ -101,7 +101,7 @@ async def fetch_run(
     args = await converter.decode(list(started.input.payloads)) if started.input.payloads else []
     payload: Mapping[str, Any] = args[0] if args and isinstance(args[0], Mapping) else {}
     carrier: dict[str, str] | None = None
-    header = started.header.fields.get(TRACER_HEADER) if started.header is not None else None
+    header = started.header.fields.get(TRACER_HEADER)
     if header is not None:
         decoded = converter.payload_converter.from_payloads([header])
         if decoded and isinstance(decoded[0], Mapping):

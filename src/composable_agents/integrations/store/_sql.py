@@ -21,6 +21,10 @@ __all__ = [
     "INSERT_EVENT",
     "INSERT_RUN",
     "INSERT_VERSION",
+    "PG_COPY_EVENTS",
+    "PG_COPY_RUNS",
+    "PG_MERGE",
+    "PG_STAGE",
     "SCHEMA_VERSION",
     "SELECT_EVENTS",
     "SELECT_RUN",
@@ -34,8 +38,9 @@ __all__ = [
 Dialect = Literal["sqlite", "postgresql"]
 
 _TYPES: Final = {
-    "sqlite": {"REAL": "REAL", "BIGINT": "INTEGER"},
-    "postgresql": {"REAL": "DOUBLE PRECISION", "BIGINT": "BIGINT"},
+    # SQLite: events are clustered on their natural key (one B-tree, not a rowid table plus an index).
+    "sqlite": {"REAL": "REAL", "BIGINT": "INTEGER", "CLUSTERED": " WITHOUT ROWID"},
+    "postgresql": {"REAL": "DOUBLE PRECISION", "BIGINT": "BIGINT", "CLUSTERED": ""},
 }
 
 _MIGRATIONS_TEMPLATE: Final[tuple[tuple[int, tuple[str, ...]], ...]] = (
@@ -69,7 +74,7 @@ _MIGRATIONS_TEMPLATE: Final[tuple[tuple[int, tuple[str, ...]], ...]] = (
                 failed {BIGINT} NOT NULL,
                 body TEXT NOT NULL,
                 PRIMARY KEY (run_id, activation)
-            )""",
+            ){CLUSTERED}""",
             "CREATE INDEX IF NOT EXISTS ca_runs_started ON ca_runs (started_ms)",
             "CREATE INDEX IF NOT EXISTS ca_runs_flow ON ca_runs (flow, started_ms)",
             "CREATE INDEX IF NOT EXISTS ca_runs_status ON ca_runs (status, started_ms)",
@@ -92,6 +97,25 @@ INSERT_EVENT: Final = (
     "INSERT INTO ca_events (run_id, activation, seq, parent, op, label, started_ms, ended_ms, cost, failed, body) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, activation) DO NOTHING"
 )
+# PostgreSQL bulk path: COPY into per-session staging tables, then one INSERT ... SELECT with the
+# same ON CONFLICT DO NOTHING (COPY itself cannot skip conflicting rows).
+PG_STAGE: Final = (
+    "CREATE TEMP TABLE IF NOT EXISTS ca_runs_stage (LIKE ca_runs) ON COMMIT DELETE ROWS",
+    "CREATE TEMP TABLE IF NOT EXISTS ca_events_stage (LIKE ca_events) ON COMMIT DELETE ROWS",
+)
+PG_COPY_RUNS: Final = (
+    "COPY ca_runs_stage (run_id, flow, status, started_ms, ended_ms, clock, recorded_ms, cost, events, dropped, detail, usage) "
+    "FROM STDIN"
+)
+PG_COPY_EVENTS: Final = (
+    "COPY ca_events_stage (run_id, activation, seq, parent, op, label, started_ms, ended_ms, cost, failed, body) FROM STDIN"
+)
+PG_MERGE: Final = (
+    "INSERT INTO ca_runs SELECT DISTINCT ON (run_id) * FROM ca_runs_stage ON CONFLICT (run_id) DO NOTHING",
+    "INSERT INTO ca_events SELECT DISTINCT ON (run_id, activation) * FROM ca_events_stage "
+    "ON CONFLICT (run_id, activation) DO NOTHING",
+)
+
 SELECT_RUN: Final = (
     "SELECT run_id, flow, status, started_ms, ended_ms, clock, recorded_ms, cost, events, dropped, detail, usage "
     "FROM ca_runs WHERE run_id = ?"

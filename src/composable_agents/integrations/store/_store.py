@@ -39,6 +39,8 @@ DEFAULT_STORE_URL: Final = "sqlite:///.ca/traces.db"
 """The project's default store: an SQLite file under ``.ca/`` in the working directory."""
 
 _BATCH_RUNS: Final = 500
+_ENCODE: Final = json.JSONEncoder(separators=(",", ":"), default=str).encode
+"""One encoder for every row: ``json.dumps`` with options builds a new encoder per call."""
 
 
 class StoreError(ComposableAgentsError, ValueError):
@@ -117,11 +119,11 @@ class TraceStore:
                 msg = "a PostgreSQL trace store needs psycopg 3: pip install 'composable-agents[postgres]'"
                 raise StoreError(msg) from exc
             try:
-                conn = psycopg.connect(text, autocommit=True)
+                pg = psycopg.connect(text, autocommit=True)
             except psycopg.Error as exc:
                 msg = f"cannot connect to the trace store {_safe(text)}: {exc}"
                 raise StoreError(msg) from exc
-            return cls(conn, "postgresql", text)
+            return cls(pg, "postgresql", text)
         msg = f"unknown trace store URL scheme {scheme!r} in {_safe(text)}: use sqlite:///path or postgresql://..."
         raise StoreError(msg)
 
@@ -207,6 +209,7 @@ class TraceStore:
         runs: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
         dumps = json.dumps
+        encode = _ENCODE
         for record in records:
             start, end = record.started_at, record.ended_at
             if record.epoch_times:
@@ -229,10 +232,22 @@ class TraceStore:
                     (
                         rid, e["activation"], seq, parent, e.get("op", ""), e.get("label", ""),
                         e.get("startedAt"), e.get("endedAt"), float(e.get("cost") or 0.0),
-                        1 if e.get("error") else 0, dumps(e, separators=(",", ":"), default=str),
+                        1 if e.get("error") else 0, encode(e),
                     )
                 )
         with self._tx() as cur:
+            if self.dialect == "postgresql":
+                for statement in _sql.PG_STAGE:
+                    cur.execute(statement)
+                with cur.copy(_sql.PG_COPY_RUNS) as copy:
+                    for row in runs:
+                        copy.write_row(row)
+                with cur.copy(_sql.PG_COPY_EVENTS) as copy:
+                    for row in events:
+                        copy.write_row(row)
+                for statement in _sql.PG_MERGE:
+                    cur.execute(statement)
+                return
             cur.executemany(self._sql["INSERT_RUN"], runs)
             if events:
                 cur.executemany(self._sql["INSERT_EVENT"], events)
@@ -248,10 +263,12 @@ class TraceStore:
         limit: int = 100,
     ) -> list[RunSummary]:
         """Stored runs, newest first, filtered by flow name, status and start time (``since``, a datetime)."""
-        if since is not None and not isinstance(since, datetime):
-            msg = f"`since` must be a datetime (got {type(since).__name__}: {since!r})"
+        given: Any = since  # checked at run time: callers are not always type-checked
+        if given is not None and not isinstance(given, datetime):
+            msg = f"`since` must be a datetime (got {type(given).__name__}: {given!r})"
             raise StoreError(msg)
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        count: Any = limit
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             msg = f"`limit` must be a positive integer (got {limit!r})"
             raise StoreError(msg)
         params: list[Any] = []
