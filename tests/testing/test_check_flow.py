@@ -278,3 +278,30 @@ async def test_check_flow_works_inside_a_running_event_loop() -> None:
         check_flow(deploy(tk_pick, reasoners=[tk_labels]), st.just("x"), max_examples=SMALL)
     report = check_flow(deploy(tk_pick_safe, reasoners=[tk_labels]), st.just("x"), max_examples=10)
     assert report.examples >= 1
+
+
+def test_a_ledger_that_stops_counting_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Plant the bug in the runtime itself: no ledger, so maxCalls is never enforced.
+    import composable_agents.execution.local as local
+
+    monkeypatch.setattr(local, "ledger_from_capabilities", lambda *a, **k: None)
+    caps = {"tools": [{"name": "tk_upper", "maxCalls": 1}]}
+    dep = deploy(seq(call(tk_upper), call(tk_upper)), tools=[tk_upper], capabilities=caps)
+    with pytest.raises(FlowCheckFailed) as info:
+        check_flow(dep, st.text(max_size=3), max_examples=5)
+    assert info.value.invariant == "budget held"
+    assert "maxCalls is 1" in str(info.value)
+
+
+def test_an_agent_guard_that_never_refuses_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    from composable_agents.execution.agent_loop import BudgetGuard
+
+    pricey = Agent(
+        "tk_pricey", reasoner=Reasoner("tk_pricey_ctl", "fake"), tools=[tk_lookup], budget=0.0025, max_rounds=6
+    )
+    report = check_flow(pricey, st.just("t"), max_examples=30)
+    assert "over_budget" in report.statuses  # the guard refused the third controller call
+    monkeypatch.setattr(BudgetGuard, "refuse", lambda self, **kw: None)
+    with pytest.raises(FlowCheckFailed) as info:
+        check_flow(pricey, st.just("t"), max_examples=30)
+    assert info.value.invariant == "budget held"

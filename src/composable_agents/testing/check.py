@@ -478,6 +478,12 @@ def _violations(
     cost = usage.get("cost", result.cost)
     if "cost" in facts.budget and isinstance(cost, (int, float)) and cost > facts.budget["cost"] + 1e-9:
         found.append(("budget held", f"the run spent {cost} USD; the budget is {facts.budget['cost']}"))
+    spent = detail.get("spent")
+    if isinstance(spent, dict) and isinstance(spent.get("budget"), dict):
+        # An agent loop that stopped reports its own spend against its own budget.
+        limit, used = spent["budget"].get("cost"), spent.get("cost")
+        if isinstance(limit, (int, float)) and isinstance(used, (int, float)) and used > limit + 1e-9:
+            found.append(("budget held", f"the agent spent {used} USD; its budget is {limit}"))
     tokens = usage.get("tokens")
     if "tokens" in facts.budget and isinstance(tokens, int) and tokens > facts.budget["tokens"]:
         found.append(("budget held", f"the run used {tokens} tokens; the budget is {int(facts.budget['tokens'])}"))
