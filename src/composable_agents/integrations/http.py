@@ -170,6 +170,7 @@ def _make_caller(
 ) -> Any:
     validator = compile_schema(out_schema) if out_schema else None
     accepts_text = validator is not None and validator.is_valid("")
+    timeout = httpx.Timeout(timeout_s)  # built once: a per-request float makes httpx build one per call
 
     async def call(value: Json, *, idempotency_key: str, principal: Json = None) -> Json:
         headers = {"Idempotency-Key": idempotency_key}
@@ -185,10 +186,10 @@ def _make_caller(
         try:
             if method in ("GET", "DELETE"):
                 response = await client.request(
-                    method, url, params=_query(key, value), headers=headers, timeout=timeout_s
+                    method, url, params=_query(key, value), headers=headers, timeout=timeout
                 )
             else:
-                response = await client.request(method, url, json=value, headers=headers, timeout=timeout_s)
+                response = await client.request(method, url, json=value, headers=headers, timeout=timeout)
         except httpx.HTTPError as exc:
             msg = f"http tool {key!r}: {method} {url} failed: {type(exc).__name__}: {exc}"
             raise ToolUnavailable(msg) from exc

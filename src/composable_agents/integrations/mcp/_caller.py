@@ -155,12 +155,13 @@ class McpCaller:
         self.servers: dict[str, McpServer] = {s.name: s for s in listed}
         self.max_concurrency = max_concurrency
         self._pins = {name: (text, VersionConstraint.parse(text)) for name, text in (pins or {}).items()}
-        self._frozen: dict[str, JsonObject] = {}
+        self._frozen: dict[str, tuple[JsonObject, str]] = {}
         for definition in snapshot or ():
             if getattr(definition, "kind", None) == "mcp":
                 found = frozen_listing(definition)
                 if found is not None:
-                    self._frozen[definition.key] = found
+                    self._frozen[definition.key] = (found, content_hash(found))
+        self._digests: dict[int, tuple[Any, tuple[JsonObject, str] | None]] = {}
         self._state: _LoopState | None = None
         self._checked: set[tuple[int, str, str]] = set()
         self.opened = 0
@@ -237,12 +238,26 @@ class McpCaller:
 
     # -- the definition check --------------------------------------------------------------
 
+    def _frozen_of(self, key: str, definition: Any) -> tuple[JsonObject, str] | None:
+        """The frozen listing to compare with and its digest, computed once per definition object."""
+        if definition is None:
+            return self._frozen.get(key)
+        cached = self._digests.get(id(definition))
+        if cached is not None and cached[0] is definition:
+            return cached[1]
+        listing = frozen_listing(definition)
+        found = None if listing is None else (listing, content_hash(listing))
+        if len(self._digests) >= 1024:
+            self._digests.clear()
+        self._digests[id(definition)] = (definition, found)  # holds the object: its id stays unique
+        return found
+
     def _check(self, conn: Connection, key: str, tool: str, definition: Any) -> None:
-        frozen = frozen_listing(definition) if definition is not None else self._frozen.get(key)
-        if frozen is None:
+        found = self._frozen_of(key, definition)
+        if found is None:
             return
-        digest = content_hash(frozen)
-        mark = (id(conn), key, digest)
+        frozen, digest = found
+        mark = (conn.serial, key, digest)
         if mark in self._checked:
             return
         entry = conn.tools.get(tool)

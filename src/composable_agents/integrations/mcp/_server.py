@@ -12,6 +12,7 @@ waits for a close signal, and calls only send requests over the open session.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sys
 import threading
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_SERIALS = itertools.count(1)
 
 _LISTED = ("name", "description", "inputSchema", "outputSchema", "annotations")
 
@@ -152,6 +154,7 @@ class Connection:
 
     def __init__(self, server: McpServer) -> None:
         self.server = server
+        self.serial = next(_SERIALS)  # ids of dead objects are reused; a serial never is
         self.session: ClientSession | None = None
         self.version: str | None = None
         self.tools: dict[str, JsonObject] = {}
