@@ -125,7 +125,7 @@ def test_actions_cover_granted_ungranted_invented_and_malformed() -> None:
     app = dep.frozen.node
     kinds: set[str] = set()
 
-    @settings(max_examples=200, database=None)
+    @settings(max_examples=120, database=None)
     @given(actions(dep))
     def collect(reply: object) -> None:
         action = parse_action(reply)
@@ -200,7 +200,7 @@ def test_hypothesis_jsonschema_generates_our_object_schemas_with_the_installed_h
     valid()
 
 
-@settings(max_examples=25, database=None)
+@settings(max_examples=10, database=None)
 @given(replies(Reasoner(name="ks_tree", model="fake", reply=Tree)))
 def test_recursive_reply_types_resolve_their_refs(value: object) -> None:
     assert validator_for(Tree).is_valid(value)  # type: ignore[arg-type]
