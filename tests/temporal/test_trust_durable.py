@@ -55,6 +55,17 @@ def tt_wipe(target: Any) -> Any:
     return "wiped"
 
 
+FLAKY: dict[str, int] = {}
+
+
+@tool(name="tt_flaky", effect="read", idempotent=True, ann=Ann(max_attempts=5, retry_interval_s=0.01))
+def tt_flaky(q: Any, *, idempotency_key: str) -> Any:
+    FLAKY[idempotency_key] = FLAKY.get(idempotency_key, 0) + 1
+    if FLAKY[idempotency_key] < 5:
+        raise ConnectionError("transient")
+    return q
+
+
 TT_PLANNER = Reasoner("tt_planner", "fake")
 
 
@@ -67,7 +78,7 @@ async def fake_llm(reasoner: Any, value: Any) -> Any:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def client(temporal_server: DevServer) -> AsyncIterator[Any]:
     c = await temporal_server.client()
-    async with build_worker(c, task_queue=QUEUE, llm=fake_llm, tools=[tt_fetch, tt_read, tt_wipe]):
+    async with build_worker(c, task_queue=QUEUE, llm=fake_llm, tools=[tt_fetch, tt_read, tt_wipe, tt_flaky]):
         yield c
 
 
@@ -190,3 +201,55 @@ async def test_no_plan_makes_a_workflow_task_fail_twice(client: Any) -> None:
         assert await _task_failures(client, sid) <= 1
     assert outcomes[0][1] == "plan_rejected"  # the 1.8 MB plan is refused by size, not by the deadlock detector
     assert outcomes[1][1] == "plan_rejected"  # retryIntervalS -5: deploy's RETRY_RANGE
+
+
+async def test_retries_are_charged_per_attempt_on_temporal(client: Any) -> None:
+    FLAKY.clear()
+    tight = deploy(tt_flaky, capabilities={"tools": [{"name": "tt_flaky", "maxCalls": 3}]})
+    sid = _sid("attempts")
+    result = await asyncio.wait_for(run_deployment(tight, client, session_id=sid, input="q", task_queue=QUEUE), 60)
+    assert result.status == "over_budget"
+    assert sum(FLAKY.values()) == 3  # the fourth attempt was refused before it was scheduled
+    assert await _task_failures(client, sid) == 0
+    FLAKY.clear()
+    roomy = deploy(tt_flaky, capabilities={"tools": [{"name": "tt_flaky", "maxCalls": 5}]})
+    ok = await asyncio.wait_for(run_deployment(roomy, client, session_id=_sid("attempts-ok"), input="q", task_queue=QUEUE), 60)
+    assert ok.status == "ok" and ok.raw_value == "q"
+    assert sum(FLAKY.values()) == 5
+
+
+junk = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(10**20), max_value=10**20), st.floats(allow_nan=True),
+    st.text(max_size=5), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+)
+mutations = st.dictionaries(st.sampled_from(["hb", "cn", "q", "seg", "lg", "pp", "ap", "ar", "t0", "np", "pr", "a", "z", "h"]), junk,
+                            min_size=1, max_size=3)
+
+
+def _generated_mutations(n: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+
+    @settings(max_examples=n, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(mutations)
+    def collect(m: dict[str, Any]) -> None:
+        out.append(m)
+
+    collect()
+    return out
+
+
+async def test_no_workflow_input_makes_a_workflow_task_fail_twice(client: Any) -> None:
+    base = flow_input(deploy(seq(tt_read, arr("std.init", key="r"))), "x")
+    cases = [{"hb": "soon"}, {"cn": "many"}, {"q": [1]}, {"a": 7}, {"z": "not-base64"}, *_generated_mutations(10)]
+
+    async def one(mutation: dict[str, Any]) -> str:
+        sid = _sid("input")
+        handle = await client.start_workflow("FlowWorkflow", {**base, **mutation}, id=sid, task_queue=QUEUE)
+        try:
+            await asyncio.wait_for(handle.result(), 30)
+        except Exception as exc:  # noqa: BLE001 - a failed run is fine; a stuck one is not
+            assert not isinstance(exc, asyncio.TimeoutError), mutation
+        return sid
+
+    for sid in await asyncio.gather(*(one(m) for m in cases)):
+        assert await _task_failures(client, sid) <= 1

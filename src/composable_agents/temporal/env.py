@@ -576,28 +576,16 @@ DEFAULT_CONTINUE_AS_NEW_AFTER: Final = 50
 """``AgentConfig().continue_as_new_after``: rounds per ``AgentWorkflow`` history segment."""
 
 
-async def run_flow(payload: Mapping[str, Any], run: FlowRun, *, agent: bool = False) -> JsonObject:
-    """The ``FlowWorkflow`` body: load, verify pins, interpret, finish (or continue as new).
-
-    ``agent=True`` is the ``AgentWorkflow`` body: the artifact's root is an
-    ``app`` loop, the Env asks it to stop every ``payload["cn"]`` rounds
-    (``AgentContinue``), and the run continues as new with the loop's resume
-    state as input, carrying the segment number, the capability ledger's
-    usage, the principal and the projection so far.
-    """
-    from composable_agents.errors import AgentContinue
+def _prepare_run(payload: Mapping[str, Any], run: FlowRun, agent: bool) -> tuple[LoadedArtifact, RunState, Any, Recorder | None, int, float]:
+    """Load and admit the artifact, then build the run's Env, ledger, recorder and state from ``payload``."""
     from composable_agents.execution.limits import ledger_from_capabilities
-    from composable_agents.execution.result import status_of
 
     info = workflow.info()
     ctx = context_for(info.task_queue)
-    try:
-        loaded = load_artifact(payload, registry=ctx.registry, hosted=ctx.hosted, hashes_for=ctx.hashes_for)
-        # Nothing in the input is trusted: pins every run, gates on first sight, carried state
-        # only across this run's own continue-as-new, "ap" only from a parent (SPEC §22.4, §22.7).
-        admitted = admit_run(payload, info, loaded, ctx.hashes_for(loaded.registry))
-    except ComposableAgentsError as exc:
-        raise _as_app_error(exc) from None
+    loaded = load_artifact(payload, registry=ctx.registry, hosted=ctx.hosted, hashes_for=ctx.hashes_for)
+    # Nothing in the input is trusted: pins every run, gates on first sight, carried state
+    # only across this run's own continue-as-new, "ap" only from a parent (SPEC §22.4, §22.7).
+    admitted = admit_run(payload, info, loaded, ctx.hashes_for(loaded.registry))
     carried = admitted.carried
     run.loaded = loaded
     segment = int(carried.get("seg", 0))
@@ -641,6 +629,36 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun, *, agent: bool = Fa
     )
     state.approved = admitted.approved
     state.resume = admitted.resume
+    return loaded, state, ledger, recorder, segment, started
+
+
+def _malformed_input(exc: BaseException) -> ApplicationError:
+    """A workflow input this worker cannot read: a verdict (non-retryable), never a failing workflow task."""
+    msg = f"the workflow input is malformed: {type(exc).__name__}: {exc}"[:500]
+    detail: JsonObject = {"error": "InvalidWorkflowInput", "message": msg}
+    return ApplicationError(msg, {"detail": detail}, type="InvalidWorkflowInput", non_retryable=True)
+
+
+async def run_flow(payload: Mapping[str, Any], run: FlowRun, *, agent: bool = False) -> JsonObject:
+    """The ``FlowWorkflow`` body: load, verify pins, interpret, finish (or continue as new).
+
+    ``agent=True`` is the ``AgentWorkflow`` body: the artifact's root is an
+    ``app`` loop, the Env asks it to stop every ``payload["cn"]`` rounds
+    (``AgentContinue``), and the run continues as new with the loop's resume
+    state as input, carrying the segment number, the capability ledger's
+    usage, the principal and the projection so far.
+    """
+    from composable_agents.errors import AgentContinue
+    from composable_agents.execution.result import status_of
+
+    try:
+        loaded, state, ledger, recorder, segment, started = _prepare_run(payload, run, agent)
+    except ComposableAgentsError as exc:
+        raise _as_app_error(exc) from None
+    except Exception as exc:
+        if _is_sdk_internal(exc):
+            raise
+        raise _malformed_input(exc) from None
     limit = loaded.policy.max_segments
     try:
         out = await loaded.program.run(payload.get("v"), state)
