@@ -11,8 +11,16 @@ worker (its definition hash must equal the artifact's, else a non-retryable
 ``ToolDefinitionMismatch``), a ``tool_urls`` endpoint (httpx POST with an
 ``Idempotency-Key`` header, ``network`` grants enforced), an MCP tool
 (``server/tool`` keys) through ``mcp_call(server, tool, value,
-idempotency_key)``; otherwise a non-retryable ``ToolNotFound``. Sync tool
-bodies run in a thread pool. Every policy error is non-retryable.
+idempotency_key)`` (plus ``principal=`` and the frozen ``definition=`` when it
+takes them, so ``mcp_caller`` checks the live listing); otherwise a
+non-retryable ``ToolNotFound``. Sync tool bodies run in a thread pool. Every
+policy error is non-retryable; a transient tool failure (``ToolUnavailable``:
+a broken MCP transport, an HTTP 429/5xx) is retryable with its ``Retry-After``
+as the next retry delay.
+``invokeReasoner`` also carries ``"o"`` (the controller's offer) for an agent
+controller; a transient provider failure (``ProviderUnavailable``) is a
+retryable application error whose ``next_retry_delay`` is the provider's
+``Retry-After``.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import asyncio
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -30,10 +39,10 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from composable_agents.core.canonical import Json
 from composable_agents.core.jsontext import not_json
 from composable_agents.core.pures import Registry
-from datetime import timedelta
-from composable_agents.errors import ComposableAgentsError
+from composable_agents.errors import ComposableAgentsError, ProviderUnavailable, ToolUnavailable
 from composable_agents.execution.env import call_with_runtime_params
-from composable_agents.temporal.artifact import find_loaded, find_reasoner
+from composable_agents.execution.tool_callers import accepted_keywords
+from composable_agents.temporal.artifact import find_loaded, find_reasoner, find_tool_definition
 from composable_agents.temporal.env import CALL_TOOL, INVOKE_REASONER
 
 if TYPE_CHECKING:
@@ -123,7 +132,11 @@ class FlowActivities:
                 return await self._run_http(key, url, value, key_id, principal)
             if "/" in key and self.mcp_call is not None:
                 server, tool_name = key.split("/", 1)
-                return await self._call(self.mcp_call, (server, tool_name, value, key_id), principal)
+                return await self._call_mcp(server, tool_name, value, key_id, principal, want)
+        except ToolUnavailable as exc:
+            # Transient: the retry policy retries it (where the call may retry), after Retry-After if sent.
+            delay = timedelta(seconds=exc.retry_after_s) if exc.retry_after_s is not None else None
+            raise ApplicationError(str(exc), type="ToolUnavailable", next_retry_delay=delay) from exc
         except ComposableAgentsError as exc:
             if exc.non_retryable:
                 raise _non_retryable(str(exc), type(exc).__name__) from exc
@@ -140,6 +153,36 @@ class FlowActivities:
             "deployments=[...], or map it in tool_urls / serve it through mcp_call"
         )
         raise _non_retryable(msg, "ToolNotFound")
+
+    async def _call_mcp(
+        self, server: str, tool_name: str, value: Json, key_id: str, principal: Json, want: Any
+    ) -> Any:
+        """``mcp_call(server, tool, value, key)``, plus ``principal=`` and the frozen ``definition=``
+        (so the caller compares the live listing with it) when the callable takes them."""
+        fn = self.mcp_call
+        assert fn is not None
+        takes = accepted_keywords(fn, ("principal", "definition"))
+        extra: dict[str, Any] = {}
+        if principal is not None and "principal" in takes:
+            extra["principal"] = principal
+        if "definition" in takes and isinstance(want, str):
+            definition = find_tool_definition(want) or self._hosted_definition(want)
+            if definition is not None:
+                extra["definition"] = definition
+        if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
+            return await fn(server, tool_name, value, key_id, **extra)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self.executor, lambda: fn(server, tool_name, value, key_id, **extra))
+        if inspect.isawaitable(result):
+            return await result
+        return result
+
+    def _hosted_definition(self, want: str) -> Any:
+        for dep in self.deployments:
+            for entry in dep.manifest_json.get("tools", {}).values():
+                if entry.get("definitionHash") == want:
+                    return entry.get("definition")
+        return None
 
     async def _run_local(self, definition: ToolDef, value: Json, key_id: str, principal: Json) -> Any:
         if definition.single:

@@ -144,6 +144,7 @@ def build_worker(
     task_queue: str | None = None,
     tool_urls: Mapping[str, str] | None = None,
     mcp_call: Callable[..., Any] | None = None,
+    mcp_servers: Sequence[Any] | None = None,
     llm: Callable[..., Any] | None = None,
     capabilities: Mapping[str, Any] | None = None,
     deployments: Iterable[Deployment[Any, Any]] = (),
@@ -160,11 +161,28 @@ def build_worker(
     ``Deployment.run`` uses). ``deployments`` are hosted: their tools run
     in-process and clients may send only their ``artifact_hash``.
     ``worker_kwargs`` go to ``Worker`` (e.g. ``max_concurrent_activities``).
+    Without ``llm=`` reasoners are answered by ``composable_agents.models.router()``
+    (configured from the environment); an LLM with a ``check`` (a router)
+    refuses, here, hosted reasoners it cannot serve (``ModelNotConfigured``).
+    ``mcp_servers=[McpServer(...)]`` serves MCP tools through
+    ``mcp_caller(...)`` (one pooled session per server, opened on first use),
+    with the ``mcp_servers:`` version pins of ``capabilities`` and of the
+    hosted deployments checked on every connect.
     """
     queue = task_queue or DEFAULT_TASK_QUEUE
     mods = import_modules(modules)
     reg = registry or DEFAULT_REGISTRY
     hosted = list(deployments)
+    if mcp_servers is not None:
+        if mcp_call is not None:
+            msg = "pass mcp_servers= (a built-in caller) or mcp_call= (your own), not both"
+            raise ValueError(msg)
+        mcp_call = _mcp_caller_for(mcp_servers, capabilities=capabilities, deployments=hosted)
+    if llm is None:
+        from composable_agents.integrations.models.router import router  # seam: worker defaults to models.router()
+
+        llm = router()
+    check_models(llm, [r for dep in hosted for r in dep.frozen.reasoners.values()])
     context = WorkerContext(registry=reg, hosted={d.artifact_hash: d for d in hosted})
     context.snapshot()
     register_context(context, queue)
@@ -197,15 +215,26 @@ async def run_worker(
     task_queue: str | None = None,
     tool_urls: Mapping[str, str] | None = None,
     mcp_call: Callable[..., Any] | None = None,
+    mcp_servers: Sequence[Any] | None = None,
     llm: Callable[..., Any] | None = None,
     capabilities: Mapping[str, Any] | None = None,
     deployments: Iterable[Deployment[Any, Any]] = (),
     modules: Iterable[str] = (),
     **kwargs: Any,
 ) -> None:
-    """Connect to ``target_host`` and run a worker until cancelled (see :func:`build_worker`)."""
+    """Connect to ``target_host`` and run a worker until cancelled (see :func:`build_worker`).
+
+    An MCP caller built from ``mcp_servers=`` is closed (stdio servers stop) when the worker stops.
+    """
     if client is None:
         client = await Client.connect(target_host, namespace=namespace)
+    hosted = list(deployments)
+    owned = None
+    if mcp_servers is not None:
+        if mcp_call is not None:
+            msg = "pass mcp_servers= (a built-in caller) or mcp_call= (your own), not both"
+            raise ValueError(msg)
+        mcp_call = owned = _mcp_caller_for(mcp_servers, capabilities=capabilities, deployments=hosted)
     worker = build_worker(
         client,
         task_queue=task_queue,
@@ -213,11 +242,39 @@ async def run_worker(
         mcp_call=mcp_call,
         llm=llm,
         capabilities=capabilities,
-        deployments=deployments,
+        deployments=hosted,
         modules=modules,
         **kwargs,
     )
-    await worker.run()
+    try:
+        await worker.run()
+    finally:
+        if owned is not None:
+            await owned.aclose()
+
+
+def _mcp_caller_for(
+    servers: Sequence[Any],
+    *,
+    capabilities: Mapping[str, Any] | None = None,
+    deployments: Iterable[Deployment[Any, Any]] = (),
+) -> Any:
+    """``integrations.mcp.mcp_caller(servers)`` with every applicable version pin (all must hold).
+
+    Pins come from the worker's ``capabilities`` and each hosted deployment's
+    manifest; several pins for one server are joined into one constraint.
+    """
+    from composable_agents.integrations.mcp import mcp_caller  # seam: worker builds an MCP caller from mcp_servers=
+
+    pins: dict[str, list[str]] = {}
+    docs: list[Mapping[str, Any]] = [capabilities or {}, *(dep.capabilities_json or {} for dep in deployments)]
+    for doc in docs:
+        section = doc.get("mcp_servers")
+        if isinstance(section, Mapping):
+            for server, pin in section.items():
+                if isinstance(pin, str) and pin.strip() not in ("", "*"):
+                    pins.setdefault(str(server), []).append(pin)
+    return mcp_caller(servers, pins={name: ",".join(found) for name, found in pins.items()})
 
 
 def build_replayer(
