@@ -180,3 +180,13 @@ async def test_arun_takes_llm_too(llm_server: LLMServer, llm: Router) -> None:
     llm_server.script("openai", openai_text("async hi"))
     result = await deploy(think(TEXT_O)).arun("hello", llm=llm)
     assert result.value == "async hi"
+
+
+def test_openai_itself_gets_max_completion_tokens() -> None:
+    from composable_agents.integrations.models._wire import Request, UserText
+    from composable_agents.integrations.models.openai import build_request
+
+    request = Request("gpt-4o-mini", "", (UserText("x"),), 300)
+    assert build_request(request)["max_tokens"] == 300  # what compatible servers read (the base_url case above)
+    official = build_request(request, token_field="max_completion_tokens")
+    assert official["max_completion_tokens"] == 300 and "max_tokens" not in official

@@ -55,8 +55,13 @@ def _dumps(value: Json) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def build_request(request: Request) -> dict[str, Any]:
-    """The ``chat.completions.create`` keyword arguments for ``request``."""
+def build_request(request: Request, *, token_field: str = "max_tokens") -> dict[str, Any]:
+    """The ``chat.completions.create`` keyword arguments for ``request``.
+
+    ``token_field`` names the output cap: ``max_tokens`` (what every
+    compatible server reads) or ``max_completion_tokens`` (OpenAI's own API,
+    whose reasoning models refuse ``max_tokens``).
+    """
     messages: list[JsonObject] = []
     if request.system:
         messages.append({"role": "system", "content": request.system})
@@ -75,7 +80,7 @@ def build_request(request: Request) -> dict[str, Any]:
         else:
             for cid, text, _is_error in turn.results:
                 messages.append({"role": "tool", "tool_call_id": cid, "content": text})
-    kwargs: dict[str, Any] = {"model": request.model, "messages": messages, "max_tokens": request.max_tokens}
+    kwargs: dict[str, Any] = {"model": request.model, "messages": messages, token_field: request.max_tokens}
     if request.temperature is not None:
         kwargs["temperature"] = request.temperature
     if request.tools:
@@ -181,7 +186,8 @@ class OpenAIProvider:
         """One Chat Completions call; SDK failures become our errors here and nowhere else."""
         sdk = _sdk()
         client = self.client()
-        kwargs = build_request(request)
+        # OpenAI itself (no base_url) takes max_completion_tokens; compatible servers read max_tokens.
+        kwargs = build_request(request, token_field="max_completion_tokens" if self.base_url is None else "max_tokens")
         try:
             completion = await client.chat.completions.create(**kwargs)
         except ComposableAgentsError:
