@@ -435,8 +435,8 @@ def _cases(cases: Mapping[Any, Any], default: Any, what: str) -> tuple[tuple[Jso
     return tuple(keys), tuple(arms)
 
 
-def switch(selector: Any, subject: T, *, cases: Mapping[Any, Arrow[T, R]],
-           default: Arrow[T, R] | None = None, name: str | None = None) -> R:
+def switch(selector: Any, subject: T, *, cases: Mapping[Any, Arrow[Any, R]],
+           default: Arrow[Any, R] | None = None, name: str | None = None) -> R:
     """In a ``@flow`` body: run the arm whose case equals ``selector``'s value, else ``default``.
 
     ``selector`` is a registered pure (or its name) applied to ``subject``, or
@@ -461,9 +461,16 @@ def switch(selector: Any, subject: T, *, cases: Mapping[Any, Arrow[T, R]],
     return trace.add(("ref", _vid(subject)), [node], barrier=barrier, label="switch")  # type: ignore[return-value]
 
 
-def switch_on(subject: T, *, key: str, cases: Mapping[Any, Arrow[T, R]],
-              default: Arrow[T, R] | None = None, name: str | None = None) -> R:
-    """In a ``@flow`` body: route the record ``subject`` on its field ``key`` (``std.pluck``)."""
+def switch_on(subject: T, *, key: str, cases: Mapping[Any, Arrow[Any, R]],
+              default: Arrow[Any, R] | None = None, name: str | None = None) -> R:
+    """In a ``@flow`` body: route the record ``subject`` on its field ``key`` (``std.pluck``).
+
+    Each arm takes the variant its case selects (``{"urgent": page, "routine":
+    enqueue}`` over ``Urgent | Routine``), so an arm's input is not required to
+    be the whole union; the result is the join of the arms' outputs (annotate
+    the flow's return type, e.g. ``-> str | int``). Every arm's input is still
+    checked at run time against the value routed to it.
+    """
     trace = _need_trace("switch_on(subject, key=..., cases=...)", "use alt('std.pluck', cases=..., args=...)")
     if not isinstance(subject, Handle):
         _fail("switch_on(subject, ...): subject must be a handle", "pass the record to route")

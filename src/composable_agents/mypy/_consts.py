@@ -106,3 +106,8 @@ HUMAN_GATE: Final = "composable_agents.authoring.derived.HumanGate"
 DECISION_GATE: Final = "composable_agents.authoring.derived.DecisionGate"
 GATE_DECISION: Final = "composable_agents.authoring.derived.GateDecision"
 """``human_gate(...)`` markers: ``>>`` passes the neighbour's type through (no any-edge)."""
+
+SWITCHES: Final = frozenset(
+    {"composable_agents.authoring._flow_steps.switch", "composable_agents.authoring._flow_steps.switch_on"}
+)
+"""``@flow`` routing helpers whose result is the union of their typed arms (see ``_features/switch``)."""

@@ -21,7 +21,7 @@ from mypy.plugin import (
 from mypy.types import FunctionLike, Type
 
 from composable_agents.mypy import _arrows, _consts
-from composable_agents.mypy._features import any_edge, join, leaf_decorators, step_options
+from composable_agents.mypy._features import any_edge, join, leaf_decorators, step_options, switch
 
 
 def _source_digest() -> str:
@@ -113,6 +113,8 @@ class ComposableAgentsPlugin(Plugin):
             return leaf_decorators.tool_hook
         if fullname in _consts.PURE_DECORATORS:
             return leaf_decorators.pure_hook
+        if fullname in _consts.SWITCHES:
+            return switch.switch_hook
         floor = _consts.FUNCTION_FLOORS.get(fullname)
         if floor is None:
             return None

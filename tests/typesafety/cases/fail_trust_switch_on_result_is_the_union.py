@@ -1,0 +1,8 @@
+from ts_common import Routine, Urgent, enqueue, page
+
+from composable_agents import flow, switch_on
+
+
+@flow
+def route(ticket: Urgent | Routine) -> int:
+    return switch_on(ticket, key="kind", cases={"urgent": page, "routine": enqueue})  # E: "str | int"
