@@ -490,4 +490,4 @@ class ToolUnavailable(ComposableAgentsError, ConnectionError):
 
 
 def _rebuild_tool_error(cls: type[ComposableAgentsError], message: str, field: str, value: Any) -> ComposableAgentsError:
-    return cls(message, **{field: value})  # type: ignore[call-arg]
+    return cls(message, **{field: value})
