@@ -14,13 +14,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 import pytest
 
 from composable_agents import call, deploy, flow, human_gate, seq, tool
 from composable_agents.core.pures import Registry
-from composable_agents.errors import DuplicateToolError, ValidationError
+from composable_agents.errors import CompositionError, DuplicateToolError, ValidationError
+from composable_agents.typed import as_flow
 
 HERE = Path(__file__).resolve()
 SOURCE = HERE.read_text().splitlines()
@@ -244,3 +245,43 @@ def test_serve_help_prints_usage_without_connecting() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "usage" in proc.stdout.lower() and "TEMPORAL_ADDRESS" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+class TrnUrgent(TypedDict):
+    kind: Literal["urgent"]
+    reason: str
+
+
+class TrnRoutine(TypedDict):
+    kind: Literal["routine"]
+    queue: str
+
+
+@tool(name="trn_page", effect="read", idempotent=True)
+def trn_page(t: TrnUrgent) -> str:
+    return "paged: " + t["reason"]
+
+
+@tool(name="trn_enqueue", effect="read", idempotent=True)
+def trn_enqueue(t: TrnRoutine) -> int:
+    return len(t["queue"])
+
+
+def test_a_flow_embeds_a_typed_choice_and_as_flow() -> None:
+    @flow
+    def route(ticket: TrnUrgent | TrnRoutine) -> str | int:
+        return (trn_page | trn_enqueue)(ticket)
+
+    @flow
+    def route_as_flow(ticket: TrnUrgent | TrnRoutine) -> str | int:
+        return as_flow(trn_page | trn_enqueue)(ticket)
+
+    for f in (route, route_as_flow):
+        d = deploy(f, tools=[trn_page, trn_enqueue], reasoners=[])
+        assert d.dry_run({"kind": "urgent", "reason": "fire"}).value == "paged: fire"
+        assert d.dry_run({"kind": "routine", "queue": "billing"}).value == 7
+
+
+def test_an_arrow_outside_a_flow_body_says_how_to_run_it() -> None:
+    with pytest.raises(CompositionError, match="not a function"):
+        (trn_page | trn_enqueue)({"kind": "urgent", "reason": "x"})
