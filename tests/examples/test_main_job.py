@@ -114,3 +114,25 @@ def test_main_job_shows_the_durable_details(main_job: subprocess.CompletedProces
     # the MCP example's tools ran as activities against the live server
     assert re.search(r"\$\.1\s+prim\s+library/search\s+-> \{\"topic\": \"durable agents\"", out), out[-2000:]
     assert re.search(r"\$\.3\s+prim\s+library/save_note\s+-> \{\"id\": \"note-1\"", out), out[-2000:]
+
+
+def test_main_job_stores_its_runs_and_draws_them(main_job: subprocess.CompletedProcess[str]) -> None:
+    from composable_agents.integrations.store import TraceStore
+
+    out = main_job.stdout
+    found = re.search(r"^traces: (\d+) runs stored in (\S+); HTML pages: (\S+) \(one page per run\)$", out, re.M)
+    assert found, out[-2000:]
+    assert int(found.group(1)) >= len(EXPECTED) - 1  # every flow and agent run (the session is not a flow run)
+    assert found.group(2) == "sqlite:///.ca/traces.db"
+    index = ROOT / found.group(3)
+    pages = re.findall(r'href="([^"]+)"', index.read_text())
+    assert len(pages) == int(found.group(1))
+    run_id = re.search(r"^quickstart: status=ok run_id=(\S+)$", out, re.M)
+    assert run_id, out[:2000]
+    with TraceStore.open(f"sqlite:///{ROOT}/.ca/traces.db") as store:
+        stored = store.get_run(run_id.group(1))
+    assert stored is not None and stored.status == "ok"
+    assert stored.started_at is not None and stored.started_at > 1e12  # workflow time: epoch milliseconds
+    assert {e.get("tool") for e in stored.events} >= {"lookup_ticket"}
+    page = (index.parent / f"{run_id.group(1)}.html").read_text()
+    assert "Timeline" in page and "lookup_ticket" in page
