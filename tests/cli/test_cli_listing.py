@@ -121,3 +121,16 @@ def test_usage_errors_exit_2(ca: Ca, project: Path, tmp_path: Path) -> None:
     by_module = run_ca("ls", "-m", "support.chat", "--path", str(project), cwd=elsewhere)
     assert (by_module.returncode, by_module.stdout.splitlines()[1:]) == (0, ["echo  session  Feedback  -     -"])
     assert run_ca("--help", cwd=elsewhere).returncode == 0
+
+
+def test_ls_imports_neither_temporalio_nor_rich(project: Path) -> None:
+    # Cold start (benchmarks/bench_cli.py): a piped `ca ls` must not pay for the durable layer or rich.
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = ['ca', 'ls']\n"
+        "try:\n    runpy.run_module('composable_agents', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('temporalio', 'rich')), 'cli.ls' in str(sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=False)
+    assert done.stdout.splitlines()[-1] == "[] True", done.stderr

@@ -97,6 +97,8 @@ def test_run_exit_codes(ca: Ca) -> None:
     assert bad_json.returncode == 2 and "--input is not JSON" in bad_json.stderr
     bad_fake = ca("run", "triage.v1", "--fake", "support_reply")
     assert bad_fake.returncode == 2 and "write --fake REASONER=MODULE:FUNCTION" in bad_fake.stderr
+    session = ca("run", "echo", "--input", '"hi"')
+    assert session.returncode == 2 and "echo is a session: talk to it with `ca chat echo`" in session.stderr
     agent = ca("run", "helper", "--input", '"q"', "--fake", "helper.controller=support.fakes:controller", "--fake", FAKE)
     assert agent.returncode == 0 and 'value: {"answer": "q"}' in agent.stdout
 

@@ -28,6 +28,8 @@ def run_entry(project: Any, name: str, value: Any, *, fakes: dict[str, Any], llm
     from composable_agents.errors import MissingFakeError, ModelNotConfigured
 
     entry = project.get(name)
+    if entry.kind == "session":
+        abort(f"{name} is a session: talk to it with `ca chat {name}`", USAGE)
     dep = project.deployment(entry)
     if dep.blocking:
         from composable_agents.compiler.diagnostics import explain

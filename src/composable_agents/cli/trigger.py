@@ -23,7 +23,7 @@ from composable_agents.cli.common import (
     parse_input,
     resolve_address,
 )
-from composable_agents.cli.console import FAILED, abort, console
+from composable_agents.cli.console import FAILED, USAGE, abort, console
 
 __all__ = ["trigger", "trigger_entry"]
 
@@ -34,6 +34,8 @@ async def trigger_entry(project: Any, name: str, value: Any, *, address: str, wo
     from composable_agents.temporal.client import start_deployment
 
     entry = project.get(name)
+    if entry.kind == "session":
+        abort(f"{name} is a session: talk to it with `ca chat {name}`", USAGE)
     dep = project.deployment(entry)
     if dep.blocking:
         from composable_agents.compiler.diagnostics import explain
