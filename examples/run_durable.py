@@ -12,13 +12,27 @@ each run's status, value and trace (the projection), and stops the server:
 - ``email_approval``: started, parked on its ``human_gate``, the gate
   answered by a reviewer (approve, and reject on a second run), then the result;
 - ``session_demo``: ``Agent.open(session=..., backend="temporal")``, two
-  turns (one send retried), then close; the emitted events are printed.
+  turns (one send retried), then close; the emitted events are printed;
+- ``mcp_research``: a ``@flow`` over a live MCP server (the bundled
+  ``mcp_research_server.py``, spawned over stdio by the worker's pooled
+  ``mcp_caller``): search, summarize, save a note keyed by the run.
+
+Every flow and agent run is also read back from Temporal after it closes
+(``integrations.store.ingest``: out of band, the workflows do no projection
+IO) into the project's SQLite trace store ``.ca/traces.db``, and drawn as one
+self-contained HTML page per run under ``.ca/traces/`` with an
+``index.html`` linking them; the last lines say where.
 
 Exits 0 when every run ended with its expected status, else 1 (naming what
 failed).
 
     python examples/run_durable.py [--only NAME[,NAME...]] [--save-histories DIR]
 
+``--live`` (with ``ANTHROPIC_API_KEY`` or ``OPENAI_API_KEY`` set) runs the
+quickstart and the support agent against the real model instead: the worker
+answers reasoners with ``composable_agents.models.router()`` (no fakes;
+``CA_LIVE_MODEL`` picks the model, default ``anthropic:claude-haiku-4-5``, or
+``openai:gpt-4o-mini`` with only an OpenAI key). Not run in CI.
 ``--only`` runs the named examples (``quickstart,session_demo``...);
 ``--save-histories`` writes each flow and agent run's history as JSON (what
 ``tests/histories/`` holds for the replay test: record it with
@@ -45,6 +59,8 @@ from types import ModuleType
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+STORE_URL = "sqlite:///.ca/traces.db"  # the project's trace store, relative to the working directory
+TRACES = Path(".ca") / "traces"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
@@ -66,6 +82,8 @@ class Runner:
     save_histories: str | None = None
     fakes: dict[str, Callable[..., Any]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    store: Any = None
+    pages: list[tuple[str, str, str, Path]] = field(default_factory=list)
 
     def session_id(self, name: str) -> str:
         # Fixed ids when saving histories (the file name is the workflow id).
@@ -95,6 +113,8 @@ class Runner:
         self.report(name, result.status, expected, value, run_id=result.run_id)
         print("  trace:")
         print_trace(result)
+        if self.store is not None:
+            await self.record(name, result)
         if self.save_histories:
             history = await self.client.get_workflow_handle(result.run_id).fetch_history()
             target = Path(self.save_histories) / f"{result.run_id}.json"
@@ -102,6 +122,33 @@ class Runner:
             target.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
             print(f"  history: {target} ({len(history.events)} events)")
         return result
+
+    async def record(self, name: str, result: Any) -> None:
+        """Read the closed run back from Temporal into the trace store and write its HTML page."""
+        from composable_agents.integrations.render import render_trace_html
+        from composable_agents.integrations.store import ingest
+
+        await ingest(self.client, result.run_id, self.store)
+        stored = self.store.get_run(result.run_id)
+        page = TRACES / f"{result.run_id}.html"
+        page.write_text(render_trace_html(stored, title=f"{name} ({result.run_id})"), encoding="utf-8")
+        self.pages.append((name, result.run_id, result.status, page))
+
+    def write_index(self) -> Path:
+        """``.ca/traces/index.html``: one link per run page."""
+        from html import escape
+
+        rows = "".join(
+            f'<li><a href="{escape(page.name)}">{escape(name)}</a> <code>{escape(run_id)}</code> {escape(status)}</li>'
+            for name, run_id, status, page in self.pages
+        )
+        index = TRACES / "index.html"
+        index.write_text(
+            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Example runs</title></head>'
+            f"<body><h1>Example runs</h1><ul>{rows}</ul></body></html>",
+            encoding="utf-8",
+        )
+        return index
 
     async def run(
         self,
@@ -158,6 +205,7 @@ class Example:
     name: str
     deployments: list[Any]  # hosted by the worker: their tools run in-process
     run: Callable[[Runner], Awaitable[None]]
+    mcp_servers: list[Any] = field(default_factory=list)  # served by the worker's MCP caller
 
 
 def quickstart() -> Example:
@@ -345,6 +393,65 @@ def session_demo() -> Example:
     return Example("session_demo", [], run)
 
 
+def mcp_research() -> Example:
+    """MCP tools from a live server: the worker's pooled session, the run's key in ``_meta``, a pinned version."""
+    mr = load("mcp_research")
+
+    async def run(r: Runner) -> None:
+        await r.run("mcp_research", mr.deployment, "durable agents", mr.FAKES)
+
+    return Example("mcp_research", [mr.deployment], run, [mr.LIBRARY])
+
+
+def live_model() -> str | None:
+    """The model ``--live`` uses: ``$CA_LIVE_MODEL``, else one the set API key can call (``None``: no key)."""
+    if os.environ.get("CA_LIVE_MODEL"):
+        return os.environ["CA_LIVE_MODEL"]
+    if os.environ.get("ANTHROPIC_API_KEY"):
+        return "anthropic:claude-haiku-4-5"
+    if os.environ.get("OPENAI_API_KEY"):
+        return "openai:gpt-4o-mini"
+    return None
+
+
+def live_examples(model: str) -> list[Example]:
+    """The quickstart flow and the support agent with ``model`` behind their reasoners (``--live``)."""
+    from composable_agents import Agent, Reasoner, deploy, think
+
+    qs = load("quickstart")
+    st = load("support_triage")
+    reply = Reasoner("support_reply_live", model, system=qs.support_reply.system, reply=qs.SupportReply, max_tokens=400)
+    flow = qs.lookup_ticket >> qs.ticket_prompt >> think(reply)
+    quick = deploy(flow, tools=[qs.lookup_ticket], reasoners=[reply])
+    controller = Reasoner(
+        "support_controller_live",
+        model,
+        system=(
+            "You resolve support tickets by calling tools. Look the ticket up, run the refund policy "
+            "sub-flow on what you found, refund when it says eligible (pass its record), otherwise "
+            "escalate with a reason. Finish with a short resolution record."
+        ),
+        max_tokens=600,
+    )
+    agent = Agent("support.triage.live", reasoner=controller, tools=[st.lookup, st.refund, st.policy], max_rounds=8, budget={"cost": 0.05})
+    support = agent.deploy()
+
+    async def run_quick(r: Runner) -> None:
+        result = await r.run("quickstart (live)", quick, "Customer was charged twice.", {})
+        print(f"  cost: ${result.cost:.6f}")
+
+    async def run_support(r: Runner) -> None:
+        for ticket in ("T-100", "T-200"):
+            st.REFUNDS.clear()
+            result = await support.run(r.client, session_id=r.session_id(f"live-{ticket}"), input=ticket)
+            # a real model may refund or escalate; either is a correct ending, anything else is reported
+            expected = result.status if result.status in ("ok", "escalated") else "ok"
+            await r.finish(f"support_triage {ticket} (live)", result, expected)
+            print(f"  cost: ${result.cost:.6f}; refunds: {len(st.REFUNDS)}")
+
+    return [Example("quickstart_live", [quick], run_quick), Example("support_triage_live", [support], run_support)]
+
+
 EXAMPLES: dict[str, Callable[[], Example]] = {
     "quickstart": quickstart,
     "typed_triage": typed_triage,
@@ -354,10 +461,12 @@ EXAMPLES: dict[str, Callable[[], Example]] = {
     "research_assistant": research_assistant,
     "email_approval": email_approval,
     "session_demo": session_demo,
+    "mcp_research": mcp_research,
 }
 
 
-async def main(save_histories: str | None = None, only: list[str] | None = None) -> int:
+async def main(save_histories: str | None = None, only: list[str] | None = None, live: bool = False) -> int:
+    from composable_agents.integrations.mcp import mcp_caller
     from composable_agents.temporal.devserver import dev_server
     from composable_agents.temporal.worker import build_worker
 
@@ -366,13 +475,24 @@ async def main(save_histories: str | None = None, only: list[str] | None = None)
     if unknown:
         print(f"unknown examples: {', '.join(unknown)} (known: {', '.join(EXAMPLES)})")
         return 2
-    items = [make() for name, make in EXAMPLES.items() if not only or name in only]
+    from composable_agents.integrations.store import TraceStore
+
+    model = live_model() if live else None
+    if live and model is None:
+        print("--live needs ANTHROPIC_API_KEY or OPENAI_API_KEY (the keyless run is the default)")
+        return 2
+    items = live_examples(model) if model else [make() for name, make in EXAMPLES.items() if not only or name in only]
+    TRACES.mkdir(parents=True, exist_ok=True)
+    store = TraceStore.open(STORE_URL)
     async with dev_server() as server:
         print(f"temporal dev server on {server.target_host} (pid {server.pid})")
-        runner = Runner(await server.client(), save_histories)
+        runner = Runner(await server.client(), save_histories, store=store)
+        # one pooled session per MCP server for the whole worker; closed (stdio servers stop) below
+        mcp = mcp_caller([s for item in items for s in item.mcp_servers])
         worker = build_worker(
             runner.client,
-            llm=runner.llm,
+            llm=None if live else runner.llm,  # live: the worker's default, models.router() from the environment
+            mcp_call=mcp,
             deployments=[d for item in items for d in item.deployments],
         )
         async with worker:
@@ -382,7 +502,11 @@ async def main(save_histories: str | None = None, only: list[str] | None = None)
                 except Exception as exc:  # noqa: BLE001 - report it and go on with the next example
                     runner.failures.append(f"{item.name}: {type(exc).__name__}: {exc}")
                     print(f"\n{item.name}: error {type(exc).__name__}: {exc}")
+        await mcp.aclose()
     print(f"\ndev server stopped; {len(items)} examples in {time.monotonic() - started:.1f} s")
+    index = runner.write_index()
+    store.close()
+    print(f"traces: {len(runner.pages)} runs stored in {STORE_URL}; HTML pages: {index} (one page per run)")
     if runner.failures:
         print("FAILED:")
         for failure in runner.failures:
@@ -396,8 +520,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Run the examples durably on an embedded Temporal dev server.")
     parser.add_argument("--save-histories", metavar="DIR", default=None)
     parser.add_argument("--only", metavar="NAMES", default=None, help="comma-separated example names")
+    parser.add_argument("--live", action="store_true", help="run the quickstart and the support agent against the real model")
     args = parser.parse_args()
-    code = asyncio.run(main(args.save_histories, args.only.split(",") if args.only else None))
+    code = asyncio.run(main(args.save_histories, args.only.split(",") if args.only else None, live=args.live))
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # the SDK's runtime can abort at interpreter exit; skip it
