@@ -305,3 +305,11 @@ def test_an_agent_guard_that_never_refuses_is_caught(monkeypatch: pytest.MonkeyP
     with pytest.raises(FlowCheckFailed) as info:
         check_flow(pricey, st.just("t"), max_examples=30)
     assert info.value.invariant == "budget held"
+
+
+def test_takes_an_arrow_and_hypothesis_settings() -> None:
+    from hypothesis import settings
+
+    report = check_flow(tk_pick_safe, st.text(max_size=3), settings=settings(max_examples=7, database=None))
+    assert report.examples == 7
+    assert report.run_seconds >= report.draw_seconds > 0
