@@ -25,11 +25,13 @@ The invariants, checked on every run:
    loop that does not converge;
 3. no tool body ran that the deployment does not grant, and no
    approval-required body ran without an approving gate before it;
-4. the capability budget (cost, tokens, ``maxCalls``) held;
+4. the capability budget (cost, tokens, ``maxCalls``) held, and a stopped
+   agent's spend is within its own budget;
 5. the same input and replies under another scheduler seed give the same
    status and, for an ``ok`` run, the same value and projection (a run that
    stops early cancels concurrent branches, so which of them had finished
-   is scheduling).
+   is scheduling);
+6. the caller's own ``check(input, result)``, when given.
 
 A violation raises :class:`FlowCheckFailed` (an ``AssertionError``) after
 hypothesis has shrunk it, naming the invariant, the input and each
