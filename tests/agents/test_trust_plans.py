@@ -63,8 +63,9 @@ def codes(reply: Any) -> list[str]:
         ({"backoffRate": 0.5}, "RETRY_RANGE"),
         ({"maxAttempts": 0}, "RETRY_RANGE"),
         ({"maxAttempts": 10**9}, "PLAN_BOUNDS"),
-        ({"timeoutS": -1}, "PLAN_RANGE"),
-        ({"costUsd": -100}, "PLAN_RANGE"),
+        ({"timeoutS": -1}, "MALFORMED_NODE"),
+        ({"timeoutS": 0}, "MALFORMED_NODE"),
+        ({"costUsd": -100}, "MALFORMED_NODE"),
     ],
 )
 def test_plan_annotations_pass_deploys_range_checks(ann: dict[str, Any], code: str) -> None:

@@ -275,7 +275,7 @@ def compile_think(
     timeout = node.ann.timeout_s if node.ann is not None else None
     attempts = node.ann.max_attempts if node.ann is not None and node.ann.max_attempts else 1
     cost = meta.cost_usd
-    est_cost = cost if cost is not None else DEFAULT_THINK_COST
+    est_cost = _cost_or_zero(cost) if cost is not None else DEFAULT_THINK_COST  # never a refund
     est_tokens = (
         definition.max_tokens
         if definition is not None and definition.max_tokens

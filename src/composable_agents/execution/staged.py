@@ -43,7 +43,7 @@ from composable_agents.compiler.budget import DEFAULT_LEAF_COST_USD
 from composable_agents.compiler.capabilities import needs_approval
 from composable_agents.compiler.diagnostics import Diagnostic
 from composable_agents.core.canonical import JsonObject
-from composable_agents.compiler.validate import _retry_range
+from composable_agents.compiler.validate import _malformed, _retry_range
 from composable_agents.core.codec import MAX_DOCUMENT_BYTES, MAX_NODE_DEPTH, normalize
 from composable_agents.core.jsontext import has_lone_surrogate, loads_strict
 from composable_agents.core.ir import (
@@ -134,7 +134,8 @@ PLAN_CODES: Final[Mapping[str, str]] = {
     "PLAN_MALFORMED": "Static args are only for the reserved tools.",
     "PLAN_BUDGET": "The plan's estimated cost exceeds the stage budget; use fewer or cheaper steps.",
     "PLAN_TOO_LARGE": "The plan is over the size, object-count or nesting limit; send a smaller plan.",
-    "PLAN_RANGE": "An annotation is out of range (costUsd/timeoutS finite and >= 0, timeoutS > 0).",
+    "PLAN_RANGE": "An annotation is not finite (costUsd, timeoutS).",
+    "MALFORMED_NODE": "A node breaks deploy's well-formedness checks (costUsd >= 0, timeoutS > 0, quorum k, ...).",
     "PLAN_BOUNDS": "A loop count or attempt count is over the plan bound; use fewer rounds or attempts.",
     "PLAN_COMPILE": "The admitted plan could not be prepared to run; simplify it.",
     "RETRY_RANGE": "maxAttempts is an integer >= 1, retryIntervalS >= 0 and backoffRate >= 1 (as at deploy).",
@@ -208,6 +209,10 @@ def plan_context(manifest: Any, *, budget_usd: float | None = None) -> PlanConte
             raise TypeError(msg)
         defs[definition.key] = definition
     return PlanContext(tools=defs, budget_usd=budget_usd)
+
+
+_UNESTIMABLE: Final = frozenset({"PLAN_BOUNDS", "PLAN_RANGE", "RETRY_RANGE", "MALFORMED_NODE"})
+"""Codes after which the plan's cost is not estimated (its numbers are not trustworthy)."""
 
 
 def _too_large(what: str) -> StagedPlanRejected:
@@ -381,26 +386,26 @@ def check_plan(reply: object, ctx: PlanContext, *, prefix: str = "$") -> tuple[N
         return None, [_diag("PLAN_PARSE", prefix, f"plan could not be compiled: {type(exc).__name__}: {exc}"[:300])]
 
 
-def _ann_problems(node: Node) -> tuple[list[str], list[str]]:
-    """Deploy's ``RETRY_RANGE`` findings, then this module's ``PLAN_RANGE``/``PLAN_BOUNDS`` ones."""
+def _ann_problems(node: Node) -> tuple[list[str], list[str], list[str]]:
+    """Deploy's ``MALFORMED_NODE`` and ``RETRY_RANGE`` findings, then the plan's ``PLAN_RANGE``/``PLAN_BOUNDS``.
+
+    The deploy checks are the very functions ``deploy`` runs (costUsd >= 0,
+    timeoutS > 0, quorum/hedge/alt arity, ...); static args on a tool are
+    left to ``PLAN_MALFORMED``.
+    """
+    malformed = [p for p in _malformed(node) if not p.startswith("tool ")]
     retry = _retry_range(node)
     ranges: list[str] = []
     ann = node.ann
     if ann is not None:
         for label, value in (("costUsd", ann.cost_usd), ("timeoutS", ann.timeout_s)):
-            if value is not None and (type(value) not in (int, float) or not math.isfinite(value) or value < 0):
-                ranges.append(f"{label} must be a finite number >= 0, got {value!r}")
-        if ann.timeout_s == 0:
-            ranges.append("timeoutS must be > 0")
+            if value is not None and value >= 0 and not math.isfinite(value):
+                ranges.append(f"{label} must be finite, got {value!r}")
         if type(ann.max_attempts) is int and ann.max_attempts > MAX_PLAN_ATTEMPTS:
             ranges.append(f"BOUNDS:maxAttempts must be <= {MAX_PLAN_ATTEMPTS}, got {ann.max_attempts}")
-    if isinstance(node, IterUpTo) and not 1 <= node.max_rounds <= MAX_PLAN_ROUNDS:
-        ranges.append(f"BOUNDS:iter_up_to max must be between 1 and {MAX_PLAN_ROUNDS}, got {node.max_rounds}")
-    if isinstance(node, Par) and node.merge is not Merge.ALL:
-        k = getattr(node, "k", None)
-        if type(k) is int and not 1 <= k <= max(1, len(node.branches)):
-            ranges.append(f"quorum k must be between 1 and {len(node.branches)}, got {k}")
-    return retry, ranges
+    if isinstance(node, IterUpTo) and type(node.max_rounds) is int and node.max_rounds > MAX_PLAN_ROUNDS:
+        ranges.append(f"BOUNDS:iter_up_to max must be <= {MAX_PLAN_ROUNDS}, got {node.max_rounds}")
+    return malformed, retry, ranges
 
 
 def _check_plan(reply: object, ctx: PlanContext, prefix: str) -> tuple[Node | None, list[Diagnostic]]:
@@ -415,7 +420,9 @@ def _check_plan(reply: object, ctx: PlanContext, prefix: str) -> tuple[Node | No
         if forbidden is not None:
             code, label = forbidden
             diags.append(_diag(code, nid, f"plans may not use {label}"))
-        retry_problems, range_problems = _ann_problems(current)
+        malformed, retry_problems, range_problems = _ann_problems(current)
+        for problem in malformed:
+            diags.append(_diag("MALFORMED_NODE", nid, problem))
         for problem in retry_problems:
             diags.append(_diag("RETRY_RANGE", nid, problem))
         for problem in range_problems:
@@ -466,7 +473,7 @@ def _check_plan(reply: object, ctx: PlanContext, prefix: str) -> tuple[Node | No
         shape = closed_shape(node)
         if shape > MAX_PLAN_SHAPE:
             diags.append(_diag("PLAN_SHAPE", prefix, f"the plan is {shape}-shaped; at most {MAX_PLAN_SHAPE} is allowed"))
-    if ctx.budget_usd is not None and not any(d.code in ("PLAN_BOUNDS", "PLAN_RANGE", "RETRY_RANGE") for d in diags):
+    if ctx.budget_usd is not None and not any(d.code in _UNESTIMABLE for d in diags):
         cost = estimate_cost(node, ctx.tools)
         if cost > ctx.budget_usd + 1e-12:
             diags.append(_diag("PLAN_BUDGET", prefix, f"estimated cost ${cost:.4f} exceeds the stage budget ${ctx.budget_usd:.4f}"))
