@@ -52,7 +52,7 @@ _GENAI_PROVIDERS: Final = {"anthropic": "anthropic", "openai": "openai", "google
 def _require_otel() -> Any:
     try:
         from opentelemetry import trace
-    except ImportError as exc:  # pragma: no cover - the dev extra installs it
+    except ImportError as exc:
         raise ComposableAgentsError(_EXTRA_HINT) from exc
     return trace
 

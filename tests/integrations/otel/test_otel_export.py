@@ -168,3 +168,28 @@ def test_sink_and_bare_projection() -> None:
     assert sorted(s.context.span_id for s in exporter2.get_finished_spans()) == sorted(
         s.context.span_id for s in exporter.get_finished_spans()
     )
+
+
+def test_any_other_provider_gets_spans_through_the_tracer_api() -> None:
+    from opentelemetry.trace import NoOpTracerProvider
+
+    result = _run("otel-api")
+    record = export_run(result, tracer_provider=NoOpTracerProvider())
+    assert record.run_id == "otel-api" and len(record.events) == len(result.projection.events)
+
+
+def test_export_without_the_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    from composable_agents.errors import ComposableAgentsError
+
+    real_import = builtins.__import__
+
+    def no_otel(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("opentelemetry"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_otel)
+    with pytest.raises(ComposableAgentsError, match=r"composable-agents\[otel\]"):
+        export_run({"events": [], "values": []})
