@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 from temporalio.api.enums.v1 import EventType
 
 from composable_agents import Ann, Reasoner, arr, deploy, seq, tool
+from composable_agents.agents.agent import Agent
+from composable_agents.core.policy import AgentConfig
 from composable_agents.authoring.kernel import call, stage
 from composable_agents.core.policy import ExecutionPolicy
 from composable_agents.core.pures import DEFAULT_REGISTRY
@@ -67,11 +69,20 @@ def tt_flaky(q: Any, *, idempotency_key: str) -> Any:
 
 
 TT_PLANNER = Reasoner("tt_planner", "fake")
+TT_AGENT = Agent("tt.cont.agent", tools=[tt_read], max_rounds=4, budget={"cost": 1.0})
+
+
+CONTROLLER_CALLS: list[Any] = []
 
 
 async def fake_llm(reasoner: Any, value: Any) -> Any:
     if reasoner.name == "tt_planner":
         return PLANS[value]
+    if reasoner.name == TT_AGENT.controller:
+        CONTROLLER_CALLS.append(value)
+        if not value["trace"]:
+            return {"action": "call", "tool": "tt_read", "input": "q"}
+        return {"action": "finish", "value": {"__continue__": {"round": 0}}}
     raise LookupError(reasoner.name)
 
 
@@ -253,3 +264,20 @@ async def test_no_workflow_input_makes_a_workflow_task_fail_twice(client: Any) -
 
     for sid in await asyncio.gather(*(one(m) for m in cases)):
         assert await _task_failures(client, sid) <= 1
+
+
+async def test_agent_finishing_with_continue_ends_the_agent_workflow(client: Any) -> None:
+    CONTROLLER_CALLS.clear()
+    sid = _sid("agent-cont")
+    deployment = TT_AGENT.deploy()
+    result = await asyncio.wait_for(
+        run_deployment(deployment, client, session_id=sid, input="go", task_queue=QUEUE,
+                       agent_config=AgentConfig(continue_as_new_after=1)),
+        60,
+    )
+    assert result.status == "ok"
+    assert result.raw_value == {"__continue__": {"round": 0}}
+    assert len(CONTROLLER_CALLS) == 2  # two rounds, then done: no fresh segment with controller-chosen input
+    assert [len(c["trace"]) for c in CONTROLLER_CALLS] == [0, 1]  # the trace carried across its own continue-as-new
+    assert result.segments == 2
+    assert await _task_failures(client, sid) == 0
