@@ -313,3 +313,11 @@ def test_takes_an_arrow_and_hypothesis_settings() -> None:
     report = check_flow(tk_pick_safe, st.text(max_size=3), settings=settings(max_examples=7, database=None))
     assert report.examples == 7
     assert report.run_seconds >= report.draw_seconds > 0
+
+
+def test_a_blocked_deployment_is_refused_once_with_its_diagnostics() -> None:
+    from composable_agents.errors import ValidationError
+
+    dep = deploy(call(tk_send), tools=[tk_send], strict=False)  # APPROVAL_UNGATED: carried, refuses to run
+    with pytest.raises(ValidationError, match="refuses to run"):
+        check_flow(dep, st.just("x"))

@@ -62,7 +62,7 @@ from composable_agents.core.canonical import Json, canonical_dumps
 from composable_agents.core.codec import walk
 from composable_agents.core.ir import App, CallStep, EvalPlan, Node, Prim
 from composable_agents.core.schema import is_any, schema_of
-from composable_agents.errors import MissingFakeError, StepTypeError
+from composable_agents.errors import MissingFakeError, StepTypeError, ValidationError
 from composable_agents.execution.env import call_with_runtime_params, normalize_decision
 from composable_agents.execution.result import STATUSES, Result
 from composable_agents.execution.staged import plan_context
@@ -555,6 +555,10 @@ def check_flow(
     deadline). Returns a :class:`FlowReport` when every example passed.
     """
     dep = _as_deployment(deployment)
+    if dep.mode == "strict" and dep.blocking:
+        # Every run would refuse the same way: say so once, not once per example.
+        msg = "check_flow: this deployment has blocking diagnostics and refuses to run:\n" + dep.explain()
+        raise ValidationError(dep.blocking, msg)
     fakes = dict(reasoners or {})
     strategy = _input_strategy(dep, inputs)
     sources = _sources(dep, fakes)
