@@ -12,9 +12,10 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
-from conftest import FAKE, Dev, _env, alive, wait_for
+from conftest import FAKE, Dev, _env, alive, run_ca, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -88,6 +89,16 @@ def test_worker_on_its_own_task_queue(dev: Dev) -> None:
         proc.send_signal(signal.SIGINT)
         out, _err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and out.endswith("worker stopped\n")
+
+
+def test_address_from_the_option_and_the_environment(dev: Dev, tmp_path: Path) -> None:
+    # Outside the project there is no .ca/dev.json: --address, else $TEMPORAL_ADDRESS, names the server.
+    by_option = run_ca("gates", "refund-a", "--address", dev.address, cwd=tmp_path)
+    assert (by_option.returncode, by_option.stdout) == (0, "no open gates\n")
+    by_env = run_ca("gates", "refund-a", "--format", "json", cwd=tmp_path, TEMPORAL_ADDRESS=dev.address)
+    assert (by_env.returncode, by_env.stdout) == (0, "[]\n")
+    nothing = run_ca("gates", cwd=tmp_path)
+    assert nothing.returncode == 2 and "no Temporal server" in nothing.stderr
 
 
 def test_chat_on_the_temporal_backend(dev: Dev) -> None:
