@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
-from composable_agents.core.secrets import REDACTED, looks_secret, redact, redact_text, secret_key_name
+from composable_agents.core.secrets import (
+    REDACTED,
+    looks_secret,
+    redact,
+    redact_text,
+    secret_key_name,
+)
 from composable_agents.errors import ComposableAgentsError
 
 __all__ = ["RunRecord", "RunRecordError", "run_record"]

@@ -180,10 +180,10 @@ def render_trace_html(run: Any, *, title: str | None = None) -> str:
             f"<header><h1>{escape(heading)}</h1><div class=\"facts\">{''.join(facts)}</div></header>",
             "<main>",
             '<section id="timeline"><h2>Timeline</h2>',
-            '<div class="row muted" style="cursor:default"><div class="name">step</div>'
+            ('<div class="row muted" style="cursor:default"><div class="name">step</div>'
             '<div class="track" style="background:none">'
             f'<span class="muted">0 → {_fmt_ms(record.duration_ms)}</span></div>'
-            '<div class="num">duration</div><div class="num">cost</div></div>',
+            '<div class="num">duration</div><div class="num">cost</div></div>'),
             *rows,
             "</section>",
             '<div id="side">',

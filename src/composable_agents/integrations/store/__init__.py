@@ -12,6 +12,11 @@ for replay rather than for listing, and local runs have none.
 """
 
 from composable_agents.integrations.store._ingest import RunSink, follow, ingest
-from composable_agents.integrations.store._store import DEFAULT_STORE_URL, RunSummary, StoreError, TraceStore
+from composable_agents.integrations.store._store import (
+    DEFAULT_STORE_URL,
+    RunSummary,
+    StoreError,
+    TraceStore,
+)
 
 __all__ = ["DEFAULT_STORE_URL", "RunSink", "RunSummary", "StoreError", "TraceStore", "follow", "ingest"]

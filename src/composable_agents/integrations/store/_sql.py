@@ -112,8 +112,8 @@ PG_COPY_EVENTS: Final = (
 )
 PG_MERGE: Final = (
     "INSERT INTO ca_runs SELECT DISTINCT ON (run_id) * FROM ca_runs_stage ON CONFLICT (run_id) DO NOTHING",
-    "INSERT INTO ca_events SELECT DISTINCT ON (run_id, activation) * FROM ca_events_stage "
-    "ON CONFLICT (run_id, activation) DO NOTHING",
+    ("INSERT INTO ca_events SELECT DISTINCT ON (run_id, activation) * FROM ca_events_stage "
+    "ON CONFLICT (run_id, activation) DO NOTHING"),
 )
 
 SELECT_RUN: Final = (

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Self
 from urllib.parse import unquote, urlsplit
 
 from composable_agents.errors import ComposableAgentsError
@@ -132,7 +132,7 @@ class TraceStore:
         with self._lock:
             self._conn.close()
 
-    def __enter__(self) -> TraceStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
