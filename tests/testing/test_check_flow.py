@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import warnings
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 import pytest
 from hypothesis import strategies as st
@@ -243,27 +244,29 @@ def test_a_user_fake_that_raises_is_a_failed_run_not_an_escape() -> None:
 def test_finds_a_tool_whose_result_depends_on_scheduling() -> None:
     from composable_agents.authoring.kernel import par
 
-    order: list[str] = []
+    started: dict[str, list[str]] = {}
 
-    def left(v: str) -> str:
-        order.append("l")
-        return "".join(order)
+    def arrival(name: str) -> Any:
+        async def fake(v: str, *, idempotency_key: str) -> str:
+            run = idempotency_key.split(":", 1)[0]  # one order per run: the two seeds' runs differ
+            started.setdefault(run, []).append(name)
+            await asyncio.sleep(0)
+            return "".join(started[run])
 
-    def right(v: str) -> str:
-        order.append("r")
-        return "".join(order)
+        return fake
 
-    @tool(name="tk_left", effect="read")
-    def tk_left(v: str) -> str:
-        return v
+    keys = [f"tk_branch{i}" for i in range(4)]
+    branches = []
+    for key in keys:
 
-    @tool(name="tk_right", effect="read")
-    def tk_right(v: str) -> str:
-        return v
+        @tool(name=key, effect="read")
+        def branch(v: str) -> str:
+            return v
 
-    dep = deploy(par(call(tk_left), call(tk_right)), tools=[tk_left, tk_right])
+        branches.append(branch)
+    dep = deploy(par(*(call(b) for b in branches)), tools=branches)
     with pytest.raises(FlowCheckFailed) as info:
-        check_flow(dep, st.just("x"), tools={"tk_left": left, "tk_right": right}, max_examples=5)
+        check_flow(dep, st.just("x"), tools={k: arrival(k) for k in keys}, max_examples=5)
     assert info.value.invariant == "same result under another seed"
 
 
