@@ -285,7 +285,7 @@ async def test_check_flow_works_inside_a_running_event_loop() -> None:
 
 def test_a_ledger_that_stops_counting_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     # Plant the bug in the runtime itself: no ledger, so maxCalls is never enforced.
-    import composable_agents.execution.local as local
+    from composable_agents.execution import local
 
     monkeypatch.setattr(local, "ledger_from_capabilities", lambda *a, **k: None)
     caps = {"tools": [{"name": "tk_upper", "maxCalls": 1}]}
