@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Ca
+from conftest import FAKE, Ca
 
 
 @pytest.fixture
@@ -76,6 +76,10 @@ def test_chat_refuses_a_flow_and_a_bad_backend(ca: Ca) -> None:
     assert backend.returncode == 2 and "--backend 'cma': choose local or temporal" in backend.stderr
     piped = ca("chat", "echo", stdin="one\n")
     assert piped.returncode == 0 and "< #1: one" in piped.stdout and piped.stdout.endswith("bye after 1 turn(s)\n")
+    unfaked = ca("chat", "helper", "--fake", "helper.controller=support.fakes:controller", stdin="hi\n")
+    assert unfaked.returncode == 2 and "no fake for reasoner(s) 'support_reply'" in unfaked.stderr
+    agent = ca("chat", "helper", "--fake", "helper.controller=support.fakes:controller", "--fake", FAKE, stdin="hi\n")
+    assert agent.returncode == 0 and '< {"answer": "hi"}' in agent.stdout
 
 
 def test_run_draws_a_rich_tree_in_a_terminal(tmux: str, project: Path) -> None:

@@ -121,6 +121,12 @@ def test_usage_errors_exit_2(ca: Ca, project: Path, tmp_path: Path) -> None:
     by_module = run_ca("ls", "-m", "support.chat", "--path", str(project), cwd=elsewhere)
     assert (by_module.returncode, by_module.stdout.splitlines()[1:]) == (0, ["echo  session  Feedback  -     -"])
     assert run_ca("--help", cwd=elsewhere).returncode == 0
+    flows = project / "support" / "flows.py"
+    flows.write_text(flows.read_text() + "\n\n@flow\ndef broken(x: str) -> str:\n    if x:\n        return x\n    return x\n")
+    broken = ca("ls")
+    assert broken.returncode == 2
+    assert broken.stderr.startswith("error: project module 'support.flows' failed to build: DefineError: ")
+    assert "`if` on a handle" in broken.stderr and "Traceback" not in broken.stderr
 
 
 def test_ls_imports_neither_temporalio_nor_rich(project: Path) -> None:

@@ -31,7 +31,12 @@ async def open_chat(project: Any, name: str, *, backend: str, fakes: dict[str, A
     if backend == "temporal":
         client = await connect(resolve_address(address, project.config.root))
         return await open_session(flow, agent=agent, backend="temporal", client=client)
-    return await open_session(flow, agent=agent, backend="local", reasoners=fakes)
+    from composable_agents.errors import MissingFakeError
+
+    try:
+        return await open_session(flow, agent=agent, backend="local", reasoners=fakes)
+    except MissingFakeError as exc:
+        abort(f"{exc} (use --fake NAME=module:fn)", USAGE)
 
 
 def _message(line: str) -> Any:

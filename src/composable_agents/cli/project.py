@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from composable_agents.cli.console import USAGE, abort
+from composable_agents.errors import ComposableAgentsError
 
 __all__ = ["CONFIG_TABLE", "Entry", "Project", "ProjectConfig", "find_config", "load_project"]
 
@@ -261,6 +262,10 @@ def _import_modules(config: ProjectConfig) -> list[Any]:
                     if exc.name is not None and name.startswith(exc.name):
                         abort(f"cannot import project module {name!r}: {exc} (searched {config.root})", USAGE)
                     raise
+                except ComposableAgentsError as exc:
+                    # Define-time errors (a bad @flow body, a capability collision) carry their own file,
+                    # line and hint: the message is the report; a traceback into our tracer is noise.
+                    abort(f"project module {name!r} failed to build: {type(exc).__name__}: {exc}", USAGE)
     return modules
 
 
