@@ -110,6 +110,14 @@ async def test_runs_on_a_worker_with_the_fake(ca_dev_server, ca_worker, fake_llm
     assert [(r.name, r.value) for r in fake_llm.requests] == [("kpi_durable", "hello")]
     client = await ca_dev_server.client()
     assert client.namespace == "default"
+
+@pytest.mark.asyncio
+async def test_default_queue_is_the_deployments_own(ca_worker, fake_llm):
+    fake_llm.script("kpi_durable", ["first", "second"])
+    async with ca_worker(deployments=[DEP]) as worker:
+        assert worker.task_queue == DEP.policy.task_queue
+        result = await DEP.run(worker.client, input="x", session_id="kpi-" + uuid.uuid4().hex[:8])
+    assert result.value == "first"
 '''
 
 
@@ -124,7 +132,7 @@ def test_the_fixtures_through_pytester(pytester: pytest.Pytester) -> None:
         pytest.skip(str(exc))
     pytester.makepyfile(test_inner_local=INNER_LOCAL, test_inner_durable=INNER_DURABLE)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", timeout=240)
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 def test_durable_fixtures_skip_with_the_extra_named_when_temporalio_is_missing(pytester: pytest.Pytester) -> None:
