@@ -203,6 +203,7 @@ def _export_sdk(record: RunRecord, provider: Any, processor: Any, parent_ctx: An
     trace_id = parent_ctx.trace_id if parent_ctx is not None else trace_id_for(run_id)
     run_ctx = SpanContext(trace_id, span_id_for(run_id, None), is_remote=False, trace_flags=flags)
     t0, t1 = _times(record)
+    base = hashlib.blake2b(f"ca-span\x00{run_id}\x00".encode(), digest_size=8)
     events = record.events
     known = {str(e["activation"]) for e in events}
     contexts: dict[str, Any] = {}
@@ -210,7 +211,9 @@ def _export_sdk(record: RunRecord, provider: Any, processor: Any, parent_ctx: An
     spans: list[Any] = []
     for e in events:
         act = str(e["activation"])
-        ctx = SpanContext(trace_id, span_id_for(run_id, act), is_remote=False, trace_flags=flags)
+        h = base.copy()  # == span_id_for(run_id, act), without re-hashing the run id per span
+        h.update(act.encode())
+        ctx = SpanContext(trace_id, int.from_bytes(h.digest(), "big") or 1, is_remote=False, trace_flags=flags)
         contexts[act] = ctx
     for e in events:
         act = str(e["activation"])

@@ -73,6 +73,14 @@ class RunRecord:
             return 0.0
         return max(0.0, self.ended_at - self.started_at)
 
+    def __getitem__(self, key: str) -> Any:
+        """``record["events"]``, ``record["status"]``...: the fields of :meth:`to_json` by name."""
+        doc = self.to_json()
+        if key not in doc:
+            msg = f"a run record has no field {key!r} (fields: {', '.join(doc)})"
+            raise KeyError(msg)
+        return doc[key]
+
     def by_activation(self) -> dict[str, JsonObject]:
         """Events keyed by activation id."""
         return {str(e["activation"]): e for e in self.events}

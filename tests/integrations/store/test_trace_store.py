@@ -155,3 +155,13 @@ def test_put_runs_batches_many(tmp_path: Path) -> None:
         assert opened.put_runs(results, flow="store.ok") == 30
         assert opened.put_runs(results, flow="store.ok") == 30  # idempotent
         assert len(opened.runs(limit=100)) == 30
+
+
+def test_a_stored_record_reads_as_a_mapping_too(tmp_path: Path) -> None:
+    with TraceStore.open(f"sqlite:///{tmp_path}/m.db") as opened:
+        opened.put_run(OK_FLOW.dry_run("x y", run_id="st-map"), flow="store.ok")
+        got = opened.get_run("st-map")
+    assert got is not None
+    assert got["runId"] == "st-map" and got["status"] == "ok" and got["events"] == list(got.events)
+    with pytest.raises(KeyError, match="no field"):
+        got["nope"]
