@@ -334,16 +334,17 @@ class Recorder:
         items = self._kept + self._buf
         items.sort()
         start = max(len(items) - self.max_events, 0)
-        # Then the byte budget: drop the earliest (in the same order) until the rest fits,
-        # always keeping the last activation.
-        total = sum(item[3] for item in items[start:])
-        while total > self.max_bytes and start < len(items) - 1:
-            total -= items[start][3]
-            start += 1
+        if self._bytes:  # only when sized values were recorded: a flow of numbers pays nothing here
+            # The byte budget: drop the earliest (in the same order) until the rest fits,
+            # always keeping the last activation.
+            total = sum(item[3] for item in items[start:])
+            while total > self.max_bytes and start < len(items) - 1:
+                total -= items[start][3]
+                start += 1
+            self._bytes = total
         if start:
             self.dropped += start
             del items[:start]
-        self._bytes = total
         self._kept = items
         self._buf = []
 
