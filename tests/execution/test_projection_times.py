@@ -168,3 +168,15 @@ def test_wire_format_keeps_times_and_facts() -> None:
         return [(e["activation"], e.get("startedAt"), e.get("endedAt"), e.get("tool")) for e in events]
 
     assert shape(back.events) == shape(result.projection.events)
+
+
+def test_a_sub_flow_call_is_timed_by_its_caller() -> None:
+    from composable_agents import sub
+
+    child = (pt_slow >> arr("std.init", key="v")).named("pt.child.v1")
+    d = deploy(sub(child) >> arr("std.pluck", key="v"), tools=[pt_slow], mode="dev")
+    result = d.dry_run("q")
+    assert result.value == "Q"
+    call = result.projection.by_activation()["$.0"]
+    assert call["sub"] == "pt.child.v1"
+    assert (call["startedAt"], call["endedAt"]) == (0.0, 2000.0)

@@ -351,6 +351,7 @@ def compile_sub(
 
     async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
         act = activation_id(nid, acts)
+        t0 = st.env.now() if st.rec is not None else None  # a child run's events are its own: time the call here
         quota = st.ledger.whole() if st.ledger is not None else None
         remote = getattr(st.env, "run_sub", None)
         if remote is not None:
@@ -391,7 +392,7 @@ def compile_sub(
             if child_state.approved:
                 st.approved = True
         if st.rec is not None:
-            st.rec.add(meta, acts, v, out, sub_attrs)
+            st.rec.add(meta, acts, v, out, sub_attrs, t0)
         return out
 
     if child.is_sync:
