@@ -78,6 +78,7 @@ def test_trace_page_is_self_contained_and_redacted() -> None:
     assert SECRET not in page
     assert page.count('class="row') >= len(_result().projection.events)
     assert "Activation tree" in page and 'id="d-input"' in page
+    assert "flow: rp.flow" in render_trace_html(_result(), flow="rp.flow")
 
 
 def test_trace_page_from_the_store_matches(tmp_path: Path) -> None:

@@ -121,16 +121,17 @@ def _fmt_cost(cost: Any) -> str:
     return f"${float(cost):.4f}" if isinstance(cost, int | float) and cost else ""
 
 
-def render_trace_html(run: Any, *, title: str | None = None) -> str:
+def render_trace_html(run: Any, *, title: str | None = None, flow: str | None = None) -> str:
     """The HTML page of ``run`` (a ``Result``, a ``Projection``, a ``RunRecord`` or their JSON).
 
     A header with the run id, flow, status, duration and cost; a timeline of
     every activation (a bar from ``startedAt`` to ``endedAt``, its duration
     and cost), indented by the activation tree; the tree itself; and a panel
     showing the clicked step's input, output and attributes. No network:
-    styles, script and data are inline.
+    styles, script and data are inline. ``flow`` names the flow when ``run``
+    does not (a local ``Result``).
     """
-    record: RunRecord = run_record(run)
+    record: RunRecord = run_record(run, flow=flow)
     events = record.events
     _roots, kids, order = _tree(events)
     depth: dict[int, int] = {}
