@@ -19,7 +19,7 @@ from conftest import FAKE, Ca
 def tmux() -> Iterator[str]:
     """A tmux session name; the session is killed afterwards."""
     if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed (apt-get install -y tmux)")
+        pytest.skip("tmux is not installed (scripts/ensure_tmux.sh installs it as root)")
     name = f"ca-chat-{uuid.uuid4().hex[:8]}"
     yield name
     subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, check=False)
