@@ -28,6 +28,7 @@ __all__ = [
     "Modules",
     "PathOpt",
     "Selectors",
+    "check_format",
     "connect",
     "load",
     "parse_input",
