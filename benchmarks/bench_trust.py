@@ -1,149 +1,133 @@
-"""What the trust checks (SPEC §22) cost on the interpreter's hot path (prints plain lines; not a test).
+"""The cost of issue 13's part-B trust checks, measured A/B in one process (prints lines; not a test).
 
 Run: ``.venv/bin/python benchmarks/bench_trust.py``
 
-Every figure is an A/B measured in the same process, interleaved run by run
-so load from other processes hits both sides alike:
-
-* ``seq`` of N = 1,000 int pures and ``each`` over 1,000 items via
-  ``Deployment.dry_run`` with the real recorder (byte budget on) vs a recorder
-  whose ``add`` skips the byte-budget lines (the code before §22.9), and the
-  same for a seq passing 1 KB strings (the byte budget's real work);
-* the per-run drift check (pure pins + tool bodies) and the plan size check
-  of a typical 20-step plan, in microseconds;
-* a growing-value loop: retained projection bytes with the budget.
-
-Target: the checks cost <= 10% of ``bench_interpreter.py``'s steady per-step
-figures (ratio <= 1.10).
+The extra checks are switched off (A: the detector before issue 13, no
+structural schema comparison, no JSON check of tool results, no source capture)
+and on (B: as shipped), alternating, best of several runs each, on the flows
+of ``bench_interpreter.py`` and ``bench_deploy.py``. Because both arms run in
+the same process on the same load, the ratio B/A is meaningful even on a busy
+machine where absolute figures are not. Target: B/A <= 1.10 for the
+interpreter figures (SPEC §22, issue 13) and the deploy figures.
 """
 
 from __future__ import annotations
 
 import gc
+import importlib.util
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from composable_agents import deploy, each, iter_up_to, pure, seq
-from composable_agents.authoring.kernel import arr
-from composable_agents.core.canonical import Json
-from composable_agents.execution import local
-from composable_agents.execution.projection import NodeMeta, Recorder, value_bytes
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-ROUNDS = 15
+import bench_deploy  # noqa: E402
+import bench_interpreter  # noqa: E402
 
+from composable_agents import deploy, seq, tool  # noqa: E402
+from composable_agents.compiler import validate as _validate  # noqa: E402
+from composable_agents.core import source as _source  # noqa: E402
+from composable_agents.execution import _ops_effects  # noqa: E402
 
-@pure("btrust.inc")
-def btrust_inc(x: int) -> int:
-    return x + 1
-
-
-@pure("btrust.text")
-def btrust_text(s: str) -> str:
-    return s[1:] + s[0]
+ROUNDS = 5
 
 
-@pure("btrust.grow")
-def btrust_grow(s: str) -> str:
-    return s + "x" * 10_000
+def _old_detector() -> Callable[[str | None, Any], bool]:
+    """``looks_secret`` as it was before issue 13 (from git), or the current one if git is unavailable."""
+    try:
+        text = subprocess.run(
+            ["git", "show", "3e28bb3:src/composable_agents/core/secrets.py"],
+            capture_output=True, text=True, check=True, cwd=HERE.parent,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return _validate.looks_secret
+    path = Path("/tmp") / "ca_bench_old_secrets.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("ca_bench_old_secrets", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found: Callable[[str | None, Any], bool] = module.looks_secret
+    return found
 
 
-class PlainRecorder(Recorder):
-    """``Recorder.add`` without the byte-budget lines: the baseline the checks are measured against."""
+NEW = {"looks_secret": _validate.looks_secret, "conflict": _validate._conflict, "not_json": _ops_effects.not_json}
+OLD = {"looks_secret": _old_detector(), "conflict": lambda *_a, **_k: None, "not_json": lambda *_a: None}
 
-    __slots__ = ()
 
-    def add(
-        self,
-        meta: NodeMeta,
-        acts: tuple[int, ...],
-        value_in: Json,
-        value_out: Json,
-        attrs: Mapping[str, Any] | None = None,
-        started: float | None = None,
-    ) -> None:
-        clock = self.clock
-        ended = clock() if clock is not None else None
-        if self._listener is not None:
-            self._listener(meta, acts, attrs, started, ended)
-        raw = (meta, acts, value_in, value_out, attrs, started, ended)
-        if not self._spilled:
-            self._list.append(raw)
-            if len(self._list) > self.max_events:
-                self._spill()
-            return
-        self._append(raw)
+def arm(checks: dict[str, Any], capture: bool) -> None:
+    _validate.looks_secret = checks["looks_secret"]  # type: ignore[attr-defined]
+    _validate._conflict = checks["conflict"]  # type: ignore[attr-defined]
+    _ops_effects.not_json = checks["not_json"]  # type: ignore[attr-defined]
+    _source.set_source_capture(capture)
 
 
 def timed(fn: Callable[[], Any]) -> float:
     gc.collect()
-    start = time.perf_counter()
+    t0 = time.perf_counter()
     fn()
-    return time.perf_counter() - start
+    return time.perf_counter() - t0
 
 
-def ab(run: Callable[[], Any]) -> tuple[float, float]:
-    """Best time with the real recorder and with :class:`PlainRecorder`, runs interleaved."""
-    real_cls = Recorder
-    with_checks, without = [], []
-    try:
-        for _ in range(ROUNDS):
-            setattr(local, "Recorder", real_cls)  # the class the local runner builds its recorder from
-            with_checks.append(timed(run))
-            setattr(local, "Recorder", PlainRecorder)
-            without.append(timed(run))
-    finally:
-        setattr(local, "Recorder", real_cls)
-    return min(with_checks), min(without)
-
-
-def line(label: str, per: int, checked: float, plain: float) -> None:
-    print(
-        f"{label}: with checks {checked * 1e6 / per:7.3f} us | without {plain * 1e6 / per:7.3f} us | "
-        f"ratio {checked / plain:5.3f}x (target <= 1.10x)"
-    )
+def ab(label: str, setup: Callable[[], Callable[[], Any]], per: int, unit: str) -> None:
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(ROUNDS):
+        for checks, capture, out in ((OLD, False, a), (NEW, True, b)):
+            arm(checks, capture)
+            run = setup()
+            out.append(min(timed(run) for _ in range(3)))
+    best_a, best_b = min(a), min(b)
+    print(f"{label:<44} A {best_a * 1e6 / per:9.3f} {unit} | B {best_b * 1e6 / per:9.3f} {unit} | B/A {best_b / best_a:5.2f}")
 
 
 def main() -> None:
-    n = 1000
-    ints = deploy(seq(*([btrust_inc] * n)), tools=[], reasoners=[])
-    ints.dry_run(0)
-    line(f"seq N={n:,} int steps (per step)", n, *ab(lambda: ints.dry_run(0)))
-    items = list(range(n))
-    per_item = deploy(each(btrust_inc), tools=[], reasoners=[])
-    per_item.dry_run(items)
-    line(f"each K={n:,} (per item)      ", n, *ab(lambda: per_item.dry_run(items)))
-    texts = deploy(seq(*([btrust_text] * n)), tools=[], reasoners=[])
-    word = "y" * 1000
-    texts.dry_run(word)
-    line(f"seq N={n:,} 1 KB strings     ", n, *ab(lambda: texts.dry_run(word)))
+    print(f"python {sys.version.split()[0]}; A = checks off, B = issue-13 checks on; best of {ROUNDS}x3")
 
-    from composable_agents.execution.local import _check_drift
+    def seq_1000() -> Callable[[], Any]:
+        d = deploy(seq(*([bench_interpreter.bench_inc] * 1000)), tools=[], reasoners=[])
+        return lambda: d.dry_run(0)
 
-    def drift_1000() -> None:
-        for _ in range(1000):
-            _check_drift(ints, None)
+    @tool(name="bench_trust_inc", effect="read")
+    def bench_trust_inc(x: int) -> int:
+        return x + 1
 
-    drift = min(timed(drift_1000) for _ in range(5)) / 1000
-    print(f"drift check per dry_run (1 pinned pure): {drift * 1e6:7.2f} us")
+    @tool(name="bench_trust_rec", effect="read")
+    def bench_trust_rec(x: dict[str, int]) -> dict[str, int]:
+        return {"n": x["n"] + 1}
 
-    from composable_agents.execution.staged import _check_plan_size
+    def tools_1000() -> Callable[[], Any]:
+        d = deploy(seq(*([bench_trust_inc] * 1000)), reasoners=[])
+        return lambda: d.dry_run(0)
 
-    plan = {"op": "seq", "steps": [{"op": "prim", "step": {"kind": "call", "tool": "t"}, "ann": {"costUsd": 0.1}}] * 20}
-    def size_1000() -> None:
-        for _ in range(1000):
-            _check_plan_size(plan)
+    def records_1000() -> Callable[[], Any]:
+        d = deploy(seq(*([bench_trust_rec] * 1000)), reasoners=[])
+        return lambda: d.dry_run({"n": 0})
 
-    size = min(timed(size_1000) for _ in range(5)) / 1000
-    print(f"plan size check, 20-step plan: {size * 1e6:7.2f} us")
+    def big_deploy() -> Callable[[], Any]:
+        flow, _ = bench_interpreter.big_flow(10_000)
+        return lambda: deploy(flow, tools=[], reasoners=[])
 
-    grow = deploy(iter_up_to(400, arr("btrust.grow")), tools=[], reasoners=[])
-    result = grow.dry_run("")
-    kept = sum(value_bytes(v) for v in result.projection.values)
-    print(
-        f"growing loop (10 KB/round, 400 rounds, final value {len(result.value) / 1e6:.1f} MB): "
-        f"projection keeps {kept / 1e6:.2f} MB (unbounded it would hold ~{sum(10_000 * r for r in range(401)) / 1e6:.0f} MB)"
-    )
+    def gates_deploy() -> Callable[[], Any]:
+        flow = bench_deploy.build(10_000)
+        return lambda: deploy(flow, tools=bench_deploy.TOOLS, capabilities=bench_deploy.CAPABILITIES,
+                              registry=bench_deploy.REGISTRY)
+
+    def build_and_deploy() -> Callable[[], Any]:
+        return lambda: deploy(bench_deploy.build(10_000), tools=bench_deploy.TOOLS,
+                              capabilities=bench_deploy.CAPABILITIES, registry=bench_deploy.REGISTRY)
+
+    ab("interpreter: seq of 1,000 pures (steady)", seq_1000, 1000, "us/step")
+    ab("interpreter: seq of 1,000 int tools", tools_1000, 1000, "us/step")
+    ab("interpreter: seq of 1,000 record tools", records_1000, 1000, "us/step")
+    ab("deploy: 10,001-node mixed flow (interpreter)", big_deploy, 1, "us")
+    ab("deploy: 10,000 nodes, gates + manifest", gates_deploy, 1, "us")
+    ab("build + deploy: 10,000 nodes (capture on)", build_and_deploy, 1, "us")
+    arm(NEW, True)
 
 
 if __name__ == "__main__":
