@@ -155,3 +155,12 @@ def test_bound_plan_calls_are_charged_the_tools_declared_cost() -> None:
     d = deploy(flow, tools=[tp_read, tp_free], capabilities={"tools": [{"name": "tp_read"}, {"name": "tp_free"}], "budget": {"cost": 0.6}})
     result = d.dry_run("q", reasoners={"tp_planner": lambda v: plan})
     assert result.status == "over_budget"  # 3 x $0.25 > $0.60 even though the plan said $0
+
+
+def test_par_plan_reserves_the_declared_cost_it_will_be_charged() -> None:
+    leaf = prim("tp_read", {"costUsd": 0})
+    caps = {"tools": [{"name": "tp_read"}, {"name": "tp_free"}], "budget": {"cost": 0.6}}
+    d = deploy(stage(TP_PLANNER), tools=[tp_read, tp_free], capabilities=caps)
+    for plan in ({"op": "seq", "steps": [leaf, leaf]}, {"op": "par", "branches": [leaf, leaf]}):
+        result = d.dry_run("q", reasoners={"tp_planner": lambda v, p=plan: p})
+        assert result.status == "ok", (plan["op"], result.detail)  # 2 x $0.25 fits $0.60 in both shapes
