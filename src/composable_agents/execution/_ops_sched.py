@@ -86,8 +86,8 @@ def _estimate(prog: Program, node: Node, seen: frozenset[str]) -> Estimate:
                 return Estimate()
             # The same charge the call makes: at least the tool's declared cost (SPEC §22.2), so
             # a branch's reservation covers what it will spend.
-            definition = prog.catalog.tool(step.tool)
-            ann = definition.default_ann if definition is not None else None
+            tool_def = prog.catalog.tool(step.tool)
+            ann = tool_def.default_ann if tool_def is not None else None
             declared = ann.cost_usd if ann is not None and ann.cost_usd is not None else DEFAULT_CALL_COST
             own = ann_cost if ann_cost is not None and math.isfinite(ann_cost) and ann_cost >= 0 else 0.0
             return Estimate({step.tool: 1}, max(own, declared), 0)
