@@ -165,6 +165,7 @@ CANONICAL_HOMES = {
 }
 
 SHIMS = {
+    "models": "integrations.models",
     "agent": "agents.agent",
     "session": "agents.sessions",
     "agent_loop": "execution.agent_loop",
