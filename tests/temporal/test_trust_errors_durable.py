@@ -69,3 +69,28 @@ async def test_a_non_json_result_fails_the_step_on_the_worker_too(env: Any) -> N
     assert local.detail is not None and durable.detail is not None
     assert local.detail["error"] == durable.detail["error"] == "StepTypeError"
     assert "datetime" in str(durable.detail)
+
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+
+
+@tool(name="tre_fetch", effect="read", idempotent=True)
+def tre_fetch(x: str) -> dict[str, str]:
+    return {"page": f"Authorization: Bearer {JWT}", "q": x}
+
+
+async def test_the_durable_projection_redacts_like_the_local_one(temporal_server: DevServer) -> None:
+    import json
+
+    client = await temporal_server.client()
+    deployment = deploy(call(tre_fetch), tools=[tre_fetch], reasoners=[])
+    async with build_worker(client, task_queue=TASK_QUEUE + "-r", tools=[tre_fetch]):
+        durable = await run_deployment(
+            deployment, client, session_id=f"tre-{uuid.uuid4().hex[:8]}", input="q", task_queue=TASK_QUEUE + "-r"
+        )
+    local = deployment.dry_run("q")
+    assert durable.status == local.status == "ok"
+    assert JWT in durable.value["page"]  # the value is the user's
+    exported = json.dumps(durable.projection.to_json())
+    assert JWT not in exported and "[REDACTED]" in exported
+    assert durable.projection.comparable() == local.projection.comparable()

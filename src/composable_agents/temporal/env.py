@@ -35,6 +35,7 @@ from temporalio.exceptions import CancelledError as TemporalCancelledError
 
 from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
+from composable_agents.core.secrets import redact
 from composable_agents.errors import POLICY_ERRORS, ComposableAgentsError
 from composable_agents.execution.env import GateRequest, ReasonerCall, Thunk, ToolCall
 from composable_agents.execution.agent_loop import RESUME_KEY
@@ -169,11 +170,13 @@ def encode_projection(recorder: Recorder, metas: Sequence[NodeMeta] = ()) -> Jso
     for meta, acts, v_in, v_out, attrs, started, ended in raw:
         row: list[Json] = [mref(meta), list(acts), ref(v_in), ref(v_out)]
         if ended is not None:
-            row.extend((dict(attrs) if attrs else None, started, ended))
+            row.extend((redact(dict(attrs)) if attrs else None, started, ended))
         elif attrs:
-            row.append(dict(attrs))
+            row.append(redact(dict(attrs)))
         rows.append(row)
-    out: JsonObject = {"f": PROJECTION_FORMAT, "e": rows, "x": store.values}
+    # SPEC §22.5: this form lands in workflow results, queries and failure details (the
+    # history), so it never holds a credential verbatim; the run's value is not touched.
+    out: JsonObject = {"f": PROJECTION_FORMAT, "e": rows, "x": [redact(v) for v in store.values]}
     if table:
         out["M"] = table
     if recorder.dropped:
