@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,8 @@ pytest.importorskip("mcp", reason="the MCP tests need the mcp SDK: pip install '
 
 from mcp_fixtures import HttpMcp, stdio_server
 
-from composable_agents.integrations.mcp import McpServer
+from composable_agents.compiler.snapshot import Snapshot
+from composable_agents.integrations.mcp import McpServer, snapshot_from_servers
 
 
 @pytest.fixture
@@ -26,28 +27,21 @@ def stdio(mcp_log: Path) -> McpServer:
     return stdio_server(mcp_log)
 
 
-@pytest.fixture
-def http_mcp(tmp_path: Path) -> Iterator[HttpMcp]:
-    """The test server over streamable HTTP, started for one test and stopped by PID."""
-    running = HttpMcp(tmp_path / "mcp-http-calls.jsonl")
+@pytest.fixture(scope="module")
+def http_mcp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpMcp]:
+    """The test server over streamable HTTP, one per test module, stopped by PID.
+
+    Shared to keep process starts down (the SDK takes about a second of CPU to import):
+    tests tell their calls apart by their idempotency keys (``keyed(log, prefix)``).
+    """
+    running = HttpMcp(tmp_path_factory.mktemp("mcp-http") / "calls.jsonl")
     try:
         yield running
     finally:
         running.stop()
 
 
-@pytest.fixture
-def start_http_mcp(tmp_path: Path) -> Iterator[Callable[..., HttpMcp]]:
-    """A factory for extra HTTP test servers (a changed schema, another version); all stopped at the end."""
-    started: list[HttpMcp] = []
-
-    def start(**env: str) -> HttpMcp:
-        running = HttpMcp(tmp_path / f"mcp-http-{len(started)}.jsonl", **env)
-        started.append(running)
-        return running
-
-    try:
-        yield start
-    finally:
-        for running in started:
-            running.stop()
+@pytest.fixture(scope="session")
+def snap(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    """A snapshot of the (v1, version 1.4.0) test server, taken once per session."""
+    return snapshot_from_servers([stdio_server(tmp_path_factory.mktemp("mcp-snap") / "calls.jsonl")])

@@ -52,6 +52,12 @@ def read_log(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def keyed(log: Path, prefix: str) -> list[dict[str, Any]]:
+    """The logged calls whose idempotency key starts with ``prefix`` (for servers shared by tests)."""
+    key = "io.composable-agents/idempotency-key"
+    return [e for e in read_log(log) if str(e["meta"].get(key, "")).startswith(prefix)]
+
+
 def stdio_server(log: Path, *, name: str = "research", **env: str) -> McpServer:
     """The test server over stdio, logging to ``log`` (``env`` adds CA_MCP_* variables)."""
     return McpServer(

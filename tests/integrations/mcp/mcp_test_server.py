@@ -11,16 +11,19 @@ Environment:
 Tools: ``search`` (read, structured reply), ``record`` (write, records ``_meta``),
 ``fail`` (always ``isError``), ``crash_once`` (kills the server process on the first call
 with a given idempotency key: a broken transport, then answers the retried attempt),
-``echo_text`` (a plain-text reply) and ``echo_json`` (JSON in a text block).
+``echo_text`` (a plain-text reply), ``echo_json`` (JSON in a text block) and ``sleepy``
+(logs its start and end, for the concurrency bound).
 A separate process rather than an in-process server because the tests must see real
 transports break and reconnect.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
+import time
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -104,6 +107,16 @@ def crash_write(note: str, ctx: Context[Any]) -> dict[str, Any]:
     if len(attempts) == 1:
         os._exit(3)
     return {"note": note, "attempts": len(attempts)}
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=True))
+async def sleepy(ms: int, ctx: Context[Any]) -> dict[str, Any]:
+    """Sleeps ``ms`` milliseconds; logs its start and end (so tests can see how many ran at once)."""
+    meta = _meta(ctx)
+    _log("sleepy", {"ms": ms, "phase": "start", "t": time.monotonic()}, meta)
+    await asyncio.sleep(ms / 1000)
+    _log("sleepy", {"ms": ms, "phase": "end", "t": time.monotonic()}, meta)
+    return {"slept": ms}
 
 
 @server.tool(structured_output=False)

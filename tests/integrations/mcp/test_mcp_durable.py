@@ -22,18 +22,18 @@ pytest.importorskip("temporalio", reason="durable runs need temporalio: pip inst
 
 from mcp_fixtures import read_log, stdio_server
 
-from composable_agents import call, deploy, mcp, pure
+from composable_agents import ExecutionPolicy, call, deploy, mcp, pure
 from composable_agents.compiler.snapshot import Snapshot
 from composable_agents.integrations.mcp import (
     IDEMPOTENCY_META,
     PRINCIPAL_META,
     McpServer,
-    snapshot_from_servers,
 )
 from composable_agents.temporal.client import run_deployment
 from composable_agents.temporal.worker import run_worker
 
 KEY = IDEMPOTENCY_META
+FAST_RETRY = ExecutionPolicy(initial_interval_s=0.1)
 GRANTS: dict[str, Any] = {
     "tools": [
         {"name": "research/search", "effect": "read", "idempotency": "native"},
@@ -49,11 +49,6 @@ GRANTS: dict[str, Any] = {
 @pure("mcp_durable.as_note")
 def as_note(value: dict[str, Any]) -> dict[str, str]:
     return {"note": ",".join(value["hits"])}
-
-
-@pytest.fixture(scope="module")
-def snap(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
-    return snapshot_from_servers([stdio_server(tmp_path_factory.mktemp("snap") / "log.jsonl")])
 
 
 @asynccontextmanager
@@ -118,7 +113,8 @@ async def test_retry_keeps_the_key_lost_write_is_not_repeated_is_error_not_retri
     runs: dict[str, Any] = {}
     async with worker(client, queue, [stdio]):
         for tool, value in (("crash_once", {"note": "r"}), ("crash_write", {"note": "w"}), ("fail", {"reason": "no"})):
-            dep = deploy(call(mcp("research", tool)), snap, capabilities=GRANTS)
+            # a short retry interval: the retried read reconnects without a second's wait
+            dep = deploy(call(mcp("research", tool)), snap, capabilities=GRANTS, policy=FAST_RETRY)
             sid = _sid(tool)
             runs[tool] = (sid, await run_deployment(dep, client, session_id=sid, input=value, task_queue=queue))
     entries = read_log(mcp_log)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 import pytest
-from mcp_fixtures import HttpMcp, read_log, stdio_server
+from mcp_fixtures import HttpMcp, keyed, read_log, stdio_server
 
 from composable_agents import Agent, call, deploy, flow, mcp, pure
 from composable_agents.compiler.snapshot import Snapshot
@@ -27,7 +27,6 @@ from composable_agents.integrations.mcp import (
     McpServer,
     mcp_caller,
     mcp_tool,
-    snapshot_from_servers,
 )
 
 KEY = IDEMPOTENCY_META
@@ -40,11 +39,6 @@ class Query(TypedDict):
 class Hits(TypedDict):
     query: str
     hits: list[str]
-
-
-@pytest.fixture(scope="module")
-def snap(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
-    return snapshot_from_servers([stdio_server(tmp_path_factory.mktemp("snap") / "log.jsonl")])
 
 
 def _grants(*names: str, effect: str = "read", idempotency: str = "native") -> dict[str, Any]:
@@ -111,7 +105,7 @@ def test_flow_body_calls_mcp_tool_leaves(snap: Snapshot, http_mcp: HttpMcp) -> N
     result = dep.dry_run({"query": "moss"}, mcp_servers=[http_mcp.server], run_id="r-flow")
     assert result.status == "ok", result.detail
     assert result.value == 2
-    assert [e["meta"][KEY] for e in read_log(http_mcp.log)] == ["r-flow:$.0"]
+    assert [e["meta"][KEY] for e in keyed(http_mcp.log, "r-flow:")] == ["r-flow:$.0"]
 
 
 async def test_agent_tools_include_mcp_tools_over_http(snap: Snapshot, http_mcp: HttpMcp) -> None:
@@ -130,10 +124,12 @@ async def test_agent_tools_include_mcp_tools_over_http(snap: Snapshot, http_mcp:
         return next(replies)
 
     dep = agent.deploy(capabilities=_grants("search"))
-    result = await dep.arun("go", reasoners={agent.controller: controller}, mcp_servers=[http_mcp.server])
+    result = await dep.arun(
+        "go", reasoners={agent.controller: controller}, mcp_servers=[http_mcp.server], run_id="r-agent"
+    )
     assert result.status == "ok", result.detail
     assert seen[1]["last"] == {"query": "fern", "hits": ["fern-1", "fern-2"]}
-    assert [e["tool"] for e in read_log(http_mcp.log)] == ["search"]
+    assert [e["tool"] for e in keyed(http_mcp.log, "r-agent:")] == ["search"]
 
 
 def test_the_key_is_identical_across_a_retried_attempt(snap: Snapshot, stdio: McpServer, mcp_log: Path) -> None:
