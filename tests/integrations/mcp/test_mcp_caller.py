@@ -200,3 +200,14 @@ async def test_concurrency_per_server_is_bounded(mcp_log: Path, shared: McpCalle
     await asyncio.gather(*(shared("research", "sleepy", {"ms": 300}, f"c16:{i}") for i in range(6)))
     assert _max_in_flight(keyed(shared_log, "c16:")) == 6
     assert shared.opened == 1
+
+
+async def test_an_unreachable_server_is_transient_with_the_real_cause() -> None:
+    from mcp_fixtures import free_port
+
+    gone = McpServer("gone", url=f"http://127.0.0.1:{free_port()}/mcp", timeout_s=5)
+    async with mcp_caller([gone]) as call:
+        with pytest.raises(ToolUnavailable, match="could not be reached: ConnectError") as info:
+            await call("gone", "search", {}, "k")
+        assert not info.value.non_retryable
+        assert call.opened == 0

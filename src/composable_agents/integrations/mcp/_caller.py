@@ -111,6 +111,13 @@ def reply_value(result: Any) -> Json:
         return text
 
 
+def _innermost(exc: BaseException) -> BaseException:
+    """The one real error inside the SDK's task-group wrappers (``ExceptionGroup`` of one)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def _error_text(result: Any) -> str:
     texts = [block.text for block in result.content if getattr(block, "type", None) == "text"]
     return " ".join(texts)[:500] or "(no message)"
@@ -197,7 +204,8 @@ class McpCaller:
             try:
                 conn = await Connection.open(server)
             except Exception as exc:
-                msg = f"MCP server {name!r} ({server.transport}) could not be reached: {type(exc).__name__}: {exc}"
+                cause = _innermost(exc)
+                msg = f"MCP server {name!r} ({server.transport}) could not be reached: {type(cause).__name__}: {cause}"
                 raise ToolUnavailable(msg) from exc
             self.opened += 1
             pinned = self._pins.get(name)
