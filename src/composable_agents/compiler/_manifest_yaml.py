@@ -83,8 +83,9 @@ def load_yaml_strict(text: str) -> tuple[object, str | None]:
     """``(document, None)`` for good YAML, else ``(None, message)``; never raises."""
     if _flow_depth(text) > MAX_YAML_DEPTH:
         return None, f"the manifest nests deeper than {MAX_YAML_DEPTH} levels"
-    loader = _StrictLoader(text)
+    loader: _StrictLoader | None = None
     try:
+        loader = _StrictLoader(text)  # the reader already rejects control characters
         node = loader.get_single_node()
         if node is None:
             return None, None
@@ -103,4 +104,5 @@ def load_yaml_strict(text: str) -> tuple[object, str | None]:
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. an integer past the digit limit
         return None, f"the manifest holds a value that cannot be read: {str(exc)[:120]}"
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()

@@ -212,12 +212,18 @@ DEFAULT_REGISTRY: Final = Registry()
 
 
 def _origin(fn: Callable[..., Any] | None) -> tuple[str, str, str] | None:
-    """``(module, qualname, "file:line")`` of a tool body (``None`` for tools without one)."""
+    """``(source file, qualname, "file:line")`` of a tool body (``None`` for tools without one).
+
+    One declaration is one place in one file: re-running it (a reload, ``runpy``, a
+    notebook cell, a module imported under two names) is the same tool.
+    """
     if fn is None:
         return None
     code = getattr(fn, "__code__", None)
-    where = f"{code.co_filename.rsplit('/', 1)[-1]}:{code.co_firstlineno}" if code is not None else "?"
-    return (str(getattr(fn, "__module__", "")), str(getattr(fn, "__qualname__", repr(fn))), where)
+    if code is None:
+        return (str(getattr(fn, "__module__", "")), str(getattr(fn, "__qualname__", repr(fn))), "?")
+    where = f"{code.co_filename.rsplit('/', 1)[-1]}:{code.co_firstlineno}"
+    return (code.co_filename, str(getattr(fn, "__qualname__", code.co_name)), where)
 
 
 def register_pure(name: str, fn: Callable[..., Any], *, replace: bool = False) -> PureDef:
