@@ -21,13 +21,13 @@ from typing import Any, TypeVar
 from composable_agents.compiler.deploy import Deployment, register_local_runner
 from composable_agents.core.canonical import Json
 from composable_agents.core.policy import ExecutionPolicy
-from composable_agents.core.schema import from_json_value, is_any
 from composable_agents.core.pures import check_pins
+from composable_agents.core.schema import from_json_value, is_any
 from composable_agents.errors import MissingFakeError, SegmentLimitExceeded, ToolDefinitionMismatch
 from composable_agents.execution.env import _CURRENT, InMemoryEnv
-from composable_agents.execution.llm import check_models, llm_fake
 from composable_agents.execution.interpreter import Catalog, Program, RunState, is_continuation
 from composable_agents.execution.limits import ledger_from_capabilities
+from composable_agents.execution.llm import check_models, llm_fake
 from composable_agents.execution.projection import Projection, Recorder
 from composable_agents.execution.result import Result, status_of
 from composable_agents.execution.tool_callers import mcp_call_for, mcp_tool_fakes
@@ -300,7 +300,8 @@ def _with_mcp(
     """``tools`` plus live callers for the MCP tools without a fake, and what closes their sessions."""
     if mcp_servers is None:
         return tools, None
-    mcp_call, close = mcp_call_for(mcp_servers)
+    pins = (dep.capabilities_json or {}).get("mcp_servers")
+    mcp_call, close = mcp_call_for(mcp_servers, pins=pins if isinstance(pins, Mapping) else None)
     return mcp_tool_fakes(dep.frozen.tools, tools or {}, mcp_call), close
 
 

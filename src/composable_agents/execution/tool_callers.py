@@ -28,8 +28,8 @@ __all__ = [
     "register_mcp_caller_factory",
 ]
 
-McpCallerFactory = Callable[[Sequence[Any]], Any]
-"""Builds a ready ``mcp_call`` (with an async ``aclose()``) from a list of server descriptions."""
+McpCallerFactory = Callable[[Sequence[Any], Mapping[str, str]], Any]
+"""Builds a ready ``mcp_call`` (with an async ``aclose()``) from server descriptions and version pins."""
 
 _FACTORY: list[McpCallerFactory] = []
 
@@ -39,9 +39,12 @@ def register_mcp_caller_factory(factory: McpCallerFactory) -> None:
     _FACTORY[:] = [factory]
 
 
-def mcp_call_for(servers: Sequence[Any] | Callable[..., Any]) -> tuple[Callable[..., Any], Callable[[], Awaitable[None]] | None]:
+def mcp_call_for(
+    servers: Sequence[Any] | Callable[..., Any], *, pins: Mapping[str, Any] | None = None
+) -> tuple[Callable[..., Any], Callable[[], Awaitable[None]] | None]:
     """``(mcp_call, aclose)`` for ``servers``: a ready callable is used as is (the caller owns it, no
-    ``aclose``); a list of servers gets a fresh caller that the run closes when it ends."""
+    ``aclose``); a list of servers gets a fresh caller, checking ``pins`` (the deployment's
+    ``mcp_servers:`` section) whenever it connects, that the run closes when it ends."""
     if callable(servers):
         return servers, None
     if not _FACTORY:
@@ -50,7 +53,8 @@ def mcp_call_for(servers: Sequence[Any] | Callable[..., Any]) -> tuple[Callable[
             "servers with composable_agents.integrations.mcp.McpServer"
         )
         raise ImportError(msg)
-    caller = _FACTORY[0](list(servers))
+    pinned = {str(k): v for k, v in (pins or {}).items() if isinstance(v, str) and v.strip() not in ("", "*")}
+    caller = _FACTORY[0](list(servers), pinned)
     close = getattr(caller, "aclose", None)
     return caller, close
 

@@ -185,3 +185,15 @@ async def test_a_fake_wins_and_a_ready_caller_is_accepted(snap: Snapshot, stdio:
     assert result.status == "ok", result.detail
     assert result.value == "echo: faked"
     assert [e["tool"] for e in read_log(mcp_log)] == []  # echo_text logs nothing; search was faked
+
+
+def test_a_local_run_checks_the_pins_again_when_it_connects(snap: Snapshot, mcp_log: Path) -> None:
+    from composable_agents.errors import CapabilityDenied
+
+    downgraded = stdio_server(mcp_log, CA_MCP_VERSION="1.1.0")  # frozen at 1.4.0, now serving 1.1.0
+    dep = deploy(call(mcp("research", "search")), snap, capabilities=_grants("search"))
+    result = dep.dry_run({"query": "x"}, mcp_servers=[downgraded], run_id="r-pin")
+    assert result.status == "failed"
+    assert isinstance(result.error, CapabilityDenied)
+    assert "version 1.1.0" in str(result.error)
+    assert read_log(mcp_log) == []

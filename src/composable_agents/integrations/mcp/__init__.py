@@ -52,4 +52,4 @@ __all__ = [
 ]
 
 # Local runs (execution/local.py) build callers through this registry, not by importing us.
-register_mcp_caller_factory(lambda servers: mcp_caller(servers))
+register_mcp_caller_factory(lambda servers, pins: mcp_caller(servers, pins=pins))
