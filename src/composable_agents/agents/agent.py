@@ -418,8 +418,10 @@ class Agent(Arrow[I, O]):
         gates: Any = None,
         capabilities: Any = None,
         run_id: str = "agent-run",
+        mcp_servers: Any = None,
     ) -> Result[O]:
-        """Deploy and run locally; ``reasoners=`` fakes or ``llm=`` a real caller."""
+        """Deploy and run locally; ``reasoners=`` fakes or ``llm=`` a real caller; ``mcp_servers=``
+        serves its MCP tools from live servers (see ``Deployment.dry_run``)."""
         import warnings
 
         with warnings.catch_warnings():
@@ -427,7 +429,9 @@ class Agent(Arrow[I, O]):
                 warnings.simplefilter("ignore")
             dep = self.deploy(capabilities=capabilities)
         fakes = self._fakes(dep, reasoners, llm)
-        result = dep.dry_run(value, reasoners=fakes, tools=tools, gates=gates, principal=principal, run_id=run_id)
+        result = dep.dry_run(
+            value, reasoners=fakes, tools=tools, gates=gates, principal=principal, run_id=run_id, mcp_servers=mcp_servers
+        )
         return with_status(result)
 
     async def arun(
@@ -441,6 +445,7 @@ class Agent(Arrow[I, O]):
         gates: Any = None,
         capabilities: Any = None,
         run_id: str = "agent-run",
+        mcp_servers: Any = None,
     ) -> Result[O]:
         """The async twin of :meth:`run`."""
         import warnings
@@ -450,7 +455,9 @@ class Agent(Arrow[I, O]):
                 warnings.simplefilter("ignore")
             dep = self.deploy(capabilities=capabilities)
         fakes = self._fakes(dep, reasoners, llm)
-        result = await dep.arun(value, reasoners=fakes, tools=tools, gates=gates, principal=principal, run_id=run_id)
+        result = await dep.arun(
+            value, reasoners=fakes, tools=tools, gates=gates, principal=principal, run_id=run_id, mcp_servers=mcp_servers
+        )
         return with_status(result)
 
     def plan_manifest(self) -> PlanContext:

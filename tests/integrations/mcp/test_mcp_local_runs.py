@@ -123,9 +123,12 @@ async def test_agent_tools_include_mcp_tools_over_http(snap: Snapshot, http_mcp:
         seen.append(value)
         return next(replies)
 
-    dep = agent.deploy(capabilities=_grants("search"))
-    result = await dep.arun(
-        "go", reasoners={agent.controller: controller}, mcp_servers=[http_mcp.server], run_id="r-agent"
+    result = await agent.arun(
+        "go",
+        reasoners={agent.controller: controller},
+        capabilities=_grants("search"),
+        mcp_servers=[http_mcp.server],
+        run_id="r-agent",
     )
     assert result.status == "ok", result.detail
     assert seen[1]["last"] == {"query": "fern", "hits": ["fern-1", "fern-2"]}
