@@ -261,24 +261,44 @@ class Recorder:
         if self._listener is not None:
             self._listener(meta, acts, attrs, started, ended)
         kind = type(value_out)
-        nbytes = 0
-        if kind is str:  # bytes are bounded too (SPEC §22.9); a string is measured in O(1)
+        if kind is str or kind is dict or kind is list:  # bytes are bounded too (SPEC §22.9)
+            self._add_sized(meta, acts, value_in, value_out, attrs, started, ended, kind is str)
+            return
+        if self._elided:
+            value_in = self._budget.as_input(value_in)
+        raw = (meta, acts, value_in, value_out, attrs, started, ended)
+        if not self._spilled:
+            self._list.append(raw)
+            if len(self._list) > self.max_events:
+                self._spill()
+            return
+        self._append(raw)
+
+    def _add_sized(
+        self,
+        meta: NodeMeta,
+        acts: tuple[int, ...],
+        value_in: Json,
+        value_out: Json,
+        attrs: Mapping[str, Any] | None,
+        started: float | None,
+        ended: float | None,
+        is_str: bool,
+    ) -> None:
+        """:meth:`add` for a ``str``/``dict``/``list`` output: measured, maybe elided, charged to the byte budget."""
+        if is_str:  # O(1): no walk
             nbytes = len(value_out) + 2
             if nbytes > self._max_value:
                 value_out, nbytes = self._budget.sized(value_out)
-        elif kind is dict or kind is list:
+        else:
             value_out, nbytes = self._budget.sized(value_out)
         if self._elided:
             value_in = self._budget.as_input(value_in)
         raw = (meta, acts, value_in, value_out, attrs, started, ended)
         if not self._spilled:
             self._list.append(raw)
-            if nbytes:
-                self._bytes += nbytes
-                if self._bytes > self.max_bytes:
-                    self._spill()
-                    return
-            if len(self._list) > self.max_events:
+            self._bytes += nbytes
+            if self._bytes > self.max_bytes or len(self._list) > self.max_events:
                 self._spill()
             return
         self._append(raw, nbytes)
@@ -312,8 +332,12 @@ class Recorder:
         self._tick += 1
         buf = self._buf
         buf.append(((self._segment, raw[1], raw[0].order), self._tick, raw, nbytes))
-        self._bytes += nbytes
-        if len(buf) >= self.max_events or self._bytes > 2 * self.max_bytes:
+        if nbytes:
+            self._bytes += nbytes
+            if self._bytes > 2 * self.max_bytes:
+                self._compact()
+                return
+        if len(buf) >= self.max_events:
             self._compact()
 
     def _spill(self) -> None:
