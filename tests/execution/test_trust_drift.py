@@ -60,3 +60,24 @@ def test_tool_replaced_after_deploy_is_a_definition_mismatch() -> None:
         deployment.dry_run(1)
     # A fake for the tool replaces its body on purpose: no drift check for it.
     assert deployment.dry_run(1, tools={"trust_drift_tool": lambda x: "fake"}).value == "fake"
+
+
+def test_pure_decorator_replace_after_deploy_is_drift() -> None:
+    from composable_agents import pure
+
+    name = f"trust.drift.deco.{uuid.uuid4().hex[:6]}"
+
+    @pure(name)
+    def first(s: str) -> str:
+        return s + "1"
+
+    deployment = deploy(first)
+    assert deployment.dry_run("a").value == "a1"
+
+    @pure(name, replace=True)
+    def second(s: str) -> str:
+        return s + "2"
+
+    with pytest.raises(PureDriftError, match="pure drift"):
+        deployment.dry_run("a")
+    assert deploy(second).dry_run("a").value == "a2"

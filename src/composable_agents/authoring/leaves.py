@@ -570,8 +570,8 @@ class Pure(Pipeline[I, O]):
             return self._guarded(*args, **kwargs)
 
 
-def _make_pure(fn: Callable[..., Any], name: str, registry: Registry) -> Pure[Any, Any]:
-    definition = registry.register_pure(name, fn)
+def _make_pure(fn: Callable[..., Any], name: str, registry: Registry, replace: bool = False) -> Pure[Any, Any]:
+    definition = registry.register_pure(name, fn, replace=replace)
     arrow: Pure[Any, Any] = Pure(
         Arr(pure=name), in_type=definition.in_type, out_type=definition.out_type, label=name
     )
@@ -595,20 +595,25 @@ def pure(name: Callable[[_X], _Y], /) -> Pure[_X, _Y]: ...
 @overload
 def pure(name: Callable[..., _Y], /) -> Pure[Any, _Y]: ...
 @overload
-def pure(name: str | None = None, /, *, registry: Registry | None = None) -> _PureDecorator: ...
 def pure(
-    name: str | Callable[..., Any] | None = None, /, *, registry: Registry | None = None
+    name: str | None = None, /, *, registry: Registry | None = None, replace: bool = False
+) -> _PureDecorator: ...
+def pure(
+    name: str | Callable[..., Any] | None = None, /, *, registry: Registry | None = None, replace: bool = False
 ) -> Pure[Any, Any] | _PureDecorator:
     """Register a deterministic function as the pure ``name`` (``@pure("name")``).
 
     The body must be a function of its input (and static keyword args) only:
     it runs inside durable workflows and is pinned by its source hash.
+    ``replace=True`` replaces a pure already registered under ``name`` on
+    purpose; a deployment frozen against the old body then fails its drift
+    check (``PureDriftError``) until it is redeployed.
     """
     if callable(name):
         return _make_pure(name, name.__name__, registry or DEFAULT_REGISTRY)
 
     def decorate(fn: Callable[..., Any]) -> Pure[Any, Any]:
-        return _make_pure(fn, name or fn.__name__, registry or DEFAULT_REGISTRY)
+        return _make_pure(fn, name or fn.__name__, registry or DEFAULT_REGISTRY, replace)
 
     return decorate
 
