@@ -73,6 +73,7 @@ class HttpMcp:
 
     def __init__(self, log: Path, *, name: str = "research", **env: str) -> None:
         self.log = log
+        self.env = env
         self.port = free_port()
         self.proc = subprocess.Popen(
             [sys.executable, str(SERVER_SCRIPT), "http", str(self.port)],
@@ -86,6 +87,17 @@ class HttpMcp:
             self.stop()
             raise
         self.server = McpServer(name, url=f"http://127.0.0.1:{self.port}/mcp", headers={"X-Test": "1"})
+
+    def restart(self) -> None:
+        """Stop the server and start a fresh process on the same port (it knows none of the old sessions)."""
+        self.stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SERVER_SCRIPT), "http", str(self.port)],
+            env={**os.environ, "CA_MCP_LOG": str(self.log), **self.env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_port(self.port, self.proc)
 
     def stop(self) -> None:
         """Terminate by PID and reap."""

@@ -211,3 +211,19 @@ async def test_an_unreachable_server_is_transient_with_the_real_cause() -> None:
             await call("gone", "search", {}, "k")
         assert not info.value.non_retryable
         assert call.opened == 0
+
+
+async def test_an_http_server_restart_gets_a_new_session_without_repeating_the_call(tmp_path: Path) -> None:
+    running = HttpMcp(tmp_path / "restart.jsonl")
+    try:
+        async with mcp_caller([running.server]) as call:
+            assert (await call("research", "record", {"note": "before"}, "rs:1"))["stored"] == "before"
+            running.restart()  # a new process on the same port knows nothing of our session
+            after = await call("research", "record", {"note": "after"}, "rs:2")
+            assert call.opened == 2
+        assert after["stored"] == "after"
+        entries = keyed(running.log, "rs:")
+        assert [e["meta"][IDEMPOTENCY_META] for e in entries] == ["rs:1", "rs:2"]  # each call ran once
+        assert entries[0]["pid"] != entries[1]["pid"]
+    finally:
+        running.stop()

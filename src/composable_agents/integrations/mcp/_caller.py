@@ -26,7 +26,7 @@ from typing import Any, Self, cast
 
 import anyio
 from mcp.shared.exceptions import MCPError
-from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+from mcp.types import CONNECTION_CLOSED, INVALID_REQUEST, REQUEST_TIMEOUT
 
 from composable_agents.compiler.capabilities import VersionConstraint
 from composable_agents.core.canonical import Json, JsonObject, content_hash
@@ -116,6 +116,11 @@ def _innermost(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
     return exc
+
+
+def _session_expired(conn: Connection, exc: MCPError) -> bool:
+    """A streamable-HTTP server answered 404 for our session id (it restarted or dropped the session)."""
+    return conn.server.transport == "http" and exc.code == INVALID_REQUEST and "session" in exc.message.lower()
 
 
 def _error_text(result: Any) -> str:
@@ -307,31 +312,44 @@ class McpCaller:
             arguments = value
         else:
             raise StepTypeError(key, "$", "an object of tool arguments", type(value).__name__)
-        state, conn = await self._connection(server)
-        self._check(conn, key, tool, definition)
         meta = {IDEMPOTENCY_META: idempotency_key, PRINCIPAL_META: principal}
-        session = conn.session
-        if session is None:  # the owner task ended between lookup and use
-            await self._drop(state, server, conn)
-            msg = f"MCP server {server!r}: the session closed before tool {tool!r} was called"
-            raise ToolUnavailable(msg)
-        async with state.sems[server]:
-            try:
-                result = await session.call_tool(tool, arguments, meta=cast(Any, meta))
-            except MCPError as exc:
-                if exc.code == CONNECTION_CLOSED:
-                    await self._drop(state, server, conn)
-                    msg = f"MCP server {server!r}: the connection closed during tool {tool!r}: {exc.message}"
-                    raise ToolUnavailable(msg) from exc
-                if exc.code == REQUEST_TIMEOUT:
-                    msg = f"MCP server {server!r}: tool {tool!r} timed out: {exc.message}"
-                    raise ToolUnavailable(msg) from exc
-                msg = f"MCP server {server!r} refused tool {tool!r} (JSON-RPC error {exc.code}): {exc.message}"
-                raise ToolRejected(msg) from exc
-            except _TRANSPORT_ERRORS as exc:
+        # A second pass only after the server said it does not know our HTTP session (it
+        # restarted): that request never ran, so sending it on a new session is no repeat.
+        for fresh in (False, True):
+            state, conn = await self._connection(server)
+            self._check(conn, key, tool, definition)
+            session = conn.session
+            if session is None:  # the owner task ended between lookup and use
                 await self._drop(state, server, conn)
-                msg = f"MCP server {server!r}: the transport broke during tool {tool!r}: {type(exc).__name__}: {exc}"
-                raise ToolUnavailable(msg) from exc
+                msg = f"MCP server {server!r}: the session closed before tool {tool!r} was called"
+                raise ToolUnavailable(msg)
+            async with state.sems[server]:
+                try:
+                    result = await session.call_tool(tool, arguments, meta=cast(Any, meta))
+                    break
+                except MCPError as exc:
+                    if exc.code == CONNECTION_CLOSED:
+                        await self._drop(state, server, conn)
+                        msg = f"MCP server {server!r}: the connection closed during tool {tool!r}: {exc.message}"
+                        raise ToolUnavailable(msg) from exc
+                    if exc.code == REQUEST_TIMEOUT:
+                        msg = f"MCP server {server!r}: tool {tool!r} timed out: {exc.message}"
+                        raise ToolUnavailable(msg) from exc
+                    if _session_expired(conn, exc):
+                        await self._drop(state, server, conn)
+                        if not fresh:
+                            continue
+                        msg = f"MCP server {server!r} does not know the new session either: {exc.message}"
+                        raise ToolUnavailable(msg) from exc
+                    msg = f"MCP server {server!r} refused tool {tool!r} (JSON-RPC error {exc.code}): {exc.message}"
+                    raise ToolRejected(msg) from exc
+                except _TRANSPORT_ERRORS as exc:
+                    await self._drop(state, server, conn)
+                    msg = (
+                        f"MCP server {server!r}: the transport broke during tool {tool!r}: "
+                        f"{type(exc).__name__}: {exc}"
+                    )
+                    raise ToolUnavailable(msg) from exc
         if result.is_error:
             msg = f"MCP tool {key!r} failed (isError): {_error_text(result)}"
             raise ToolRejected(msg)
