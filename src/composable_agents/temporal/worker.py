@@ -167,7 +167,10 @@ def build_worker(
     ``mcp_servers=[McpServer(...)]`` serves MCP tools through
     ``mcp_caller(...)`` (one pooled session per server, opened on first use),
     with the ``mcp_servers:`` version pins of ``capabilities`` and of the
-    hosted deployments checked on every connect.
+    hosted deployments checked on every connect. Those sessions live as long
+    as the process (one per worker process); :func:`run_worker` closes them
+    when the worker stops, or pass your own ``mcp_call=mcp_caller(...)`` and
+    ``await caller.aclose()`` after the worker.
     """
     queue = task_queue or DEFAULT_TASK_QUEUE
     mods = import_modules(modules)
