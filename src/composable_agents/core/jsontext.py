@@ -35,6 +35,8 @@ decoder caps its integer fields at 2**53); this limit only keeps ``int()``'s own
 digit limit from surfacing as an untyped ``ValueError``.
 """
 
+_FLAT: Final = (str, int, bool, type(None))
+"""Scalars that are always JSON (floats need the finiteness check)."""
 _ESCAPED_SURROGATE: Final = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
@@ -147,6 +149,19 @@ def not_json(step: str, value: object) -> StepTypeError | None:
     must be JSON on every backend, so the step that produced it fails here
     (locally) exactly as its activity fails on a worker.
     """
+    kind = type(value)
+    if kind is dict:  # the common record of scalars: one pass, no stack
+        for k, v in value.items():
+            if type(k) is not str or type(v) not in _FLAT:
+                break
+        else:
+            return None
+    elif kind is list:
+        for v in value:
+            if type(v) not in _FLAT:
+                break
+        else:
+            return None
     try:
         check_json(value)
     except CanonicalJSONError as exc:
