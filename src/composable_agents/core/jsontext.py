@@ -142,21 +142,20 @@ def loads_strict(
     return value
 
 
-def not_json(step: str, value: object) -> StepTypeError | None:
+def not_json(step: str, value: Any) -> StepTypeError | None:
     """The :class:`StepTypeError` for a non-JSON step result (a datetime, a set ...), else ``None``.
 
     A tool typed ``-> Any`` may return anything in Python; what crosses a step
     must be JSON on every backend, so the step that produced it fails here
     (locally) exactly as its activity fails on a worker.
     """
-    kind = type(value)
-    if kind is dict:  # the common record of scalars: one pass, no stack
+    if type(value) is dict:  # the common record of scalars: one pass, no stack
         for k, v in value.items():
             if type(k) is not str or type(v) not in _FLAT:
                 break
         else:
             return None
-    elif kind is list:
+    elif type(value) is list:
         for v in value:
             if type(v) not in _FLAT:
                 break
@@ -167,7 +166,7 @@ def not_json(step: str, value: object) -> StepTypeError | None:
     except CanonicalJSONError as exc:
         text = str(exc)
         head, _, shown = text.partition(" is not JSON: ")
-        kind = head.removeprefix("value of type ").split(" at ", 1)[0] if shown else ""
-        value_repr = f"a {kind} {shown}" if kind else text
+        shape = head.removeprefix("value of type ").split(" at ", 1)[0] if shown else ""
+        value_repr = f"a {shape} {shown}" if shape else text
         return StepTypeError(step, exc.path, "a JSON value (dict, list, str, int, float, bool or None)", value_repr)
     return None
