@@ -190,3 +190,15 @@ def test_json_manifest_text_is_strict_too() -> None:
     manifest = CapabilityManifest.from_yaml(text)  # JSON is YAML: the same duplicate rule holds
     assert _invalid(manifest) == ["CAP_MANIFEST_INVALID"]
     assert not manifest.allows_tool("tr_wire")
+
+
+def test_huge_budgets_are_typed_errors_everywhere() -> None:
+    from composable_agents.agents.agent import Agent
+    from composable_agents.errors import CompositionError
+
+    with pytest.raises(CompositionError, match="at most 1e15"):
+        Agent("trd.big", budget=10**4000)
+    with pytest.raises(CompositionError, match="at most 1e15"):
+        Agent("trd.big.map", budget={"cost": 10**4000})
+    with pytest.raises(IRDecodeError, match="budget"):
+        decode({"op": "app", "controller": "c", "budget": {"cost": 10**4000}})

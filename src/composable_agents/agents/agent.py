@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -537,19 +538,35 @@ def _budget_json(budget: float | Mapping[str, Json] | None) -> JsonObject | None
     if budget is None:
         return None
     if type(budget) in (int, float):
-        if budget < 0:  # type: ignore[operator]
-            msg = f"`budget` must be non-negative, got {budget!r}"
+        if not _budget_number(budget):
+            msg = f"`budget` must be a finite, non-negative number of USD (at most 1e15), got {_short_number(budget)}"
             raise CompositionError(msg)
         return {"cost": float(budget)}  # type: ignore[arg-type]
     if isinstance(budget, Mapping):
         out = dict(budget)
         for key, value in out.items():
-            if key not in ("cost", "tokens", "wallSeconds") or type(value) not in (int, float) or value < 0:  # type: ignore[operator,unused-ignore]
-                msg = f"budget entries are cost/tokens/wallSeconds with non-negative numbers, got {key!r}: {value!r}"
+            if key not in ("cost", "tokens", "wallSeconds") or type(value) not in (int, float) or not _budget_number(value):
+                msg = (
+                    "budget entries are cost/tokens/wallSeconds with finite, non-negative numbers (at most 1e15), "
+                    f"got {key!r}: {_short_number(value)}"
+                )
                 raise CompositionError(msg)
         return out
     msg = f"`budget` must be a number (USD) or a {{cost, tokens, wallSeconds}} mapping, got {budget!r}"
     raise CompositionError(msg)
+
+
+def _budget_number(value: Any) -> bool:
+    """A finite, non-negative figure a float can hold (a 4,000-digit int is refused, never an OverflowError)."""
+    try:
+        return bool(math.isfinite(value) and 0 <= value <= 1e15)
+    except OverflowError:
+        return False
+
+
+def _short_number(value: Any) -> str:
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 200 else f"an integer of {value.bit_length()} bits"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _capability_key(item: Any) -> str:

@@ -510,10 +510,19 @@ def _b_app(dec: _Decoder, doc: Mapping[str, Json], path: str, depth: int, common
         controller=dec.string(doc, "controller", path),
         tools=dec.strings(doc, "tools", path) if "tools" in doc else (),
         subflows=dec.strings(doc, "subflows", path) if "subflows" in doc else (),
-        budget=dec.args(doc, "budget", path),
+        budget=_budget(dec, doc, path),
         max_rounds=_positive(dec, doc, "maxRounds", path, 1) if "maxRounds" in doc else None,
         **common,
     )
+
+
+def _budget(dec: _Decoder, doc: Mapping[str, Json], path: str) -> JsonObject | None:
+    """An app's budget: its figures finite and within a float's reach (never ``OverflowError`` later)."""
+    budget = dec.args(doc, "budget", path)
+    for key, value in (budget or {}).items():
+        if type(value) in (int, float) and not (_finite(value) and abs(value) <= 1e15):
+            raise dec.fail(f"{path}.budget.{key}", f"a budget figure must be finite and at most 1e15, got {_kind(value)}")
+    return budget
 
 
 def _b_loop(dec: _Decoder, doc: Mapping[str, Json], path: str, depth: int, common: dict[str, Any]) -> Node:
