@@ -18,7 +18,8 @@ import os
 from typing import Any
 
 from composable_agents.core.canonical import Json, JsonObject
-from composable_agents.errors import ComposableAgentsError
+from composable_agents.core.jsontext import loads_strict
+from composable_agents.errors import CanonicalJSONError, ComposableAgentsError
 from composable_agents.integrations.models._wire import (
     AssistantTurn,
     Reply,
@@ -113,9 +114,9 @@ def map_reply(completion: Any, request: Request) -> Reply:
         fn = getattr(call, "function", None)
         if fn is None:
             continue
-        try:
-            args: Json = json.loads(fn.arguments) if fn.arguments else {}
-        except ValueError:
+        try:  # strict (SPEC §22.8): a repeated key or a lone surrogate is unparsed, never "last wins"
+            args: Json = loads_strict(fn.arguments) if fn.arguments else {}
+        except CanonicalJSONError:
             args = {"__unparsed__": fn.arguments}
         uses.append(ToolUse(str(call.id), str(fn.name), args))
     raw = completion.usage
@@ -132,8 +133,8 @@ def map_reply(completion: Any, request: Request) -> Reply:
     error = None
     if request.reply_schema is not None and not refused:
         try:
-            output, has_output = json.loads(text), True
-        except ValueError as exc:
+            output, has_output = loads_strict(text), True
+        except CanonicalJSONError as exc:
             error = f"the reply is not JSON ({exc})"
     return Reply(
         text=text if not refused else str(getattr(message, "refusal", "")),
