@@ -102,3 +102,13 @@ def test_stored_and_exported_projections_redact_tool_outputs() -> None:
     assert REDACTED in exported and '"echo": "q1"' in exported
     assert JWT not in json.dumps(result.projection.comparable())
     assert all(JWT not in json.dumps(v) for v in result.projection.values)
+
+
+def test_a_session_carrier_and_switch_cases_are_scanned_too() -> None:
+    from composable_agents import alt, scan
+
+    chat = scan(arr("std.pluck", key="msg") >> arr("std.init", key="x") >> arr("std.pluck", key="x"),
+                init={"dbPassword": "hunter22!"})
+    assert _secret_codes(chat) == ["SECRET_ARG"]
+    switch = alt("std.branch_selector", cases={f"route {KEY}": call(trs_read)}, default=call(trs_read))
+    assert _secret_codes(switch) == ["SECRET_ARG"]

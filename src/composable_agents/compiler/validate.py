@@ -33,6 +33,7 @@ from composable_agents.core.ir import (
     Each,
     EvalPlan,
     IterUpTo,
+    Loop,
     Node,
     Par,
     Prim,
@@ -298,6 +299,10 @@ def _static_args(node: Node) -> list[tuple[str, Json]]:
         refs.append(("until", node.until))
     elif isinstance(node, App) and node.budget:
         out.append(("the app budget", node.budget))
+    elif isinstance(node, Loop) and node.init is not None:
+        out.append(("the session's initial carrier", node.init))
+    if isinstance(node, Alt) and node.cases:
+        out.append(("the switch cases", list(node.cases)))
     for what, ref in refs:
         if ref is not None and ref.args:
             out.append((f"args of the {what} pure {ref.name!r}", ref.args))
