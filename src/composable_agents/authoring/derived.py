@@ -422,6 +422,10 @@ def human_gate(
 def human_gate(
     subject: _GV, /, *, prompt: str, timeout_s: float | None = None, on_reject: Literal["end"] = "end"
 ) -> _GV: ...
+@overload
+def human_gate(
+    subject: _GV, /, *, prompt: str, timeout_s: float | None = None, on_reject: Literal["value"]
+) -> _GV | GateDecision[_GV]: ...
 def human_gate(
     subject: Any = _NO_SUBJECT,
     /,
