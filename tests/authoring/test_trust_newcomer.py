@@ -285,3 +285,12 @@ def test_a_flow_embeds_a_typed_choice_and_as_flow() -> None:
 def test_an_arrow_outside_a_flow_body_says_how_to_run_it() -> None:
     with pytest.raises(CompositionError, match="not a function"):
         (trn_page | trn_enqueue)({"kind": "urgent", "reason": "x"})
+
+
+def test_a_fake_reasoner_answering_a_set_fails_that_step() -> None:
+    from composable_agents import Reasoner, think
+
+    writer = Reasoner("trn_writer", "m")
+    result = deploy(think(writer), tools=[], reasoners=[writer]).dry_run("x", reasoners={"trn_writer": lambda v: {1, 2}})
+    assert result.status == "failed"
+    assert result.detail is not None and result.detail["error"] == "StepTypeError" and "set" in result.detail["message"]

@@ -306,6 +306,11 @@ def compile_think(
             _failed(st, meta, acts, v, exc, t0)
             raise _fail(meta, acts, exc) from exc
         out, usage = split_usage(out)
+        if type(out) not in _JSON_SCALARS:
+            bad = not_json(name, out)  # a fake (or an LLM caller) answering a set or an object fails here too
+            if bad is not None:
+                _failed(st, meta, acts, v, bad, t0)
+                raise bad
         if ledger is not None:
             real_cost = usage.get("cost") if usage is not None else None
             ledger.record_usage(
