@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from composable_agents.authoring.arrow import Arrow, as_node
@@ -45,6 +46,7 @@ __all__ = [
     "DevModeError",
     "DevModeWarning",
     "LocalRunner",
+    "RunOptions",
     "deploy",
     "local_runner",
     "register_local_runner",
@@ -61,6 +63,23 @@ class DevModeWarning(UserWarning):
     """Emitted by ``deploy(..., mode="dev")``: the deployment would not pass strict checks."""
 
 
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunOptions:
+    """The keywords of one local run (:meth:`Deployment.dry_run`/``arun``), handed to the runner."""
+
+    reasoners: Mapping[str, Callable[..., Any]] | None = None
+    tools: Mapping[str, Callable[..., Any]] | None = None
+    gates: Any = None
+    llm: Callable[..., Any] | None = None
+    mcp_servers: Sequence[Any] | Callable[..., Any] | None = None
+    principal: Json = None
+    policy: ExecutionPolicy | None = None
+    run_id: str = "dry-run"
+    seed: int | None = None
+    projection: bool = True
+    max_segments: int | None = None
 
 
 class LocalRunner(Protocol):
@@ -80,11 +99,11 @@ class LocalRunner(Protocol):
         """``deployment``'s compiled program."""
         ...
 
-    def dry_run(self, deployment: Deployment[Any, O], value: Any, options: Mapping[str, Any]) -> Result[O]:
-        """Run ``deployment`` locally to completion (``options``: the keywords of :meth:`Deployment.dry_run`)."""
+    def dry_run(self, deployment: Deployment[Any, O], value: Any, options: RunOptions) -> Result[O]:
+        """Run ``deployment`` locally to completion."""
         ...
 
-    async def arun(self, deployment: Deployment[Any, O], value: Any, options: Mapping[str, Any]) -> Result[O]:
+    async def arun(self, deployment: Deployment[Any, O], value: Any, options: RunOptions) -> Result[O]:
         """The async twin of :meth:`dry_run`."""
         ...
 
@@ -332,19 +351,19 @@ class Deployment(Generic[I, O]):
         return local_runner().dry_run(
             self,
             value,
-            {
-                "reasoners": reasoners,
-                "tools": tools,
-                "gates": gates,
-                "llm": llm,
-                "mcp_servers": mcp_servers,
-                "principal": principal,
-                "policy": policy,
-                "run_id": run_id,
-                "seed": seed,
-                "projection": projection,
-                "max_segments": max_segments,
-            },
+            RunOptions(
+                reasoners=reasoners,
+                tools=tools,
+                gates=gates,
+                llm=llm,
+                mcp_servers=mcp_servers,
+                principal=principal,
+                policy=policy,
+                run_id=run_id,
+                seed=seed,
+                projection=projection,
+                max_segments=max_segments,
+            ),
         )
 
     async def arun(
@@ -367,19 +386,19 @@ class Deployment(Generic[I, O]):
         return await local_runner().arun(
             self,
             value,
-            {
-                "reasoners": reasoners,
-                "tools": tools,
-                "gates": gates,
-                "llm": llm,
-                "mcp_servers": mcp_servers,
-                "principal": principal,
-                "policy": policy,
-                "run_id": run_id,
-                "seed": seed,
-                "projection": projection,
-                "max_segments": max_segments,
-            },
+            RunOptions(
+                reasoners=reasoners,
+                tools=tools,
+                gates=gates,
+                llm=llm,
+                mcp_servers=mcp_servers,
+                principal=principal,
+                policy=policy,
+                run_id=run_id,
+                seed=seed,
+                projection=projection,
+                max_segments=max_segments,
+            ),
         )
 
     def __repr__(self) -> str:

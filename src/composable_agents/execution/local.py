@@ -18,7 +18,7 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from composable_agents.compiler.deploy import Deployment, register_local_runner
+from composable_agents.compiler.deploy import Deployment, RunOptions, register_local_runner
 from composable_agents.core.canonical import Json
 from composable_agents.core.policy import ExecutionPolicy
 from composable_agents.core.pures import check_pins
@@ -171,49 +171,32 @@ class LocalRunnerImpl:
         )
         return program, state, recorder
 
-    def dry_run(self, dep: Deployment[Any, O], value: Any, options: Mapping[str, Any]) -> Result[O]:
-        """Run ``dep`` locally with in-memory effects on a virtual clock (see ``Deployment.dry_run``)."""
-        return self._dry_run(dep, value, **options)
-
-    async def arun(self, dep: Deployment[Any, O], value: Any, options: Mapping[str, Any]) -> Result[O]:
-        """The async twin of :meth:`dry_run` (sync tool bodies run in worker threads)."""
-        return await self._arun(dep, value, **options)
-
-    def _dry_run(
-        self,
-        dep: Deployment[Any, O],
-        value: Any,
-        *,
-        reasoners: Mapping[str, Callable[..., Any]] | None = None,
-        tools: Mapping[str, Callable[..., Any]] | None = None,
-        gates: Any = None,
-        llm: Callable[..., Any] | None = None,
-        mcp_servers: Sequence[Any] | Callable[..., Any] | None = None,
-        principal: Json = None,
-        policy: ExecutionPolicy | None = None,
-        run_id: str = "dry-run",
-        seed: int | None = None,
-        projection: bool = True,
-        max_segments: int | None = None,
-    ) -> Result[O]:
-        """Run ``dep`` locally with in-memory effects on a virtual clock (see ``Deployment.dry_run``)."""
-        tools, close = _with_mcp(dep, tools, mcp_servers)
+    def _start(
+        self, dep: Deployment[Any, O], value: Any, opts: RunOptions, *, sync_in_thread: bool
+    ) -> tuple[Program, RunState, Recorder | None, Json, int, Callable[[], Awaitable[None]] | None]:
+        """Everything a run needs before its first step: program, state, recorder, input, segment limit."""
+        tools, close = _with_mcp(dep, opts.tools, opts.mcp_servers)
         program, state, recorder = self._prepare(
             dep,
-            reasoners=reasoners,
+            reasoners=opts.reasoners,
             tools=tools,
-            principal=principal,
-            policy=policy,
-            run_id=run_id,
-            sync_in_thread=False,
-            seed=seed,
-            project=projection,
-            gates=gates,
-            llm=llm,
+            principal=opts.principal,
+            policy=opts.policy,
+            run_id=opts.run_id,
+            sync_in_thread=sync_in_thread,
+            seed=opts.seed,
+            project=opts.projection,
+            gates=opts.gates,
+            llm=opts.llm,
         )
-        limit = max_segments if max_segments is not None else (policy or dep.policy).max_segments
-        payload = dep._encode_input(value)
-        if program.is_sync:
+        limit = opts.max_segments if opts.max_segments is not None else (opts.policy or dep.policy).max_segments
+        return program, state, recorder, dep._encode_input(value), limit, close
+
+    def dry_run(self, dep: Deployment[Any, O], value: Any, opts: RunOptions) -> Result[O]:
+        """Run ``dep`` locally with in-memory effects on a virtual clock (see ``Deployment.dry_run``)."""
+        program, state, recorder, payload, limit, close = self._start(dep, value, opts, sync_in_thread=False)
+        if program.is_sync and close is None:
+            # An effect-free program runs without an event loop; only a continuation needs one.
             try:
                 out = program.run_sync(payload, state)
             except Exception as exc:  # noqa: BLE001 - any step failure becomes a failed Result
@@ -228,40 +211,10 @@ class LocalRunnerImpl:
                 recorder.start_segment(state.segment)
         return run_coroutine(_closing(self._drive(dep, program, payload, state, recorder, limit), close))
 
-    async def _arun(
-        self,
-        dep: Deployment[Any, O],
-        value: Any,
-        *,
-        reasoners: Mapping[str, Callable[..., Any]] | None = None,
-        tools: Mapping[str, Callable[..., Any]] | None = None,
-        gates: Any = None,
-        llm: Callable[..., Any] | None = None,
-        mcp_servers: Sequence[Any] | Callable[..., Any] | None = None,
-        principal: Json = None,
-        policy: ExecutionPolicy | None = None,
-        run_id: str = "run",
-        seed: int | None = None,
-        projection: bool = True,
-        max_segments: int | None = None,
-    ) -> Result[O]:
+    async def arun(self, dep: Deployment[Any, O], value: Any, opts: RunOptions) -> Result[O]:
         """The async twin of :meth:`dry_run` (sync tool bodies run in worker threads)."""
-        tools, close = _with_mcp(dep, tools, mcp_servers)
-        program, state, recorder = self._prepare(
-            dep,
-            reasoners=reasoners,
-            tools=tools,
-            principal=principal,
-            policy=policy,
-            run_id=run_id,
-            sync_in_thread=True,
-            seed=seed,
-            project=projection,
-            gates=gates,
-            llm=llm,
-        )
-        limit = max_segments if max_segments is not None else (policy or dep.policy).max_segments
-        return await _closing(self._drive(dep, program, dep._encode_input(value), state, recorder, limit), close)
+        program, state, recorder, payload, limit, close = self._start(dep, value, opts, sync_in_thread=True)
+        return await _closing(self._drive(dep, program, payload, state, recorder, limit), close)
 
     async def _drive(
         self,
