@@ -61,8 +61,19 @@ def capture_source(expr: str | None = None) -> SourceLoc | None:
         return None
     filename = frame.f_code.co_filename
     line = frame.f_lineno
-    text = expr if expr is not None else linecache.getline(filename, line).strip()
-    return SourceLoc(_basename(filename), line, text)
+    key = (filename, line, expr)
+    loc = _LOCS.get(key)
+    if loc is None:
+        # One immutable SourceLoc per user line: a loop building many nodes on one line pays once.
+        if len(_LOCS) >= _MAX_LOCS:
+            _LOCS.clear()
+        text = expr if expr is not None else linecache.getline(filename, line).strip()
+        loc = _LOCS[key] = SourceLoc(_basename(filename), line, text)
+    return loc
+
+
+_LOCS: dict[tuple[str, int, str | None], SourceLoc] = {}
+_MAX_LOCS: Final = 65_536
 
 
 _INSIDE: dict[str, bool] = {}
