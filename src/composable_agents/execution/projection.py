@@ -258,12 +258,21 @@ class Recorder:
         """Record one activation that ends now; ``started`` is when it began (Env clock), if it waited on effects."""
         clock = self.clock
         ended = clock() if clock is not None else None
-        if self._listener is not None:
-            self._listener(meta, acts, attrs, started, ended)
         kind = type(value_out)
         if kind is str or kind is dict or kind is list:  # bytes are bounded too (SPEC §22.9)
+            if self._listener is not None:
+                self._listener(meta, acts, attrs, started, ended)
             self._add_sized(meta, acts, value_in, value_out, attrs, started, ended, kind is str)
             return
+        if self._listener is None and not self._spilled and not self._elided:
+            # The hot path (a scalar output, arrival order, nothing elided yet): one append.
+            events = self._list
+            events.append((meta, acts, value_in, value_out, attrs, started, ended))
+            if len(events) > self.max_events:
+                self._spill()
+            return
+        if self._listener is not None:
+            self._listener(meta, acts, attrs, started, ended)
         if self._elided:
             value_in = self._budget.as_input(value_in)
         raw = (meta, acts, value_in, value_out, attrs, started, ended)
