@@ -233,9 +233,10 @@ def test_a_flow_gates_a_handle_and_applies_an_arrow_to_a_handle() -> None:
 # -- the worker's --help -----------------------------------------------------------------------------
 
 
-def test_serve_help_prints_usage_without_connecting() -> None:
+@pytest.mark.parametrize("module", ["composable_agents.temporal.serve", "composable_agents.execution.serve"])
+def test_serve_help_prints_usage_without_connecting(module: str) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "composable_agents.temporal.serve", "--help"],
+        [sys.executable, "-m", module, "--help"],
         capture_output=True,
         text=True,
         timeout=60,
