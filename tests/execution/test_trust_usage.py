@@ -139,3 +139,29 @@ def test_par_of_agents_is_not_refused_what_the_sequence_allows() -> None:
     in_par = deploy(par(one, two), capabilities=caps).dry_run("x", reasoners=fakes)
     assert in_par.status == "ok", in_par.detail
     assert in_par.value == [2, 2]
+
+
+FLAKY_REPLIES: dict[str, int] = {}
+TRUST_FLAKY_R = Reasoner("trust_usage_flaky_r", "fake")
+
+
+def _flaky_reasoner(value: Any) -> Any:
+    FLAKY_REPLIES["n"] = FLAKY_REPLIES.get("n", 0) + 1
+    if FLAKY_REPLIES["n"] < 5:
+        raise ConnectionError("transient")
+    return value
+
+
+def test_reasoner_retries_are_charged_per_attempt() -> None:
+    step = think(TRUST_FLAKY_R, ann=Ann(max_attempts=5, cost_usd=0.1))
+    FLAKY_REPLIES.clear()
+    tight = deploy(step, reasoners=[TRUST_FLAKY_R], capabilities={"budget": {"cost": 0.35}})
+    result = tight.dry_run("q", reasoners={"trust_usage_flaky_r": _flaky_reasoner})
+    assert result.status == "over_budget"
+    assert FLAKY_REPLIES["n"] == 3  # 3 x 0.1 charged; the fourth attempt (0.4 > 0.35) never started
+    FLAKY_REPLIES.clear()
+    roomy = deploy(step, reasoners=[TRUST_FLAKY_R], capabilities={"budget": {"cost": 0.55}})
+    ok = roomy.dry_run("q", reasoners={"trust_usage_flaky_r": _flaky_reasoner})
+    assert ok.status == "ok" and ok.raw_value == "q"
+    assert FLAKY_REPLIES["n"] == 5
+    assert ok.usage is not None and ok.usage["cost"] == pytest.approx(0.5)  # the ledger charged all five

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from temporalio.api.enums.v1 import EventType
 
-from composable_agents import Ann, Reasoner, arr, deploy, seq, tool
+from composable_agents import Ann, Reasoner, arr, deploy, seq, think, tool
 from composable_agents.agents.agent import Agent
 from composable_agents.core.policy import AgentConfig
 from composable_agents.authoring.kernel import call, stage
@@ -69,6 +69,8 @@ def tt_flaky(q: Any, *, idempotency_key: str) -> Any:
 
 
 TT_PLANNER = Reasoner("tt_planner", "fake")
+TT_FLAKY_R = Reasoner("tt_flaky_r", "fake")
+FLAKY_REPLIES: dict[str, int] = {}
 TT_AGENT = Agent("tt.cont.agent", tools=[tt_read], max_rounds=4, budget={"cost": 1.0})
 
 
@@ -76,6 +78,11 @@ CONTROLLER_CALLS: list[Any] = []
 
 
 async def fake_llm(reasoner: Any, value: Any) -> Any:
+    if reasoner.name == "tt_flaky_r":
+        FLAKY_REPLIES[value] = FLAKY_REPLIES.get(value, 0) + 1
+        if FLAKY_REPLIES[value] < 5:
+            raise ConnectionError("transient")
+        return value
     if reasoner.name == "tt_planner":
         return PLANS[value]
     if reasoner.name == TT_AGENT.controller:
@@ -227,6 +234,20 @@ async def test_retries_are_charged_per_attempt_on_temporal(client: Any) -> None:
     ok = await asyncio.wait_for(run_deployment(roomy, client, session_id=_sid("attempts-ok"), input="q", task_queue=QUEUE), 60)
     assert ok.status == "ok" and ok.raw_value == "q"
     assert sum(FLAKY.values()) == 5
+
+
+async def test_reasoner_retries_are_charged_per_attempt_on_temporal(client: Any) -> None:
+    step = think(TT_FLAKY_R, ann=Ann(max_attempts=5, cost_usd=0.1, retry_interval_s=0.01))
+    tight = deploy(step, reasoners=[TT_FLAKY_R], capabilities={"budget": {"cost": 0.35}})
+    sid = _sid("r-attempts")
+    result = await asyncio.wait_for(run_deployment(tight, client, session_id=sid, input="tight", task_queue=QUEUE), 60)
+    assert result.status == "over_budget"
+    assert FLAKY_REPLIES["tight"] == 3  # the fourth attempt was refused before it was scheduled
+    assert await _task_failures(client, sid) == 0
+    roomy = deploy(step, reasoners=[TT_FLAKY_R], capabilities={"budget": {"cost": 0.55}})
+    ok = await asyncio.wait_for(run_deployment(roomy, client, session_id=_sid("r-attempts-ok"), input="roomy", task_queue=QUEUE), 60)
+    assert ok.status == "ok" and ok.raw_value == "roomy"
+    assert FLAKY_REPLIES["roomy"] == 5
 
 
 junk = st.one_of(

@@ -274,6 +274,8 @@ def compile_think(
         vreply = validator_for(definition.reply)
     timeout = node.ann.timeout_s if node.ann is not None else None
     attempts = node.ann.max_attempts if node.ann is not None and node.ann.max_attempts else 1
+    interval = node.ann.retry_interval_s if node.ann is not None and node.ann.retry_interval_s is not None else 1.0
+    backoff = node.ann.backoff_rate if node.ann is not None and node.ann.backoff_rate is not None else 2.0
     cost = meta.cost_usd
     est_cost = _cost_or_zero(cost) if cost is not None else DEFAULT_THINK_COST  # never a refund
     est_tokens = (
@@ -286,8 +288,16 @@ def compile_think(
         act = activation_id(nid, acts)
         t0 = st.env.now() if st.rec is not None else None
         ledger = st.ledger
+        on_retry = None
         if ledger is not None:
-            ledger.spend_think(est_tokens, est_cost, f"reasoner {name!r} at {act}")
+            what = f"reasoner {name!r} at {act}"
+            ledger.spend_think(est_tokens, est_cost, what)
+            if attempts > 1:
+
+                def on_retry(attempt: int) -> None:
+                    # A retried reasoner call is another call: checked and charged before it starts.
+                    ledger.spend_think(est_tokens, est_cost, f"{what} (attempt {attempt})")
+
         call = ReasonerCall(
             name=name,
             node_id=nid,
@@ -297,6 +307,9 @@ def compile_think(
             timeout_s=timeout,
             max_attempts=attempts,
             principal=st.principal,
+            retry_interval_s=interval,
+            backoff_rate=backoff,
+            on_retry=on_retry,
         )
         try:
             out = await st.env.invoke_reasoner(call)

@@ -127,6 +127,10 @@ class ReasonerCall:
     max_attempts: int = 1
     principal: Json = None
     offer: JsonObject | None = None
+    retry_interval_s: float = 1.0
+    backoff_rate: float = 2.0
+    on_retry: Callable[[int], None] | None = field(default=None, compare=False, repr=False)
+    """Called with the attempt number before each retry (the ledger charges it, as for tools)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -575,10 +579,11 @@ class InMemoryEnv:
         return await self._with_retries(
             lambda: self._invoke(fake, (call.value,), {}, runtime),
             call.max_attempts,
-            1.0,
-            2.0,
+            call.retry_interval_s,
+            call.backoff_rate,
             call.timeout_s,
             f"reasoner {call.name!r} at {call.activation}",
+            call.on_retry,
         )
 
     async def gate(self, request: GateRequest) -> JsonObject:

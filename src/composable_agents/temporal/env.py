@@ -23,7 +23,7 @@ error's type), so a verdict is never retried as a workflow task.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -336,7 +336,10 @@ class TemporalEnv:
             # the worker heartbeats while the tool runs: a dead worker is noticed after this, not the timeout
             heartbeat = timedelta(seconds=self.heartbeat_s)
         if call.on_retry is not None and call.max_attempts > 1:
-            return await self._charged_attempts(call, req, timeout, heartbeat)
+            return await self._charged_attempts(
+                CALL_TOOL, req, call.on_retry, call.max_attempts, call.retry_interval_s, call.backoff_rate,
+                timeout, heartbeat,
+            )
         try:
             return await workflow.execute_activity(
                 CALL_TOOL,
@@ -350,17 +353,25 @@ class TemporalEnv:
             raise
 
     async def _charged_attempts(
-        self, call: ToolCall, req: dict[str, Json], timeout: timedelta, heartbeat: timedelta | None
+        self,
+        activity: str,
+        req: dict[str, Json],
+        on_retry: Callable[[int], None],
+        max_attempts: int,
+        interval_s: float,
+        backoff: float,
+        timeout: timedelta,
+        heartbeat: timedelta | None,
     ) -> Json:
         """Retries driven by the workflow, one single-attempt activity each, so the run's ledger
-        charges (or refuses) every attempt before it starts (SPEC §22.2); the backoff is a durable timer."""
-        assert call.on_retry is not None
-        delay = call.retry_interval_s
+        charges (or refuses) every attempt before it starts (SPEC §22.2); the backoff is a durable
+        timer, or the ``next_retry_delay`` the failed attempt asked for (a provider's Retry-After)."""
+        delay = interval_s
         attempt = 1
         while True:
             try:
                 return await workflow.execute_activity(
-                    CALL_TOOL,
+                    activity,
                     req,
                     start_to_close_timeout=timeout,
                     retry_policy=RetryPolicy(maximum_attempts=1),
@@ -370,13 +381,15 @@ class TemporalEnv:
                 _reraise_cancel(exc)
                 cause = exc.cause
                 final = isinstance(cause, ApplicationError) and (cause.non_retryable or cause.type in NON_RETRYABLE_TYPES)
-                if final or attempt >= call.max_attempts:
+                if final or attempt >= max_attempts:
                     raise
+                asked = cause.next_retry_delay if isinstance(cause, ApplicationError) else None
             attempt += 1
-            call.on_retry(attempt)
-            if delay > 0:
-                await asyncio.sleep(delay)
-            delay *= max(1.0, call.backoff_rate)
+            on_retry(attempt)
+            wait = asked.total_seconds() if asked is not None else delay
+            if wait > 0:
+                await asyncio.sleep(wait)
+            delay *= max(1.0, backoff)
 
     async def invoke_reasoner(self, call: ReasonerCall) -> Json:
         """One ``invokeReasoner`` activity (the frozen reasoner by name + hash, and the prompt value)."""
@@ -390,6 +403,11 @@ class TemporalEnv:
             req["p"] = call.principal
         if call.offer is not None:
             req["o"] = call.offer
+        if call.on_retry is not None and call.max_attempts > 1:
+            return await self._charged_attempts(
+                INVOKE_REASONER, req, call.on_retry, call.max_attempts, call.retry_interval_s, call.backoff_rate,
+                self._timeout(call.timeout_s), None,
+            )
         retry = RetryPolicy(
             maximum_attempts=max(1, call.max_attempts),
         )
