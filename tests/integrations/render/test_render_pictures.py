@@ -21,6 +21,7 @@ from xml.etree import ElementTree
 import pytest
 
 from composable_agents import alt, arr, deploy, each, par, pure, tool
+from composable_agents.compiler.deploy import DevModeWarning
 from composable_agents.integrations.render import (
     DagError,
     FlowRenderError,
@@ -53,11 +54,12 @@ def rp_label(n: int) -> str:
     return f"n={n}"
 
 
-FLOW = deploy(
-    (rp_fetch >> arr("rp.count") >> alt("rp.big", arr("rp.label"), arr("std.init", key="small"))).named("rp.flow"),
-    tools=[rp_fetch],
-    mode="dev",
-)
+with pytest.warns(DevModeWarning):
+    FLOW = deploy(
+        (rp_fetch >> arr("rp.count") >> alt("rp.big", arr("rp.label"), arr("std.init", key="small"))).named("rp.flow"),
+        tools=[rp_fetch],
+        mode="dev",
+    )
 
 
 def _result() -> Any:
@@ -97,7 +99,8 @@ def test_flow_svg_draws_every_step() -> None:
     for label in ("rp_fetch", "rp.count", "if rp.big", "rp.label", "input", "output", "rp.flow"):
         assert label in texts, (label, texts)
     assert len(list(root.iter("{http://www.w3.org/2000/svg}path"))) >= 6
-    fan = deploy(par(arr("rp.count"), arr("rp.count")) >> each(arr("rp.label")), mode="dev")
+    with pytest.warns(DevModeWarning):
+        fan = deploy(par(arr("rp.count"), arr("rp.count")) >> each(arr("rp.label")), mode="dev")
     fan_svg = render_flow_svg(fan.source)
     assert "par (all)" in fan_svg and "each" in fan_svg and "collect" in fan_svg
 
