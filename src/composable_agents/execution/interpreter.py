@@ -167,6 +167,8 @@ class RunState:
         self.rec = recorder
         if recorder is not None and recorder.clock is None:
             recorder.clock = env.now  # events are timed on this run's Env clock (SPEC §20)
+            if type(env) is InMemoryEnv:  # its `clock` attribute is its time: read it without a call
+                recorder.clock_env = env
         self.run_id = run_id
         self.principal = principal
         self.check = check

@@ -198,7 +198,7 @@ class Recorder:
 
     __slots__ = (
         "_budget", "_buf", "_bytes", "_elided", "_kept", "_list", "_listener", "_marks", "_max_value", "_segment", "_spilled",
-        "_tick", "clock", "dropped", "max_bytes", "max_events", "open_gates",
+        "_plain", "_tick", "clock", "clock_env", "dropped", "max_bytes", "max_events", "open_gates",
     )
 
     def __init__(
@@ -229,8 +229,12 @@ class Recorder:
         self.dropped = 0
         self.open_gates: dict[str, JsonObject] = {}
         self._listener = _LISTENER.get()
+        self._plain = self._listener is None
+        """True while no listener, no spill and no elided value: :meth:`add` then only appends."""
         self.clock: Callable[[], float] | None = None
         """The Env clock (seconds) events are timed on; the first ``RunState`` bound to this recorder sets it."""
+        self.clock_env: Any = None
+        """An Env whose ``clock`` attribute *is* its time (``InMemoryEnv``): read directly, no call per event."""
 
     def open_gate(self, activation: str, view: JsonObject) -> None:
         """A gate at ``activation`` now waits for a decision."""
@@ -256,15 +260,21 @@ class Recorder:
         started: float | None = None,
     ) -> None:
         """Record one activation that ends now; ``started`` is when it began (Env clock), if it waited on effects."""
-        clock = self.clock
-        ended = clock() if clock is not None else None
+        env = self.clock_env
+        if env is not None:
+            ended = env.clock
+        else:
+            clock = self.clock
+            ended = clock() if clock is not None else None
         kind = type(value_out)
         if kind is str or kind is dict or kind is list:  # bytes are bounded too (SPEC §22.9)
             if self._listener is not None:
                 self._listener(meta, acts, attrs, started, ended)
             self._add_sized(meta, acts, value_in, value_out, attrs, started, ended, kind is str)
+            if self._elided:
+                self._plain = False
             return
-        if self._listener is None and not self._spilled and not self._elided:
+        if self._plain:
             # The hot path (a scalar output, arrival order, nothing elided yet): one append.
             events = self._list
             events.append((meta, acts, value_in, value_out, attrs, started, ended))
@@ -360,6 +370,7 @@ class Recorder:
         self._tick = len(self._list)
         self._list = []
         self._spilled = True
+        self._plain = False
         self._compact()
 
     def _compact(self) -> None:
