@@ -25,13 +25,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import bench_deploy  # noqa: E402
-import bench_interpreter  # noqa: E402
+import bench_deploy
+import bench_interpreter
 
-from composable_agents import deploy, seq, tool  # noqa: E402
-from composable_agents.compiler import validate as _validate  # noqa: E402
-from composable_agents.core import source as _source  # noqa: E402
-from composable_agents.execution import _ops_effects  # noqa: E402
+from composable_agents import deploy, seq, tool
+from composable_agents.compiler import validate as _validate
+from composable_agents.core import source as _source
+from composable_agents.execution import _ops_effects
 
 ROUNDS = 5
 

@@ -90,12 +90,12 @@ def ab(run: Callable[[], Any], rounds: int = ROUNDS) -> tuple[float, float]:
     with_checks, without = [], []
     try:
         for _ in range(rounds):
-            setattr(local, "Recorder", real_cls)  # the class the local runner builds its recorder from
+            local.Recorder = real_cls  # the class the local runner builds its recorder from
             with_checks.append(timed(run))
-            setattr(local, "Recorder", PlainRecorder)
+            local.Recorder = PlainRecorder
             without.append(timed(run))
     finally:
-        setattr(local, "Recorder", real_cls)
+        local.Recorder = real_cls
     return min(with_checks), min(without)
 
 

@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 
 from composable_agents import Reasoner, tool
 from composable_agents.agents.agent import Agent
-from composable_agents.execution.agent_loop import CallTool, ControllerError, parse_action
 from composable_agents.authoring.kernel import stage
 from composable_agents.core.codec import walk
 from composable_agents.core.ir import App, CallStep, Each, EvalPlan, Loop, Prim
 from composable_agents.errors import StagedPlanRejected
 from composable_agents.execution import agent_runtime, interpreter
+from composable_agents.execution.agent_loop import CallTool, ControllerError, parse_action
 from composable_agents.execution.env import InMemoryEnv
 from composable_agents.execution.interpreter import Catalog, interpret
 from composable_agents.execution.staged import check_plan, plan_context

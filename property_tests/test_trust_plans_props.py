@@ -89,7 +89,7 @@ def test_generated_cost_annotations_never_lower_the_estimate(cost: Any) -> None:
 def test_generated_loop_and_attempt_bounds(rounds: Any, attempts: Any) -> None:
     plan = {"op": "iter_up_to", "max": rounds, "body": {"op": "prim", "step": {"kind": "call", "tool": "tpp_read"}, "ann": {"maxAttempts": attempts}}}
     try:
-        node, diags = check_plan(plan, CTX)
+        node, _diags = check_plan(plan, CTX)
     except StagedPlanRejected as exc:  # pragma: no cover - check_plan never raises
         raise AssertionError(exc) from None
     if node is not None:

@@ -117,7 +117,6 @@ CANONICAL_HOMES = {
                          "MAX_PLAN_DEPTH", "MAX_PLAN_ROUNDS", "MAX_PLAN_ATTEMPTS", "MAX_PLAN_INT"],
     "execution.interpreter": ["is_continuation"],
     "execution.limits": ["checked_count", "checked_cost"],
-    "execution.projection": ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_VALUE_BYTES", "ELIDED_KEY", "value_bytes"],
     "core.pures": ["check_pins"],
     "execution.resilience": ["with_fallback", "CircuitBreaker"],
     "execution.local": ["LocalRunnerImpl"],

@@ -12,7 +12,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_readme_quickstart_runs_and_prints_the_documented_value(tmp_path: Path) -> None:
     text = README.read_text(encoding="utf-8")
-    block = re.findall(r"```python\n(.*?)```", text, re.S)[0]
+    block = re.findall(r"```python\n(.*?)```", text, re.DOTALL)[0]
     script = tmp_path / "readme_quickstart.py"
     script.write_text(block, encoding="utf-8")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)

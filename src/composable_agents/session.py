@@ -1,13 +1,16 @@
-"""Shim (seed module name): sessions (authoring and the local backend).
-
-The code lives in ``composable_agents.agents.sessions`` and ``composable_agents.execution.sessions``.
-"""
+"""Shim (seed module name): sessions (authoring and the local backend); the code lives in ``composable_agents.agents.sessions`` and ``composable_agents.execution.sessions``."""
 
 from __future__ import annotations
 
-from composable_agents.agents import sessions as _m0
-from composable_agents.agents.sessions import *  # noqa: F403
-from composable_agents.execution import sessions as _m1
-from composable_agents.execution.sessions import *  # noqa: F403
+from composable_agents.agents.sessions import (
+    check_channel_placement, emit, loop, open_session, recv, scan, session, validate_session,
+)
+from composable_agents.execution.sessions import (
+    DEFAULT_CAPACITY, Closed, Emit, Error, SessionEvent, SessionHandle, Turn, TurnContext,
+)
 
-__all__ = [*_m0.__all__, *_m1.__all__]
+__all__ = [
+    "check_channel_placement", "emit", "loop", "open_session", "recv", "scan", "session",
+    "validate_session", "DEFAULT_CAPACITY", "Closed", "Emit", "Error", "SessionEvent",
+    "SessionHandle", "Turn", "TurnContext",
+]

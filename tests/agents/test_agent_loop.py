@@ -8,6 +8,10 @@ import pytest
 
 from composable_agents import Reasoner, tool
 from composable_agents.agents.agent import Agent
+from composable_agents.agents.plans import agent_trace
+from composable_agents.authoring.kernel import seq
+from composable_agents.core.ir import Ann
+from composable_agents.errors import CompositionError
 from composable_agents.execution.agent_loop import (
     CallSub,
     CallTool,
@@ -16,10 +20,6 @@ from composable_agents.execution.agent_loop import (
     Finish,
     parse_action,
 )
-from composable_agents.agents.plans import agent_trace
-from composable_agents.authoring.kernel import seq
-from composable_agents.core.ir import Ann
-from composable_agents.errors import CompositionError
 
 
 @tool(name="loop_lookup", effect="read", idempotent=True, ann=Ann(cost_usd=0.01))

@@ -8,15 +8,6 @@ import pytest
 
 from composable_agents import pure, tool
 from composable_agents.agents.agent import Agent
-from composable_agents.authoring.kernel import alt, arr, call, par, seq
-from composable_agents.errors import (
-    ChannelFull,
-    IdempotencyConflict,
-    SessionClosed,
-    SessionCompileError,
-    SessionValidationError,
-)
-from composable_agents.execution.sessions import SessionEvent
 from composable_agents.agents.sessions import (
     check_channel_placement,
     emit,
@@ -26,6 +17,15 @@ from composable_agents.agents.sessions import (
     session,
     validate_session,
 )
+from composable_agents.authoring.kernel import alt, arr, call, par, seq
+from composable_agents.errors import (
+    ChannelFull,
+    IdempotencyConflict,
+    SessionClosed,
+    SessionCompileError,
+    SessionValidationError,
+)
+from composable_agents.execution.sessions import SessionEvent
 
 
 @pure("sess.history_turn")

@@ -8,9 +8,9 @@ from typing import TypedDict
 import pytest
 
 from composable_agents import deploy, reasoner_from_ctx
+from composable_agents.authoring.dotctx import CtxError, load_reasoner, parse_ctx
 from composable_agents.core.ir import Prim, ThinkStep
 from composable_agents.core.pures import Registry
-from composable_agents.authoring.dotctx import CtxError, load_reasoner, parse_ctx
 
 GOOD = """---
 name: ctx_support_reply

@@ -13,7 +13,18 @@ from typing import Any
 
 import pytest
 
-from composable_agents import CapabilityManifest, Reasoner, arr, call, deploy, flow, human_gate, seq, think, tool
+from composable_agents import (
+    CapabilityManifest,
+    Reasoner,
+    arr,
+    call,
+    deploy,
+    flow,
+    human_gate,
+    seq,
+    think,
+    tool,
+)
 from composable_agents.core.secrets import REDACTED
 from composable_agents.errors import DefineError, ValidationError
 

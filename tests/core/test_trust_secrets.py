@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from composable_agents.core.secrets import REDACTED, find_secret, looks_secret, redact, redact_text, secret_key_name
+from composable_agents.core.secrets import (
+    REDACTED,
+    find_secret,
+    looks_secret,
+    redact,
+    redact_text,
+    secret_key_name,
+)
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
 

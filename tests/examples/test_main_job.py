@@ -120,14 +120,14 @@ def test_main_job_stores_its_runs_and_draws_them(main_job: subprocess.CompletedP
     from composable_agents.integrations.store import TraceStore
 
     out = main_job.stdout
-    found = re.search(r"^traces: (\d+) runs stored in (\S+); HTML pages: (\S+) \(one page per run\)$", out, re.M)
+    found = re.search(r"^traces: (\d+) runs stored in (\S+); HTML pages: (\S+) \(one page per run\)$", out, re.MULTILINE)
     assert found, out[-2000:]
     assert int(found.group(1)) >= len(EXPECTED) - 1  # every flow and agent run (the session is not a flow run)
     assert found.group(2) == "sqlite:///.ca/traces.db"
     index = ROOT / found.group(3)
     pages = re.findall(r'href="([^"]+)"', index.read_text())
     assert len(pages) == int(found.group(1))
-    run_id = re.search(r"^quickstart: status=ok run_id=(\S+)$", out, re.M)
+    run_id = re.search(r"^quickstart: status=ok run_id=(\S+)$", out, re.MULTILINE)
     assert run_id, out[:2000]
     with TraceStore.open(f"sqlite:///{ROOT}/.ca/traces.db") as store:
         stored = store.get_run(run_id.group(1))

@@ -7,7 +7,12 @@ from typing import Any
 import pytest
 
 from composable_agents.errors import CapabilityDenied
-from composable_agents.execution.resilience import CircuitBreaker, CircuitOpen, FallbackPolicy, with_fallback
+from composable_agents.execution.resilience import (
+    CircuitBreaker,
+    CircuitOpen,
+    FallbackPolicy,
+    with_fallback,
+)
 
 
 class Clock:

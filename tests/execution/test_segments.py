@@ -8,9 +8,9 @@ import pytest
 
 from composable_agents import (
     ContextPolicy,
-    alt,
     ContextScope,
     Reasoner,
+    alt,
     arr,
     deploy,
     each,

@@ -25,9 +25,8 @@ from temporalio.api.enums.v1 import EventType
 
 from composable_agents import Ann, Reasoner, arr, deploy, seq, think, tool
 from composable_agents.agents.agent import Agent
-from composable_agents.core.policy import AgentConfig
 from composable_agents.authoring.kernel import call, stage
-from composable_agents.core.policy import ExecutionPolicy
+from composable_agents.core.policy import AgentConfig, ExecutionPolicy
 from composable_agents.core.pures import DEFAULT_REGISTRY
 from composable_agents.temporal.client import flow_input, run_deployment
 from composable_agents.temporal.devserver import DevServer

@@ -43,9 +43,12 @@ import hashlib
 import inspect
 import textwrap
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from composable_agents.agents._session_coroutine import is_coroutine_session, lower_coroutine_session
+from composable_agents.agents._session_coroutine import (
+    is_coroutine_session,
+    lower_coroutine_session,
+)
 from composable_agents.authoring.arrow import Arrow, Pipeline, as_node, wrap
 from composable_agents.authoring.kernel import arr, par, seq
 from composable_agents.core.canonical import Json, copy_json
@@ -61,9 +64,6 @@ from composable_agents.execution.sessions import (
     SessionHandle,
     _SessionEnv,
 )
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "check_channel_placement",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
+from typing import Any, Final, TypeVar, overload
 
 from composable_agents.authoring import kernel as _kernel
 from composable_agents.authoring._flow_lower import (
@@ -49,10 +49,7 @@ from composable_agents.core.ir import (
 )
 from composable_agents.errors import CompositionError
 
-if TYPE_CHECKING:
-    pass
-
-__all__ = ["STEP_OPTIONS", "PredLike", "cond", "cond", "cond", "reschedule", "switch", "switch_on"]
+__all__ = ["STEP_OPTIONS", "PredLike", "cond", "reschedule", "switch", "switch_on"]
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -14,7 +14,7 @@ and mixed three ideas.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, final, overload
 
 from composable_agents.authoring._hooks import _schema, _traced
 from composable_agents.authoring.arrow import Pipeline
@@ -29,11 +29,6 @@ I = TypeVar("I", contravariant=True)  # noqa: PLC0105  (the SPEC names it I)
 O = TypeVar("O", covariant=True)  # noqa: PLC0105
 P = TypeVar("P", contravariant=True)  # noqa: PLC0105
 R = TypeVar("R", covariant=True)  # noqa: PLC0105
-_X = TypeVar("_X")
-_Y = TypeVar("_Y")
-_A = TypeVar("_A", contravariant=True)  # noqa: PLC0105
-_B = TypeVar("_B", covariant=True)  # noqa: PLC0105
-_Pm = ParamSpec("_Pm")
 
 
 @final

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from composable_agents.core.canonical import JsonObject
-from composable_agents.errors import DIAGNOSTIC_RENDERER
 from composable_agents.core.ir import SourceLoc
 from composable_agents.core.source import capture_source, set_source_capture, source_capture_enabled
+from composable_agents.errors import DIAGNOSTIC_RENDERER
 
 __all__ = [
     "CODES",

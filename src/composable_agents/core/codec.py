@@ -22,7 +22,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from composable_agents.core.canonical import _ENCODER, Json, JsonObject, check_json
-from composable_agents.core.jsontext import has_lone_surrogate, loads_strict
 from composable_agents.core.ir import (
     Alt,
     Ann,
@@ -45,6 +44,7 @@ from composable_agents.core.ir import (
     SubStep,
     ThinkStep,
 )
+from composable_agents.core.jsontext import has_lone_surrogate, loads_strict
 from composable_agents.core.kinds import ContextScope, Effect, Merge, Op, Shape
 from composable_agents.errors import CanonicalJSONError, FreezeError, IRDecodeError
 

@@ -15,13 +15,13 @@ import math
 from typing import TYPE_CHECKING, Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
-from composable_agents.core.jsontext import not_json
 from composable_agents.core.ir import (
     CallStep,
     Prim,
     SubStep,
     ThinkStep,
 )
+from composable_agents.core.jsontext import not_json
 from composable_agents.errors import (
     CapabilityDenied,
     ComposableAgentsError,

@@ -28,15 +28,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal
+from typing import Final, Literal
 
 from composable_agents.core.canonical import Json, JsonObject, canonical_dumps, copy_json
 from composable_agents.core.jsontext import has_lone_surrogate, loads_strict
 from composable_agents.core.pures import DEFAULT_REGISTRY
 from composable_agents.errors import CanonicalJSONError
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "ACTIONS",

@@ -414,8 +414,8 @@ def compile_eval_plan(
 
 
 def _plan_compile_error(root: str, exc: BaseException) -> StagedPlanRejected:
-    from composable_agents.execution.staged import PLAN_CODES
     from composable_agents.compiler.diagnostics import Diagnostic
+    from composable_agents.execution.staged import PLAN_CODES
 
     message = f"the admitted plan could not be prepared: {type(exc).__name__}: {exc}"[:300]
     diag = Diagnostic(code="PLAN_COMPILE", node_id=root, message=message, severity="error", hint=PLAN_CODES["PLAN_COMPILE"])

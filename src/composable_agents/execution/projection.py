@@ -47,6 +47,7 @@ from typing import Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.kinds import Op, Shape
+from composable_agents.core.secrets import redact
 from composable_agents.execution._projection_bytes import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_VALUE_BYTES,
@@ -54,7 +55,6 @@ from composable_agents.execution._projection_bytes import (
     ValueBudget,
     value_bytes,
 )
-from composable_agents.core.secrets import redact
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -197,8 +197,25 @@ class Recorder:
     """
 
     __slots__ = (
-        "_budget", "_buf", "_bytes", "_elided", "_kept", "_list", "_listener", "_marks", "_max_value", "_segment", "_spilled",
-        "_plain", "_tick", "clock", "clock_env", "dropped", "max_bytes", "max_events", "open_gates",
+        "_budget",
+        "_buf",
+        "_bytes",
+        "_elided",
+        "_kept",
+        "_list",
+        "_listener",
+        "_marks",
+        "_max_value",
+        "_plain",
+        "_segment",
+        "_spilled",
+        "_tick",
+        "clock",
+        "clock_env",
+        "dropped",
+        "max_bytes",
+        "max_events",
+        "open_gates",
     )
 
     def __init__(

@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Generic, Literal, TypeVar
 
 from composable_agents.core.canonical import Json, JsonObject
-from composable_agents.errors import AllBranchesFailed, BudgetExceeded, RunError, RunStopped, StepFailed
+from composable_agents.errors import (
+    AllBranchesFailed,
+    BudgetExceeded,
+    RunError,
+    RunStopped,
+    StepFailed,
+)
 from composable_agents.execution.projection import Projection
 
 __all__ = ["STATUSES", "Result", "Status", "error_type", "status_of"]

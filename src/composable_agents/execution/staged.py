@@ -42,10 +42,9 @@ from composable_agents.compiler.admission import race_safe
 from composable_agents.compiler.budget import DEFAULT_LEAF_COST_USD
 from composable_agents.compiler.capabilities import needs_approval
 from composable_agents.compiler.diagnostics import Diagnostic
-from composable_agents.core.canonical import JsonObject
 from composable_agents.compiler.validate import _malformed, _retry_range
+from composable_agents.core.canonical import JsonObject
 from composable_agents.core.codec import MAX_DOCUMENT_BYTES, MAX_NODE_DEPTH, normalize
-from composable_agents.core.jsontext import has_lone_surrogate, loads_strict
 from composable_agents.core.ir import (
     RESERVED_TOOLS,
     Alt,
@@ -63,6 +62,7 @@ from composable_agents.core.ir import (
     SubStep,
     ThinkStep,
 )
+from composable_agents.core.jsontext import has_lone_surrogate, loads_strict
 from composable_agents.core.kinds import Merge, Shape
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.core.shapes import closed_shape

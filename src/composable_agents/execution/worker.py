@@ -14,9 +14,9 @@ from composable_agents.temporal.worker import (
 )
 
 __all__ = [
-    "HeartbeatInterceptor",
     "PASSTHROUGH_MODULES",
     "WORKFLOWS",
+    "HeartbeatInterceptor",
     "build_replayer",
     "build_worker",
     "import_modules",

@@ -169,7 +169,7 @@ class FlowActivities:
             definition = find_tool_definition(want) or self._hosted_definition(want)
             if definition is not None:
                 extra["definition"] = definition
-        if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
+        if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):  # noqa: B004 - an async __call__, not a callable check
             return await fn(server, tool_name, value, key_id, **extra)
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(self.executor, lambda: fn(server, tool_name, value, key_id, **extra))
@@ -240,7 +240,7 @@ class FlowActivities:
             runtime["principal"] = principal
         if offer is not None:
             runtime["offer"] = offer
-        if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
+        if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):  # noqa: B004 - an async __call__, not a callable check
             return await call_with_runtime_params(fn, args, {}, runtime)
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(

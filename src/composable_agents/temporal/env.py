@@ -37,11 +37,17 @@ from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.core.secrets import redact
 from composable_agents.errors import POLICY_ERRORS, ComposableAgentsError
-from composable_agents.execution.env import GateRequest, ReasonerCall, Thunk, ToolCall
 from composable_agents.execution.agent_loop import RESUME_KEY
+from composable_agents.execution.env import GateRequest, ReasonerCall, Thunk, ToolCall
 from composable_agents.execution.interpreter import RunState, is_continuation
+from composable_agents.execution.projection import (
+    PROJECTION_FORMAT,
+    NodeMeta,
+    Projection,
+    Recorder,
+    ValueStore,
+)
 from composable_agents.temporal._trust import admit_run
-from composable_agents.execution.projection import PROJECTION_FORMAT, NodeMeta, Projection, Recorder, ValueStore
 from composable_agents.temporal.artifact import (
     LoadedArtifact,
     load_artifact,

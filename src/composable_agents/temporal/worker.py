@@ -182,7 +182,7 @@ def build_worker(
             raise ValueError(msg)
         mcp_call = _mcp_caller_for(mcp_servers, capabilities=capabilities, deployments=hosted)
     if llm is None:
-        from composable_agents.integrations.models.router import router  # seam: worker defaults to models.router()
+        from composable_agents.integrations.models.router import router  # seam: worker defaults to models.router()  # noqa: I001
 
         llm = router()
     check_models(llm, [r for dep in hosted for r in dep.frozen.reasoners.values()])
@@ -267,7 +267,7 @@ def _mcp_caller_for(
     Pins come from the worker's ``capabilities`` and each hosted deployment's
     manifest; several pins for one server are joined into one constraint.
     """
-    from composable_agents.integrations.mcp import mcp_caller  # seam: worker builds an MCP caller from mcp_servers=
+    from composable_agents.integrations.mcp import mcp_caller  # seam: worker builds an MCP caller from mcp_servers=  # noqa: I001
 
     pins: dict[str, list[str]] = {}
     docs: list[Mapping[str, Any]] = [capabilities or {}, *(dep.capabilities_json or {} for dep in deployments)]

@@ -16,8 +16,8 @@ import time
 from typing import Any
 
 from composable_agents import Ann, arr, pure, seq, tool
-from composable_agents.authoring.derived import human_gate
 from composable_agents.agents.sessions import scan
+from composable_agents.authoring.derived import human_gate
 
 APPLY_S = float(os.environ.get("CA_DURABLE_APPLY_S", "0.3"))
 """How long one ``dur_apply`` attempt works before applying its effect."""

@@ -19,9 +19,9 @@ from composable_agents import Agent, AgentConfig, app, arr, deploy, seq, sub
 from composable_agents.agents.plans import agent_trace
 from composable_agents.authoring.leaves import Reasoner
 from composable_agents.errors import ChannelFull, IdempotencyConflict, SessionClosed
+from composable_agents.temporal import GateNotOpen, answer_gate, gate_projection, list_open_gates
 from composable_agents.temporal.client import run_deployment, start_deployment
 from composable_agents.temporal.worker import build_worker
-from composable_agents.temporal import GateNotOpen, answer_gate, gate_projection, list_open_gates
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

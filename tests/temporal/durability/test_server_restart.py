@@ -15,10 +15,10 @@ pytest.importorskip("temporalio")
 import durable_app
 
 from composable_agents import deploy
+from composable_agents.temporal import answer_gate, list_open_gates
 from composable_agents.temporal.client import FlowHandle, start_deployment
 from composable_agents.temporal.devserver import DevServer, find_temporal_binary
 from composable_agents.temporal.worker import build_worker
-from composable_agents.temporal import answer_gate, list_open_gates
 
 QUEUE = "ca-durable-restart"
 

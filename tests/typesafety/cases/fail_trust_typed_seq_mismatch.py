@@ -1,4 +1,4 @@
-from ts_common import count, render, shout
+from ts_common import count, shout
 
 from composable_agents import typed
 
