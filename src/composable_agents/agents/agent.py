@@ -391,6 +391,21 @@ class Agent(Arrow[I, O]):
             dep = self.deploy(snapshot, capabilities=capabilities)
         return dep.prod_gap_summary()
 
+    def _prepare_run(
+        self,
+        capabilities: Any,
+        reasoners: Mapping[str, Callable[..., Any]] | None,
+        llm: Callable[..., Any] | None,
+    ) -> tuple[Deployment[I, O], dict[str, Callable[..., Any]]]:
+        """What :meth:`run` and :meth:`arun` share: the deployment (quiet in dev mode) and its reasoner fakes."""
+        import warnings
+
+        with warnings.catch_warnings():
+            if self._mode == "dev":
+                warnings.simplefilter("ignore")
+            dep = self.deploy(capabilities=capabilities)
+        return dep, self._fakes(dep, reasoners, llm)
+
     def _fakes(
         self,
         deployment: Deployment[I, O],
@@ -423,13 +438,7 @@ class Agent(Arrow[I, O]):
     ) -> Result[O]:
         """Deploy and run locally; ``reasoners=`` fakes or ``llm=`` a real caller; ``mcp_servers=``
         serves its MCP tools from live servers (see ``Deployment.dry_run``)."""
-        import warnings
-
-        with warnings.catch_warnings():
-            if self._mode == "dev":
-                warnings.simplefilter("ignore")
-            dep = self.deploy(capabilities=capabilities)
-        fakes = self._fakes(dep, reasoners, llm)
+        dep, fakes = self._prepare_run(capabilities, reasoners, llm)
         result = dep.dry_run(
             value, reasoners=fakes, tools=tools, gates=gates, principal=principal, run_id=run_id, mcp_servers=mcp_servers
         )
@@ -449,13 +458,7 @@ class Agent(Arrow[I, O]):
         mcp_servers: Any = None,
     ) -> Result[O]:
         """The async twin of :meth:`run`."""
-        import warnings
-
-        with warnings.catch_warnings():
-            if self._mode == "dev":
-                warnings.simplefilter("ignore")
-            dep = self.deploy(capabilities=capabilities)
-        fakes = self._fakes(dep, reasoners, llm)
+        dep, fakes = self._prepare_run(capabilities, reasoners, llm)
         result = await dep.arun(
             value, reasoners=fakes, tools=tools, gates=gates, principal=principal, run_id=run_id, mcp_servers=mcp_servers
         )
