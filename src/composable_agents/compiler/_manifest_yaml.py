@@ -28,10 +28,6 @@ class _Duplicate(yaml.YAMLError):
     """A mapping repeats a key."""
 
 
-class _TooDeep(yaml.YAMLError):
-    """The document nests deeper than :data:`MAX_YAML_DEPTH`."""
-
-
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate mapping keys."""
 
