@@ -356,7 +356,26 @@ class AgentContinue(ComposableAgentsError):
         return (type(self), (self.state,))
 
 
-class ModelNotConfigured(ComposableAgentsError, LookupError):
+def _restore(cls: type[BaseException], args: tuple[Any, ...], fields: dict[str, Any]) -> BaseException:
+    err = cls.__new__(cls)
+    BaseException.__init__(err, *args)
+    err.__dict__.update(fields)
+    return err
+
+
+class _KeepsFields:
+    """Pickles an error by its message and fields (the default re-calls ``__init__`` with the message alone).
+
+    Errors cross process boundaries (worker pools, test subprocesses) with
+    their ``status``/``retry_after_s``/``missing`` intact.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        assert isinstance(self, BaseException)
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+class ModelNotConfigured(_KeepsFields, ComposableAgentsError, LookupError):
     """Reasoners whose ``model`` no configured provider can call; ``missing`` maps each name to why.
 
     Raised before the first step (and by a worker hosting them), listing every such reasoner.
@@ -369,11 +388,9 @@ class ModelNotConfigured(ComposableAgentsError, LookupError):
         listed = "; ".join(f"{name!r}: {why}" for name, why in self.missing.items())
         super().__init__(f"no model provider for reasoner(s) {listed}")
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.missing,))
 
 
-class ProviderError(ComposableAgentsError, RuntimeError):
+class ProviderError(_KeepsFields, ComposableAgentsError, RuntimeError):
     """A model provider rejected the request (HTTP 400/401/403/404/413/422): retrying cannot help.
 
     ``status`` is the HTTP status (0: an unreadable reply), ``type`` the
@@ -392,15 +409,10 @@ class ProviderError(ComposableAgentsError, RuntimeError):
         where = f"{provider}:{model}: " if provider else ""
         super().__init__(f"{where}HTTP {status} {type}: {message}")
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_provider_error, (type(self), self.status, self.type, self.message, self.provider, self.model))
 
 
-def _rebuild_provider_error(cls: type[ProviderError], status: int, etype: str, message: str, provider: str, model: str) -> ProviderError:
-    return cls(status, etype, message, provider=provider, model=model)
 
-
-class ProviderRefusal(ComposableAgentsError, RuntimeError):
+class ProviderRefusal(_KeepsFields, ComposableAgentsError, RuntimeError):
     """The model refused to answer (a safety refusal or content filter): non-retryable."""
 
     non_retryable = True
@@ -410,15 +422,10 @@ class ProviderRefusal(ComposableAgentsError, RuntimeError):
         self.model = model
         super().__init__(message)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_refusal, (type(self), str(self), self.provider, self.model))
 
 
-def _rebuild_refusal(cls: type[ProviderRefusal], message: str, provider: str, model: str) -> ProviderRefusal:
-    return cls(message, provider=provider, model=model)
 
-
-class ProviderUnavailable(ComposableAgentsError, ConnectionError):
+class ProviderUnavailable(_KeepsFields, ComposableAgentsError, ConnectionError):
     """A transient provider failure (connection, timeout, HTTP 408/409/429/5xx/529): retried.
 
     ``retry_after_s`` is the server's ``Retry-After``: the local Env waits
@@ -441,14 +448,7 @@ class ProviderUnavailable(ComposableAgentsError, ConnectionError):
         self.retry_after_s = retry_after_s
         super().__init__(message)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_unavailable, (type(self), str(self), self.provider, self.model, self.status, self.retry_after_s))
 
-
-def _rebuild_unavailable(
-    cls: type[ProviderUnavailable], message: str, provider: str, model: str, status: int | None, retry_after_s: float | None
-) -> ProviderUnavailable:
-    return cls(message, provider=provider, model=model, status=status, retry_after_s=retry_after_s)
 
 
 class ToolDefinitionMismatch(ComposableAgentsError, RuntimeError):
@@ -458,7 +458,7 @@ class ToolDefinitionMismatch(ComposableAgentsError, RuntimeError):
     non_retryable = True
 
 
-class ToolRejected(ComposableAgentsError, RuntimeError):
+class ToolRejected(_KeepsFields, ComposableAgentsError, RuntimeError):
     """A tool answered with a failure that retrying cannot fix: an MCP result with ``isError``,
     an HTTP 4xx other than 429, a JSON-RPC error. ``status`` is the HTTP status when there is one."""
 
@@ -468,11 +468,9 @@ class ToolRejected(ComposableAgentsError, RuntimeError):
         self.status = status
         super().__init__(message)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_tool_error, (type(self), str(self), "status", self.status))
 
 
-class ToolUnavailable(ComposableAgentsError, ConnectionError):
+class ToolUnavailable(_KeepsFields, ComposableAgentsError, ConnectionError):
     """A transient tool failure (a broken MCP transport, a timeout, HTTP 429/5xx): retried where
     the call may retry (read-only or asserted idempotent), else the step fails.
 
@@ -484,10 +482,3 @@ class ToolUnavailable(ComposableAgentsError, ConnectionError):
     def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
         self.retry_after_s = retry_after_s
         super().__init__(message)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_tool_error, (type(self), str(self), "retry_after_s", self.retry_after_s))
-
-
-def _rebuild_tool_error(cls: type[ComposableAgentsError], message: str, field: str, value: Any) -> ComposableAgentsError:
-    return cls(message, **{field: value})
