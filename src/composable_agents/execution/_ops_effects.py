@@ -117,11 +117,18 @@ def _fail(meta: NodeMeta, acts: tuple[int, ...], exc: BaseException) -> BaseExce
     return err
 
 
-def _failed(st: RunState, meta: NodeMeta, acts: tuple[int, ...], v: Json, exc: BaseException, started: float | None = None) -> None:
-    """Record the failed activation (its event carries the error; SPEC §20)."""
+def _failed(st: RunState, meta: NodeMeta, acts: tuple[int, ...], v: Json, exc: BaseException, started: float | None = None) -> BaseException:
+    """Record the failed activation (its event carries the error; SPEC §20); ``exc`` back, to raise."""
     rec = st.rec
     if rec is not None:
         rec.fail(meta, acts, v, exc, started)
+    return exc
+
+
+def _raised(st: RunState, meta: NodeMeta, acts: tuple[int, ...], v: Json, exc: BaseException, started: float | None = None) -> BaseException:
+    """Record what a step's own code raised, and return it as the error to raise (:func:`_fail`)."""
+    _failed(st, meta, acts, v, exc, started)
+    return _fail(meta, acts, exc)
 
 
 def _type_error(step: str, validator: Any, value: Json) -> StepTypeError:
@@ -179,9 +186,7 @@ def compile_call(
         act = activation_id(nid, acts)
         t0 = st.env.now() if st.rec is not None else None
         if st.check and vin is not None and not vin.is_valid(v):
-            err = _type_error(key, vin, v)
-            _failed(st, meta, acts, v, err, t0)
-            raise err
+            raise _failed(st, meta, acts, v, _type_error(key, vin, v), t0)
         attrs = cost_attrs
         if needs_approval and not st.approved:
             if st.strict:
@@ -222,17 +227,13 @@ def compile_call(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            _failed(st, meta, acts, v, exc, t0)
-            raise _fail(meta, acts, exc) from exc
+            raise _raised(st, meta, acts, v, exc, t0) from exc
         if type(out) not in _JSON_SCALARS:
             bad = not_json(key, out)  # SPEC §22.10: only JSON crosses a step, as on workers
             if bad is not None:
-                _failed(st, meta, acts, v, bad, t0)
-                raise bad
+                raise _failed(st, meta, acts, v, bad, t0)
         if st.check and vout is not None and not vout.is_valid(out):
-            err = _type_error(key, vout, out)
-            _failed(st, meta, acts, v, err, t0)
-            raise err
+            raise _failed(st, meta, acts, v, _type_error(key, vout, out), t0)
         if st.rec is not None:
             st.rec.add(meta, acts, v, out, attrs, t0)
         return out
@@ -316,14 +317,12 @@ def compile_think(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            _failed(st, meta, acts, v, exc, t0)
-            raise _fail(meta, acts, exc) from exc
+            raise _raised(st, meta, acts, v, exc, t0) from exc
         out, usage = split_usage(out)
         if type(out) not in _JSON_SCALARS:
             bad = not_json(name, out)  # a fake (or an LLM caller) answering a set or an object fails here too
             if bad is not None:
-                _failed(st, meta, acts, v, bad, t0)
-                raise bad
+                raise _failed(st, meta, acts, v, bad, t0)
         if ledger is not None:
             real_cost = usage.get("cost") if usage is not None else None
             ledger.record_usage(
@@ -331,9 +330,7 @@ def compile_think(
                 (real_cost - est_cost) if real_cost is not None else 0.0,
             )
         if vreply is not None and not vreply.is_valid(out):
-            err = _type_error(name, vreply, out)
-            _failed(st, meta, acts, v, err, t0)
-            raise err
+            raise _failed(st, meta, acts, v, _type_error(name, vreply, out), t0)
         if st.rec is not None:
             attrs: JsonObject | None = None
             if usage is not None:

@@ -51,7 +51,7 @@ from composable_agents.errors import (
     UnsupportedOpError,
 )
 from composable_agents.execution import _ops_effects, _ops_sched, agent_runtime
-from composable_agents.execution._ops_effects import _fail, _failed, _type_error, split_usage
+from composable_agents.execution._ops_effects import _failed, _raised, _type_error, split_usage
 from composable_agents.execution.env import Env, InMemoryEnv
 from composable_agents.execution.limits import (
     Ledger,
@@ -422,8 +422,7 @@ class Program:
                 try:
                     out = call(v)
                 except Exception as exc:
-                    _failed(st, meta, acts, v, exc)
-                    raise _fail(meta, acts, exc) from exc
+                    raise _raised(st, meta, acts, v, exc) from exc
                 rec = st.rec
                 if rec is not None:
                     rec.add(meta, acts, v, out)
@@ -433,20 +432,15 @@ class Program:
 
         def run_checked(v: Json, acts: tuple[int, ...], st: RunState) -> Json:
             if st.check and vin is not None and not vin.is_valid(v):
-                err = _type_error(label, vin, v)
-                _failed(st, meta, acts, v, err)
-                raise err
+                raise _failed(st, meta, acts, v, _type_error(label, vin, v))
             try:
                 out = call(cin.from_json(v) if cin is not None else v)
             except Exception as exc:
-                _failed(st, meta, acts, v, exc)
-                raise _fail(meta, acts, exc) from exc
+                raise _raised(st, meta, acts, v, exc) from exc
             if cout is not None:
                 out = cout.to_json(out)
             if st.check and vout is not None and not vout.is_valid(out):
-                err = _type_error(label, vout, out)
-                _failed(st, meta, acts, v, err)
-                raise err
+                raise _failed(st, meta, acts, v, _type_error(label, vout, out))
             rec = st.rec
             if rec is not None:
                 rec.add(meta, acts, v, out)
@@ -629,8 +623,7 @@ class Program:
                 try:
                     chosen = pick(v)
                 except Exception as exc:
-                    _failed(st, meta, acts, v, exc)
-                    raise _fail(meta, acts, exc) from exc
+                    raise _raised(st, meta, acts, v, exc) from exc
                 out = fns[chosen](v, acts, st)
                 if st.rec is not None:
                     st.rec.add(meta, acts, v, out, {"branch": chosen})
@@ -643,8 +636,7 @@ class Program:
             try:
                 chosen = pick(v)
             except Exception as exc:
-                _failed(st, meta, acts, v, exc)
-                raise _fail(meta, acts, exc) from exc
+                raise _raised(st, meta, acts, v, exc) from exc
             out = await afns[chosen](v, acts, st)
             if st.rec is not None:
                 st.rec.add(meta, acts, v, out, {"branch": chosen})
