@@ -45,13 +45,18 @@ _HINT = (
 _OUT = "__ca_emitted__"
 
 
-def _source_tree(fn: Callable[..., Any]) -> ast.AsyncFunctionDef | None:
+def _source_tree(fn: Callable[..., Any]) -> tuple[str, ast.AsyncFunctionDef | None]:
+    """``fn``'s dedented source (``""`` when unreadable) and its ``async def`` node."""
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError):
-        return None
+        source = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):
+        return "", None
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source, None
     func = tree.body[0] if tree.body else None
-    return func if isinstance(func, ast.AsyncFunctionDef) else None
+    return source, func if isinstance(func, ast.AsyncFunctionDef) else None
 
 
 def _channel_call(node: ast.AST, param: str, method: str) -> ast.Call | None:
@@ -81,7 +86,7 @@ def is_coroutine_session(fn: Callable[..., Any]) -> bool:
     params = list(inspect.signature(fn).parameters)
     if len(params) != 1:
         return False
-    func = _source_tree(fn)
+    _, func = _source_tree(fn)
     if func is None:
         return False
     return any(
@@ -111,7 +116,7 @@ def lower_coroutine_session(
     ``outbox`` are channel names given to ``s.recv("...")`` / ``s.emit(v, "...")``
     (``None``: the defaults).
     """
-    func = _source_tree(fn)
+    source, func = _source_tree(fn)
     if func is None:
         raise _fail(name, "its source cannot be read")
     param = func.args.args[0].arg
@@ -143,17 +148,14 @@ def lower_coroutine_session(
     if len(emits) > 1:
         raise _fail(name, "a turn emits at most once (emit a list, or use loop(...) with several emit steps)")
     outbox = None
-    turn_body: list[ast.stmt] = []
-    for i, stmt in enumerate(rest):
-        if emits and i == emits[0][0]:
-            call = emits[0][1]
-            if not call.args:
-                raise _fail(name, f"`await {param}.emit(value)` needs the value to emit")
-            outbox = _channel_arg(name, call.args[1:])
-            target = ast.Name(id=_OUT, ctx=ast.Store())
-            turn_body.append(ast.copy_location(ast.Assign(targets=[target], value=call.args[0]), stmt))
-            continue
-        turn_body.append(stmt)
+    turn_body: list[ast.stmt] = list(rest)
+    if emits:
+        i, call = emits[0]
+        if not call.args:
+            raise _fail(name, f"`await {param}.emit(value)` needs the value to emit")
+        outbox = _channel_arg(name, call.args[1:])
+        target = ast.Name(id=_OUT, ctx=ast.Store())
+        turn_body[i] = ast.copy_location(ast.Assign(targets=[target], value=call.args[0]), rest[i])
     for stmt in turn_body:
         for node in ast.walk(stmt):
             if isinstance(node, ast.Await):
@@ -194,7 +196,6 @@ def lower_coroutine_session(
     namespace: dict[str, Any] = {}
     code = compile(module, filename=inspect.getsourcefile(fn) or "<session>", mode="exec")
     exec(code, fn.__globals__, namespace)  # noqa: S102 - recompiling the user's own function
-    source = textwrap.dedent(inspect.getsource(fn))
     return namespace["__ca_turn__"], carrier, source, inbox, outbox
 
 
