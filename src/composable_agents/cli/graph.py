@@ -1,8 +1,7 @@
 """``ca graph``: the cross-agent DAG, or one flow's own steps (``--steps NAME``), as DOT, Mermaid, JSON or SVG.
 
 Edges point from an entry to what it depends on (the direction of ``+NAME``).
-The SVG comes from the observability package's renderer when it is installed,
-else from :mod:`composable_agents.cli.svg` (both need no external binary).
+The SVG comes from :mod:`composable_agents.integrations.render` (no external binary).
 """
 
 from __future__ import annotations
@@ -91,12 +90,8 @@ def render(fmt: str, nodes: list[str], edges: list[tuple[str, str]], labels: dic
 
 def _svg(nodes: list[str], edges: list[tuple[str, str]], labels: dict[str, str], *, title: str, flow: Any,
          kinds: dict[str, str] | None = None) -> str:
-    try:
-        from composable_agents.integrations import render as pictures
-    except ImportError:  # the observability package is optional here: fall back to our own layout
-        from composable_agents.cli.svg import layered_svg
+    from composable_agents.integrations import render as pictures
 
-        return layered_svg(nodes, edges, labels=labels, title=title)
     if flow is not None:
         return str(pictures.render_flow_svg(flow, title=title))
     items = [{"id": n, "label": labels[n], "kind": (kinds or {}).get(n, "")} for n in nodes]
