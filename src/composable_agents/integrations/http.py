@@ -58,6 +58,7 @@ from composable_agents.errors import (
     ToolRejected,
     ToolUnavailable,
 )
+from composable_agents.execution.local import run_coroutine
 
 __all__ = ["METHODS", "HttpToolDef", "http_tool", "retry_after_seconds"]
 
@@ -227,25 +228,8 @@ def _direct(caller: Any) -> Any:
 
     def run(value: Json = None, /, *, idempotency_key: str | None = None, principal: Json = None) -> Json:
         key = idempotency_key or f"direct:{uuid.uuid4()}"
-        coro = caller(value, idempotency_key=key, principal=principal)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(coro)
-        box: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                box["v"] = asyncio.run(coro)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-                box["e"] = exc
-
-        thread = threading.Thread(target=target, name="ca-http-direct")
-        thread.start()
-        thread.join()
-        if "e" in box:
-            raise box["e"]
-        return box["v"]
+        result: Json = run_coroutine(caller(value, idempotency_key=key, principal=principal))
+        return result
 
     return run
 

@@ -15,11 +15,10 @@ import asyncio
 import itertools
 import os
 import sys
-import threading
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any, TextIO, TypeVar, cast
+from typing import Any, TextIO, cast
 
 try:
     from mcp import ClientSession, StdioServerParameters, stdio_client
@@ -33,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from composable_agents.compiler.snapshot import Snapshot, snapshot_from_listings
 from composable_agents.core.canonical import JsonObject
 from composable_agents.errors import CompositionError
+from composable_agents.execution.local import run_coroutine
 
 __all__ = [
     "Connection",
@@ -42,7 +42,6 @@ __all__ = [
     "snapshot_from_servers",
 ]
 
-T = TypeVar("T")
 _SERIALS = itertools.count(1)
 
 _LISTED = ("name", "description", "inputSchema", "outputSchema", "annotations")
@@ -238,7 +237,7 @@ async def asnapshot_from_servers(servers: Iterable[McpServer]) -> Snapshot:
 
 def snapshot_from_servers(servers: Iterable[McpServer]) -> Snapshot:
     """The blocking twin of :func:`asnapshot_from_servers` (safe to call inside a running loop)."""
-    return _run(asnapshot_from_servers(list(servers)))
+    return run_coroutine(asnapshot_from_servers(list(servers)))
 
 
 def _unique(servers: Sequence[McpServer]) -> None:
@@ -251,26 +250,4 @@ def _unique(servers: Sequence[McpServer]) -> None:
             msg = f"two MCP servers are named {s.name!r}"
             raise CompositionError(msg)
         seen.add(s.name)
-
-
-def _run(coro: Awaitable[T]) -> T:
-    """Run ``coro`` to completion, on a helper thread when this thread already runs a loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)  # type: ignore[arg-type]
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro)  # type: ignore[arg-type]
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="ca-mcp-snapshot")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
 
