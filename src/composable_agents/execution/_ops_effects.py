@@ -30,7 +30,7 @@ from composable_agents.errors import (
     StepTypeError,
     UnsupportedOpError,
 )
-from composable_agents.execution import _ops_gates, agent_runtime
+from composable_agents.execution import _ops_gates
 from composable_agents.execution.env import ReasonerCall, ToolCall
 from composable_agents.execution.limits import (
     DEFAULT_CALL_COST,
@@ -151,6 +151,8 @@ def compile_call(
 ) -> Compiled:
     """A tool call (or a reserved tool: gate, sleep, session channel): validators, approval, the
     ledger's charge per attempt (at least the tool's declared cost), the Env call, the event."""
+    from composable_agents.execution import agent_runtime  # it builds on this module's helpers
+
     if step.tool == "__human_gate__":
         return _ops_gates.compile_gate(prog, node, step, nid, parent, prev)
     if step.tool == "__sleep__":

@@ -37,9 +37,9 @@ from composable_agents.errors import (
     RunStopped,
     SessionValidationError,
     StagedPlanRejected,
-    StepFailed,
     StepTypeError,
 )
+from composable_agents.execution._ops_effects import EVENT_FACTS, _fail, split_usage
 from composable_agents.execution.agent_loop import (
     CONTROLLER_MODE_KEY,
     DEFAULT_CONTROLLER_COST_USD,
@@ -82,24 +82,6 @@ def status_of(exc: BaseException) -> tuple[str, JsonObject] | None:
     if isinstance(exc, ComposableAgentsError) and isinstance(status, str) and isinstance(detail, dict):
         return status, detail
     return None
-
-
-def _wrap_failure(meta: NodeMeta, acts: tuple[int, ...], exc: BaseException) -> BaseException:
-    if isinstance(exc, ComposableAgentsError):
-        return exc
-    where = activation_id(meta.node_id, acts)
-    err = StepFailed(f"step {meta.label!r} at {where} failed: {type(exc).__name__}: {exc}", node_id=meta.node_id, activation=where)
-    err.__cause__ = exc
-    return err
-
-
-def _split_usage(reply: Json) -> tuple[Json, JsonObject | None]:
-    """Strip a reply's ``__usage__`` record (the interpreter's convention) when present."""
-    try:
-        from composable_agents.execution.interpreter import split_usage
-    except ImportError:  # an interpreter without real-usage reporting
-        return reply, None
-    return split_usage(reply)
 
 
 def _as_async(compiled: Compiled) -> Any:
@@ -234,15 +216,13 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                raise _wrap_failure(cmeta, ract, exc) from exc
-            reply, usage = _split_usage(reply)
+                raise _fail(cmeta, ract, exc) from exc
+            reply, usage = split_usage(reply)
             spent_cost = controller_cost
             spent_tokens = tokens + (estimate_tokens(reply) if reply is not None else 0)
-            if usage is not None:
-                if type(usage.get("tokens")) is int:
-                    spent_tokens = usage["tokens"]
-                if type(usage.get("cost")) in (int, float):
-                    spent_cost = float(usage["cost"])
+            if usage is not None:  # split_usage checked it: an int ``tokens``, a float ``cost`` if reported
+                spent_tokens = usage["tokens"]
+                spent_cost = usage.get("cost", spent_cost)
             if ledger is not None and usage is not None:
                 ledger.record_usage(spent_tokens, spent_cost - controller_cost)
             guard.spend(cost=spent_cost, tokens=spent_tokens)
@@ -250,7 +230,7 @@ def compile_app(program: Program, node: App, nid: str, parent: NodeMeta | None, 
                 cattrs: JsonObject = {"cost": spent_cost, "round": r}
                 if usage is not None:  # a real model's usage and provider facts (models.router())
                     cattrs["usage"] = usage
-                    cattrs.update({k: usage[k] for k in ("provider", "model", "fallback", "costUnknown") if k in usage})
+                    cattrs.update({k: usage[k] for k in EVENT_FACTS if k in usage})
                 rec.add(cmeta, ract, prompt, reply, cattrs)
             action = parse_action(reply, mode=mode)  # type: ignore[arg-type]
             if isinstance(action, ControllerError):
@@ -386,7 +366,7 @@ def compile_eval_plan(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            raise _wrap_failure(meta, acts, exc) from exc
+            raise _fail(meta, acts, exc) from exc
         try:
             plan = compile_plan(reply, ctx, prefix=root)
             digest = plan.digest()
