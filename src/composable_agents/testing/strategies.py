@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
@@ -43,6 +43,8 @@ __all__ = [
     "replies",
     "reply_is_valid",
 ]
+
+_N = TypeVar("_N", bound=Node)
 
 _KEYS: Final = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)
 _SCALARS: Final = (
@@ -86,9 +88,8 @@ def draft7(schema: Any) -> Any:
     return out
 
 
-def _schema_strategy(schema: Any, tp: object) -> st.SearchStrategy[Json]:
-    """Values of ``schema``: native strategies for plain schemas, else ``from_schema``, else filtered JSON."""
-    validator = validator_for(tp)
+def _from_schema(schema: Any) -> st.SearchStrategy[Json] | None:
+    """Values of ``schema``: native strategies for plain schemas, else ``from_schema``, else ``None``."""
     fast = native_strategy(schema, json_values())
     if fast is not None:
         return fast
@@ -96,7 +97,16 @@ def _schema_strategy(schema: Any, tp: object) -> st.SearchStrategy[Json]:
         strategy: st.SearchStrategy[Json] = from_schema(draft7(schema))
         # Building is lazy; resolve now so a recursive $ref fails here, not mid-run.
         strategy.validate()
-    except Exception:  # noqa: BLE001 - any unsupported schema: fall back, still valid by our validator
+    except Exception:  # noqa: BLE001 - any unsupported schema: the caller falls back
+        return None
+    return strategy
+
+
+def _schema_strategy(schema: Any, tp: object) -> st.SearchStrategy[Json]:
+    """Values of ``schema`` (of type ``tp``); an unsupported schema falls back to JSON ``tp``'s validator admits."""
+    validator = validator_for(tp)
+    strategy = _from_schema(schema)
+    if strategy is None:
         return json_values(max_leaves=12).filter(validator.is_valid)
     return strategy
 
@@ -169,11 +179,13 @@ def bad_replies(reasoner: Reasoner[Any, Any]) -> st.SearchStrategy[Json]:
 # -- agents --------------------------------------------------------------------------
 
 
+def _nodes_of(kind: type[_N], node: Node, subflows: Mapping[str, Node] | None) -> list[_N]:
+    """Every ``kind`` node in ``node`` and ``subflows``."""
+    return [n for root in [node, *(subflows or {}).values()] for _nid, n, _p in walk(root) if isinstance(n, kind)]
+
+
 def _apps(node: Node, subflows: Mapping[str, Node] | None = None) -> list[App]:
-    found: list[App] = []
-    for root in [node, *(subflows or {}).values()]:
-        found.extend(n for _nid, n, _p in walk(root) if isinstance(n, App))
-    return found
+    return _nodes_of(App, node, subflows)
 
 
 def _agent_facts(agent: Any) -> tuple[App, dict[str, ToolDef]]:
@@ -214,16 +226,9 @@ def action_is_valid(app: App, reply: Json) -> bool:
 def _tool_input(definition: ToolDef | None) -> st.SearchStrategy[Json]:
     if definition is None or not definition.contract.input_schema:
         return json_values()
-    schema = definition.contract.input_schema
-    fast = native_strategy(schema, json_values())
-    if fast is not None:
-        return fast
-    try:
-        strategy: st.SearchStrategy[Json] = from_schema(draft7(schema))
-        strategy.validate()
-    except Exception:  # noqa: BLE001 - unsupported schema: any JSON (the tool's input check decides)
-        return json_values()
-    return strategy
+    strategy = _from_schema(definition.contract.input_schema)
+    # An unsupported schema: any JSON (the tool's input check decides).
+    return json_values() if strategy is None else strategy
 
 
 def actions(agent: Any, *, finish: st.SearchStrategy[Json] | None = None) -> st.SearchStrategy[Json]:
@@ -344,7 +349,4 @@ def plans(deployment: Any, *, budget_usd: float | None = None) -> st.SearchStrat
 
 def _stages(node: Node, subflows: Mapping[str, Node] | None = None) -> list[EvalPlan]:
     """Every ``stage`` node in ``node`` and ``subflows``."""
-    found: list[EvalPlan] = []
-    for root in [node, *(subflows or {}).values()]:
-        found.extend(n for _nid, n, _p in walk(root) if isinstance(n, EvalPlan))
-    return found
+    return _nodes_of(EvalPlan, node, subflows)
