@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -29,26 +31,51 @@ async def _wait_for(path: str, sql: str, count: int, timeout_s: float = 20.0) ->
     raise AssertionError(f"timed out waiting for {sql!r} >= {count}")
 
 
+class _Crash:
+    """A first worker, SIGKILLed once the store shows its first row in a table, and its replacement."""
+
+    def __init__(self, server: Any, queue: str, store: str) -> None:
+        self.target, self.queue, self.store = server.target_host, queue, store
+        self.first = WorkerProcess(self.target, queue, store)
+        self.second: WorkerProcess | None = None
+        self.killed_at = 0.0
+
+    async def kill_first_after(self, table: str) -> None:
+        await _wait_for(self.store, f"SELECT count(*) FROM {table}", 1)
+        self.first.kill()
+        self.killed_at = time.monotonic()
+
+    def replace(self) -> WorkerProcess:
+        self.second = WorkerProcess(self.target, self.queue, self.store)
+        return self.second
+
+
+@contextmanager
+def _crash(server: Any, queue: str, store: str) -> Iterator[_Crash]:
+    """Start the first worker; at the end stop the replacement (if started), then kill the first."""
+    crash = _Crash(server, queue, store)
+    try:
+        try:
+            yield crash
+        finally:
+            if crash.second is not None:
+                crash.second.stop()
+    finally:
+        crash.first.kill()
+
+
 async def test_sigkill_mid_tool_resumes_on_a_new_worker(server: Any, store: str) -> None:
     client = await server.client()
     queue = f"{QUEUE}-{uuid.uuid4().hex[:6]}"
-    first = WorkerProcess(server.target_host, queue, store)
     wid = f"crash-{uuid.uuid4().hex[:8]}"
-    try:
+    with _crash(server, queue, store) as crash:
         handle = await start_deployment(deploy(durable_app.APPLY_TWICE), client, session_id=wid, input="x",
                                         task_queue=queue)
-        await _wait_for(store, "SELECT count(*) FROM attempts", 1)
-        first.kill()  # mid-sleep of the first dur_apply attempt: its effect is not applied yet
-        killed_at = time.monotonic()
+        await crash.kill_first_after("attempts")  # mid-sleep of the first dur_apply attempt: its effect is not applied yet
         assert durable_app.rows(store, "SELECT count(*) FROM effects") == [(0,)]
-        second = WorkerProcess(server.target_host, queue, store)
-        try:
-            result = await asyncio.wait_for(handle.result(), 60)
-            resumed_s = time.monotonic() - killed_at
-        finally:
-            second.stop()
-    finally:
-        first.kill()
+        first, second = crash.first, crash.replace()
+        result = await asyncio.wait_for(handle.result(), 60)
+        resumed_s = time.monotonic() - crash.killed_at
     assert result.status == "ok", result.detail
     assert result.value == "applied:<applied:x>"
     attempts = durable_app.rows(store, "SELECT key, pid FROM attempts ORDER BY at")
@@ -64,46 +91,31 @@ async def test_sigkill_mid_tool_resumes_on_a_new_worker(server: Any, store: str)
 async def test_a_lost_non_idempotent_write_is_never_executed_twice(server: Any, store: str) -> None:
     client = await server.client()
     queue = f"{QUEUE}-w-{uuid.uuid4().hex[:6]}"
-    first = WorkerProcess(server.target_host, queue, store)
     wid = f"write-{uuid.uuid4().hex[:8]}"
-    try:
+    with _crash(server, queue, store) as crash:
         handle = await start_deployment(deploy(durable_app.WRITE_ONCE), client, session_id=wid, input="w",
                                         task_queue=queue)
-        await _wait_for(store, "SELECT count(*) FROM writes", 1)
-        first.kill()
-        second = WorkerProcess(server.target_host, queue, store)
-        try:
-            result = await asyncio.wait_for(handle.result(), 60)
-        finally:
-            second.stop()
-    finally:
-        first.kill()
+        await crash.kill_first_after("writes")
+        crash.replace()
+        result = await asyncio.wait_for(handle.result(), 60)
     # Its single attempt was lost with the worker: the run fails cleanly (a timeout), it is not retried.
     assert result.status == "failed"
     assert result.detail["activation"] == "$.0" and "timed out" in result.detail["message"], result.detail
     writes = durable_app.rows(store, "SELECT key, pid, done FROM writes")
-    assert writes == [(f"{wid}:$.0", first.pid, 0)]
+    assert writes == [(f"{wid}:$.0", crash.first.pid, 0)]
 
 
 async def test_heartbeats_detect_a_dead_worker_long_before_the_tool_timeout(server: Any, store: str) -> None:
     client = await server.client()
     queue = f"{QUEUE}-hb-{uuid.uuid4().hex[:6]}"
-    first = WorkerProcess(server.target_host, queue, store)
     wid = f"hb-{uuid.uuid4().hex[:8]}"
-    try:
+    with _crash(server, queue, store) as crash:
         handle = await start_deployment(deploy(durable_app.APPLY_LONG), client, session_id=wid, input="h",
                                         task_queue=queue, heartbeat_s=1.0)
-        await _wait_for(store, "SELECT count(*) FROM attempts", 1)
-        first.kill()
-        killed_at = time.monotonic()
-        second = WorkerProcess(server.target_host, queue, store)
-        try:
-            result = await asyncio.wait_for(handle.result(), 60)
-            resumed_s = time.monotonic() - killed_at
-        finally:
-            second.stop()
-    finally:
-        first.kill()
+        await crash.kill_first_after("attempts")
+        crash.replace()
+        result = await asyncio.wait_for(handle.result(), 60)
+        resumed_s = time.monotonic() - crash.killed_at
     assert result.status == "ok" and result.raw_value == "<applied:h>"
     assert resumed_s < 10  # the tool's start-to-close timeout is 120 s
     assert durable_app.rows(store, "SELECT key, count(*) FROM effects GROUP BY key") == [(f"{wid}:$.0", 1)]
@@ -115,25 +127,18 @@ async def test_a_session_turn_survives_a_worker_kill(server: Any, store: str) ->
 
     client = await server.client()
     queue = f"{QUEUE}-s-{uuid.uuid4().hex[:6]}"
-    first = WorkerProcess(server.target_host, queue, store)
-    try:
+    with _crash(server, queue, store) as crash:
         handle = await Agent("dur.crash.chat", tools=[durable_app.dur_apply]).open(
             session=durable_app.SLOW_CHAT, backend="temporal", client=client, task_queue=queue, heartbeat_s=1.0
         )
         ack = await handle.send("m1", idempotency_key="k1")
-        await _wait_for(store, "SELECT count(*) FROM attempts", 1)
-        first.kill()  # mid-turn: the turn's tool call is lost with the worker
-        second = WorkerProcess(server.target_host, queue, store)
-        try:
-            assert await handle.send("m1", idempotency_key="k1") == ack  # the ack survived too
-            await handle.send("m2", idempotency_key="k2")
-            await asyncio.wait_for(handle.drain(), 60)
-            await handle.close()
-            events = [e async for e in handle.events()]
-        finally:
-            second.stop()
-    finally:
-        first.kill()
+        await crash.kill_first_after("attempts")  # mid-turn: the turn's tool call is lost with the worker
+        crash.replace()
+        assert await handle.send("m1", idempotency_key="k1") == ack  # the ack survived too
+        await handle.send("m2", idempotency_key="k2")
+        await asyncio.wait_for(handle.drain(), 60)
+        await handle.close()
+        events = [e async for e in handle.events()]
     assert [e.payload for e in events if e.is_emit] == ["applied:m1", "applied:m2"]
     assert not [e for e in events if e.is_error]
     effects = durable_app.rows(store, "SELECT key, count(*) FROM effects GROUP BY key ORDER BY key")
