@@ -39,7 +39,6 @@ ending on ``Closed``), ``state()``, ``open_receives()`` and ``close(reason)``.
 from __future__ import annotations
 
 import ast
-import hashlib
 import inspect
 import textwrap
 from collections.abc import Callable, Mapping
@@ -51,7 +50,7 @@ from composable_agents.agents._session_coroutine import (
 )
 from composable_agents.authoring.arrow import Arrow, Pipeline, as_node, wrap
 from composable_agents.authoring.kernel import arr, par, seq
-from composable_agents.core.canonical import Json, copy_json
+from composable_agents.core.canonical import Json, copy_json, hash_bytes
 from composable_agents.core.codec import normalize
 from composable_agents.core.ir import CallStep, Loop, Node, Prim, Seq
 from composable_agents.core.pures import DEFAULT_REGISTRY
@@ -337,8 +336,7 @@ def _lift(fn: Callable[..., Any], name: str) -> tuple[_Turn, dict[str, Json]]:
     code = compile(tree, filename=inspect.getsourcefile(fn) or "<session>", mode="exec")
     exec(code, fn.__globals__, namespace)  # noqa: S102 - recompiling the user's own function
     lifted = namespace[func.name]
-    digest = "sha256:" + hashlib.sha256(source.encode("utf-8")).hexdigest()
-    return _Turn(name, lifted, carried, digest), carried
+    return _Turn(name, lifted, carried, hash_bytes(source.encode("utf-8"))), carried
 
 
 def session(
@@ -360,8 +358,7 @@ def session(
         if is_coroutine_session(f):
             # The seed's form: setup, then `while True: msg = await s.recv(); ...; await s.emit(v)`.
             body, carried, source, inbox_given, outbox_given = lower_coroutine_session(f, ref)
-            digest = "sha256:" + hashlib.sha256(source.encode("utf-8")).hexdigest()
-            turn = _Turn(ref, body, carried, digest)
+            turn = _Turn(ref, body, carried, hash_bytes(source.encode("utf-8")))
             DEFAULT_REGISTRY.register_pure(pure_name, turn, replace=True)
             return scan(arr(pure_name), init=carried, inbox=inbox_given or inbox, outbox=outbox_given or outbox)
         turn, carried = _lift(f, ref)
