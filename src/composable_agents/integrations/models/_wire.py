@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import importlib
+import os
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -37,6 +39,7 @@ __all__ = [
     "Provider",
     "Reply",
     "Request",
+    "SdkProvider",
     "Stop",
     "ToolResults",
     "ToolSpec",
@@ -179,6 +182,48 @@ class Provider(Protocol):
     async def complete(self, request: Request) -> Reply:
         """One call: our errors on failure (:func:`translate_error`), never SDK exceptions."""
         ...
+
+
+class SdkProvider:
+    """What the SDK providers share: settings from arguments or ``<ENV>_API_KEY``/``<ENV>_BASE_URL``, and the lazy SDK import.
+
+    A subclass sets ``name`` (the model prefix), ``_env`` (the variables'
+    prefix) and ``_sdk_module``; it builds its request, reads its reply and
+    makes its client itself.
+    """
+
+    name: str
+    _env: str
+    _sdk_module: str
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None, timeout_s: float = 60) -> None:
+        self.api_key = api_key if api_key is not None else os.environ.get(f"{self._env}_API_KEY") or None
+        self.base_url = base_url if base_url is not None else os.environ.get(f"{self._env}_BASE_URL") or None
+        given: object = timeout_s
+        if isinstance(given, bool) or not isinstance(given, int | float) or given <= 0:
+            msg = f"`timeout_s` must be a positive number of seconds, got {timeout_s!r}"
+            raise ValueError(msg)
+        self.timeout_s = float(timeout_s)
+
+    @property
+    def configured(self) -> bool:
+        """Whether an API key is known (argument or ``<ENV>_API_KEY``)."""
+        return bool(self.api_key)
+
+    def __repr__(self) -> str:
+        key = "set" if self.api_key else "unset"
+        return f"{type(self).__name__}(base_url={self.base_url!r}, timeout_s={self.timeout_s}, key={key})"
+
+    def sdk(self) -> Any:
+        """The provider's SDK module, imported on first use (the package imports no SDK)."""
+        try:
+            return importlib.import_module(self._sdk_module)
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            msg = (
+                f"the {type(self).__name__.removesuffix('Provider')} provider needs the {self._sdk_module} SDK: "
+                f"pip install 'composable-agents[{self._sdk_module}]'"
+            )
+            raise ImportError(msg) from exc
 
 
 # -- shared clients ---------------------------------------------------------------------

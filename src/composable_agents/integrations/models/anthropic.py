@@ -14,7 +14,6 @@ parsing, and users expect the official client.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from composable_agents.core.canonical import Json, JsonObject
@@ -23,6 +22,7 @@ from composable_agents.integrations.models._wire import (
     AssistantTurn,
     Reply,
     Request,
+    SdkProvider,
     Stop,
     ToolUse,
     Usage,
@@ -42,15 +42,6 @@ _STOPS: dict[str, Stop] = {
     "model_context_window_exceeded": "max_tokens",
     "refusal": "refusal",
 }
-
-
-def _sdk() -> Any:
-    try:
-        import anthropic
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        msg = "the Anthropic provider needs the anthropic SDK: pip install 'composable-agents[anthropic]'"
-        raise ImportError(msg) from exc
-    return anthropic
 
 
 def _assistant_blocks(reply: Reply) -> list[JsonObject]:
@@ -149,7 +140,7 @@ def _plain(value: Any) -> Json:
     return out
 
 
-class AnthropicProvider:
+class AnthropicProvider(SdkProvider):
     """Calls Claude models (``anthropic:<model-id>``) through ``anthropic.AsyncAnthropic``.
 
     ``api_key``/``base_url`` default to ``ANTHROPIC_API_KEY``/``ANTHROPIC_BASE_URL``
@@ -159,27 +150,12 @@ class AnthropicProvider:
     """
 
     name = "anthropic"
-
-    def __init__(self, api_key: str | None = None, base_url: str | None = None, timeout_s: float = 60) -> None:
-        self.api_key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY") or None
-        self.base_url = base_url if base_url is not None else os.environ.get("ANTHROPIC_BASE_URL") or None
-        given: object = timeout_s
-        if isinstance(given, bool) or not isinstance(given, int | float) or given <= 0:
-            msg = f"`timeout_s` must be a positive number of seconds, got {timeout_s!r}"
-            raise ValueError(msg)
-        self.timeout_s = float(timeout_s)
-
-    @property
-    def configured(self) -> bool:
-        """Whether an API key is known (argument or ``ANTHROPIC_API_KEY``)."""
-        return bool(self.api_key)
-
-    def __repr__(self) -> str:
-        return f"AnthropicProvider(base_url={self.base_url!r}, timeout_s={self.timeout_s}, key={'set' if self.api_key else 'unset'})"
+    _env = "ANTHROPIC"
+    _sdk_module = "anthropic"
 
     def client(self) -> Any:
         """The shared ``AsyncAnthropic`` client for these settings on the running loop."""
-        sdk = _sdk()
+        sdk = self.sdk()
         return shared_client(
             ("anthropic", self.api_key, self.base_url, self.timeout_s),
             lambda: sdk.AsyncAnthropic(
@@ -189,7 +165,7 @@ class AnthropicProvider:
 
     async def complete(self, request: Request) -> Reply:
         """One Messages API call; SDK failures become our errors here and nowhere else."""
-        sdk = _sdk()
+        sdk = self.sdk()
         client = self.client()
         kwargs = build_request(request)
         try:

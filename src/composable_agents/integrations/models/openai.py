@@ -14,7 +14,6 @@ OpenAI-compatible servers (vLLM, Ollama, gateways) speak Chat Completions.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from composable_agents.core.canonical import Json, JsonObject
@@ -24,6 +23,7 @@ from composable_agents.integrations.models._wire import (
     AssistantTurn,
     Reply,
     Request,
+    SdkProvider,
     Stop,
     ToolUse,
     Usage,
@@ -41,15 +41,6 @@ _STOPS: dict[str, Stop] = {
     "length": "max_tokens",
     "content_filter": "refusal",
 }
-
-
-def _sdk() -> Any:
-    try:
-        import openai
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        msg = "the OpenAI provider needs the openai SDK: pip install 'composable-agents[openai]'"
-        raise ImportError(msg) from exc
-    return openai
 
 
 def _dumps(value: Json) -> str:
@@ -148,7 +139,7 @@ def map_reply(completion: Any, request: Request) -> Reply:
     )
 
 
-class OpenAIProvider:
+class OpenAIProvider(SdkProvider):
     """Calls OpenAI (or OpenAI-compatible) models (``openai:<model-id>``) through ``openai.AsyncOpenAI``.
 
     ``api_key``/``base_url`` default to ``OPENAI_API_KEY``/``OPENAI_BASE_URL``
@@ -157,27 +148,12 @@ class OpenAIProvider:
     """
 
     name = "openai"
-
-    def __init__(self, api_key: str | None = None, base_url: str | None = None, timeout_s: float = 60) -> None:
-        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY") or None
-        self.base_url = base_url if base_url is not None else os.environ.get("OPENAI_BASE_URL") or None
-        given: object = timeout_s
-        if isinstance(given, bool) or not isinstance(given, int | float) or given <= 0:
-            msg = f"`timeout_s` must be a positive number of seconds, got {timeout_s!r}"
-            raise ValueError(msg)
-        self.timeout_s = float(timeout_s)
-
-    @property
-    def configured(self) -> bool:
-        """Whether an API key is known (argument or ``OPENAI_API_KEY``)."""
-        return bool(self.api_key)
-
-    def __repr__(self) -> str:
-        return f"OpenAIProvider(base_url={self.base_url!r}, timeout_s={self.timeout_s}, key={'set' if self.api_key else 'unset'})"
+    _env = "OPENAI"
+    _sdk_module = "openai"
 
     def client(self) -> Any:
         """The shared ``AsyncOpenAI`` client for these settings on the running loop."""
-        sdk = _sdk()
+        sdk = self.sdk()
         return shared_client(
             ("openai", self.api_key, self.base_url, self.timeout_s),
             lambda: sdk.AsyncOpenAI(api_key=self.api_key, base_url=self.base_url, timeout=self.timeout_s, max_retries=0),
@@ -185,7 +161,7 @@ class OpenAIProvider:
 
     async def complete(self, request: Request) -> Reply:
         """One Chat Completions call; SDK failures become our errors here and nowhere else."""
-        sdk = _sdk()
+        sdk = self.sdk()
         client = self.client()
         # OpenAI itself (no base_url) takes max_completion_tokens; compatible servers read max_tokens.
         kwargs = build_request(request, token_field="max_completion_tokens" if self.base_url is None else "max_tokens")
