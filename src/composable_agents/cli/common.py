@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from composable_agents.cli.console import USAGE, abort
+from composable_agents.cli.console import FAILED, USAGE, abort, console
 
 __all__ = [
     "Address",
@@ -32,8 +32,10 @@ __all__ = [
     "connect",
     "load",
     "parse_input",
+    "print_result",
     "resolve_address",
     "select_entries",
+    "strict_deployment",
 ]
 
 Modules = Annotated[
@@ -94,6 +96,29 @@ def select_entries(project: Any, selectors: list[str] | None, exclude: list[str]
     except SelectorError as exc:
         abort(caret(exc), USAGE)
     return [project.entries[n] for n in names]
+
+
+def strict_deployment(project: Any, name: str) -> Any:
+    """The deployment ``ca run``/``ca trigger`` start (exit 2 for a session, exit 1 when it blocks)."""
+    entry = project.get(name)
+    if entry.kind == "session":
+        abort(f"{name} is a session: talk to it with `ca chat {name}`", USAGE)
+    dep = project.deployment(entry)
+    if dep.blocking:
+        from composable_agents.compiler.diagnostics import explain
+
+        abort(f"{name} does not pass a strict deploy:\n{explain(dep.blocking)}", FAILED)
+    return dep
+
+
+def print_result(result: Any, *, styled: bool = False) -> None:
+    """A finished run's ``status:`` line, then its ``value:`` (ok) or ``detail:`` (``styled``: green/red status)."""
+    ok = result.status == "ok"
+    console.line(f"status: {result.status}", style=("green" if ok else "red") if styled else None)
+    if ok:
+        console.line(f"value: {json.dumps(result.raw_value, ensure_ascii=False)}")
+    else:
+        console.line(f"detail: {json.dumps(result.detail, ensure_ascii=False, default=str)}")
 
 
 def parse_input(text: str | None) -> Any:

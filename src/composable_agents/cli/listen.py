@@ -9,12 +9,18 @@ few times a second.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Annotated, Any
 
 import typer
 
-from composable_agents.cli.common import Address, Modules, PathOpt, connect, resolve_address
+from composable_agents.cli.common import (
+    Address,
+    Modules,
+    PathOpt,
+    connect,
+    print_result,
+    resolve_address,
+)
 from composable_agents.cli.console import FAILED, USAGE, abort, console
 
 __all__ = ["follow_run", "listen"]
@@ -63,11 +69,7 @@ def listen(
     project = load(path, modules)
     target = resolve_address(address, project.config.root)
     result, flow = asyncio.run(follow_run(target, run_id))
-    console.line(f"status: {result.status}")
-    if result.status == "ok":
-        console.line(f"value: {json.dumps(result.raw_value, ensure_ascii=False)}")
-    else:
-        console.line(f"detail: {json.dumps(result.detail, ensure_ascii=False, default=str)}")
+    print_result(result)
     record_run(project.config, result, flow or run_id)
     if result.status != "ok":
         abort("", FAILED)

@@ -9,13 +9,19 @@ for a reasoner without ``--fake`` (or ``--live``).
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from typing import Annotated, Any
 
 import typer
 
-from composable_agents.cli.common import Modules, PathOpt, load, parse_input
+from composable_agents.cli.common import (
+    Modules,
+    PathOpt,
+    load,
+    parse_input,
+    print_result,
+    strict_deployment,
+)
 from composable_agents.cli.console import FAILED, USAGE, abort, console
 
 __all__ = ["run", "run_entry"]
@@ -27,14 +33,7 @@ def run_entry(project: Any, name: str, value: Any, *, fakes: dict[str, Any], llm
     from composable_agents.cli.live import watch
     from composable_agents.errors import MissingFakeError, ModelNotConfigured
 
-    entry = project.get(name)
-    if entry.kind == "session":
-        abort(f"{name} is a session: talk to it with `ca chat {name}`", USAGE)
-    dep = project.deployment(entry)
-    if dep.blocking:
-        from composable_agents.compiler.diagnostics import explain
-
-        abort(f"{name} does not pass a strict deploy:\n{explain(dep.blocking)}", FAILED)
+    dep = strict_deployment(project, name)
     reasoners = dict(fakes)
     # With --live, every reasoner without a fake goes to the router (Deployment.arun(llm=...)).
     missing = [] if llm is not None else sorted(set(dep.frozen.reasoners) - set(reasoners))
@@ -77,13 +76,9 @@ def run(
     llm = live_llm() if live else None
     with TraceTree(console) as tree:
         result = run_entry(project, name, value, fakes=fakes, llm=llm, run_id=run_id, gate=gate, tree=tree)
-    console.line(f"status: {result.status}", style="green" if result.status == "ok" else "red")
-    if result.status == "ok":
-        console.line(f"value: {json.dumps(result.raw_value, ensure_ascii=False)}")
-    else:
-        console.line(f"detail: {json.dumps(result.detail, ensure_ascii=False, default=str)}")
+    print_result(result, styled=True)
     console.line(f"cost: ${float(result.cost or 0.0):.4f}")
-    recorded = record_run(project.config, result, name)
-    console.line(f"run id: {result.run_id}" + ("" if recorded else " (not recorded)"))
+    record_run(project.config, result, name)
+    console.line(f"run id: {result.run_id}")
     if result.status != "ok":
         abort("", FAILED)

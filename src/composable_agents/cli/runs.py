@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from composable_agents.cli.console import USAGE, abort, console
+from composable_agents.cli.console import USAGE, abort
+
+if TYPE_CHECKING:
+    from composable_agents.integrations.store import TraceStore
 
 __all__ = ["fakes_from", "live_llm", "open_store", "record_run", "store_url"]
 
@@ -36,14 +39,9 @@ def fakes_from(specs: list[str] | None) -> dict[str, Any]:
 
 
 def live_llm() -> Any:
-    """``models.router()`` for ``--live`` (exit 2 naming the missing piece when it is not installed)."""
-    try:
-        from composable_agents.integrations import models  # type: ignore[attr-defined, unused-ignore]
-    except ImportError as exc:
-        abort(f"--live needs the model providers (composable_agents.integrations.models): {exc}", USAGE)
-    router = getattr(models, "router", None)
-    if router is None:
-        abort("--live needs composable_agents.integrations.models.router(), which this build does not have", USAGE)
+    """``models.router()`` for ``--live``."""
+    from composable_agents.integrations.models import router
+
     return router()
 
 
@@ -57,27 +55,14 @@ def store_url(url: str, root: Path) -> str:
     return url
 
 
-def open_store(config: Any, *, required: bool = False) -> Any:
-    """The project's ``TraceStore`` (``None``, with a warning, when the store package is missing and not required)."""
-    try:
-        from composable_agents.integrations.store import TraceStore  # type: ignore[import-not-found, unused-ignore]
-    except ImportError as exc:
-        if required:
-            abort(f"the trace store (composable_agents.integrations.store) is not available: {exc}", USAGE)
-        console.warn(f"run not recorded: the trace store is not available ({exc})")
-        return None
+def open_store(config: Any) -> TraceStore:
+    """The project's ``TraceStore``."""
+    from composable_agents.integrations.store import TraceStore
+
     return TraceStore.open(store_url(config.store, config.root))
 
 
-def record_run(config: Any, result: Any, flow: str) -> bool:
-    """Put ``result`` in the project's trace store; True when it was recorded."""
-    store = open_store(config)
-    if store is None:
-        return False
-    try:
+def record_run(config: Any, result: Any, flow: str) -> None:
+    """Put ``result`` in the project's trace store."""
+    with open_store(config) as store:
         store.put_run(result, flow=flow)
-    finally:
-        close = getattr(store, "close", None)
-        if close is not None:
-            close()
-    return True

@@ -7,46 +7,33 @@ Reads the project's trace store (SPEC §20). The page comes from
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from composable_agents.cli.common import Format, Modules, PathOpt, check_format
 from composable_agents.cli.console import USAGE, abort, console
 
+if TYPE_CHECKING:
+    from composable_agents.integrations.runs import RunRecord
+
 __all__ = ["fetch_run", "run_records", "trace"]
 
 
-def fetch_run(config: Any, run_id: str) -> Any:
+def fetch_run(config: Any, run_id: str) -> RunRecord:
     """The stored run ``run_id`` (exit 2 when the store has no such run)."""
     from composable_agents.cli.runs import open_store
 
-    store = open_store(config, required=True)
-    try:
+    with open_store(config) as store:
         run = store.get_run(run_id)
-    except KeyError:
-        run = None
-    finally:
-        close = getattr(store, "close", None)
-        if close is not None:
-            close()
     if run is None:
         abort(f"no run {run_id!r} in the trace store {config.store}", USAGE)
     return run
 
 
-def _field(run: Any, key: str) -> Any:
-    if isinstance(run, dict):
-        return run.get(key)
-    return getattr(run, key, None)
-
-
-def run_records(run: Any) -> list[dict[str, Any]]:
+def run_records(run: RunRecord) -> list[dict[str, Any]]:
     """The run's activations in tree order (by activation path), with values inlined where stored."""
-    events = _field(run, "events")
-    if events is None and _field(run, "projection") is not None:
-        events = _field(_field(run, "projection"), "events")
-    records = [dict(e) for e in (events or [])]
+    records = [dict(e) for e in run.events]
 
     def key(record: dict[str, Any]) -> list[Any]:
         node = str(record.get("activation", "$")).split("[", 1)[0]
@@ -71,18 +58,16 @@ def trace(
     config = find_config(path, modules or ())
     run = fetch_run(config, run_id)
     if html is not None:
-        try:
-            from composable_agents.integrations.render import render_trace_html  # type: ignore[import-not-found, unused-ignore]
-        except ImportError as exc:
-            abort(f"--html needs composable_agents.integrations.render: {exc}", USAGE)
+        from composable_agents.integrations.render import render_trace_html
+
         html.write_text(render_trace_html(run), encoding="utf-8")
         console.line(f"wrote {html}")
         return
     records = run_records(run)
     if fmt == "json":
-        console.json({"run_id": run_id, "status": _field(run, "status"), "events": records})
+        console.json({"run_id": run_id, "status": run.status, "events": records})
         return
-    console.line(f"run {run_id}  flow {_field(run, 'flow') or '-'}  status {_field(run, 'status') or '-'}")
+    console.line(f"run {run_id}  flow {run.flow or '-'}  status {run.status or '-'}")
     for record in records:
         depth = str(record.get("activation", "$")).split("[", 1)[0].count(".")
         console.line("  " * depth + line_of(record, rich=console.is_terminal))

@@ -8,7 +8,6 @@ other than ``ok`` exits 1.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from typing import Annotated, Any
 
@@ -21,9 +20,11 @@ from composable_agents.cli.common import (
     connect,
     load,
     parse_input,
+    print_result,
     resolve_address,
+    strict_deployment,
 )
-from composable_agents.cli.console import FAILED, USAGE, abort, console
+from composable_agents.cli.console import FAILED, abort, console
 
 __all__ = ["trigger", "trigger_entry"]
 
@@ -33,14 +34,7 @@ async def trigger_entry(project: Any, name: str, value: Any, *, address: str, wo
     """Start ``name`` on the server at ``address``; returns the workflow id and, with ``wait``, the ``Result``."""
     from composable_agents.temporal.client import start_deployment
 
-    entry = project.get(name)
-    if entry.kind == "session":
-        abort(f"{name} is a session: talk to it with `ca chat {name}`", USAGE)
-    dep = project.deployment(entry)
-    if dep.blocking:
-        from composable_agents.compiler.diagnostics import explain
-
-        abort(f"{name} does not pass a strict deploy:\n{explain(dep.blocking)}", FAILED)
+    dep = strict_deployment(project, name)
     client = await connect(address)
     wid = workflow_id or f"{name}-{uuid.uuid4().hex[:12]}"
     handle = await start_deployment(dep, client, session_id=wid, input=value, task_queue=task_queue)
@@ -71,11 +65,7 @@ def trigger(
         return
     from composable_agents.cli.runs import record_run
 
-    console.line(f"status: {result.status}")
-    if result.status == "ok":
-        console.line(f"value: {json.dumps(result.raw_value, ensure_ascii=False)}")
-    else:
-        console.line(f"detail: {json.dumps(result.detail, ensure_ascii=False, default=str)}")
+    print_result(result)
     record_run(project.config, result, name)
     if result.status != "ok":
         abort("", FAILED)
