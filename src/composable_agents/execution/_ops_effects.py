@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from composable_agents.authoring.leaves import ToolDef
     from composable_agents.execution.interpreter import Compiled, Program, RunState
 
-__all__ = ["compile_call", "compile_sub", "compile_think", "split_usage"]
+__all__ = ["call_charge", "compile_call", "compile_sub", "compile_think", "split_usage"]
 
 
 def split_usage(reply: Json) -> tuple[Json, JsonObject | None]:
@@ -146,6 +146,18 @@ def _cost_or_zero(value: float | None) -> float:
     return float(value)
 
 
+def call_charge(own: float | None, definition: ToolDef | None) -> float:
+    """What one call of a tool is charged, and what a branch reserves for it (SPEC §22.2).
+
+    The frozen contract's declared cost is the floor: the node's annotation
+    ``own`` (a plan's included) may raise a call's charge, never lower it; a
+    non-finite or negative figure counts as nothing.
+    """
+    ann = definition.default_ann if definition is not None else None
+    declared = ann.cost_usd if ann is not None else None
+    return max(_cost_or_zero(own), _cost_or_zero(declared), DEFAULT_CALL_COST)
+
+
 def compile_call(
     prog: Program, node: Prim, step: CallStep, nid: str, parent: NodeMeta | None, prev: NodeMeta | None
 ) -> Compiled:
@@ -178,10 +190,7 @@ def compile_call(
     needs_approval = definition is not None and definition.contract.approval
     exec_hash = step.bind or prog.catalog.execution_hashes.get(key)
     vin, vout = _tool_validators(prog, key, definition)
-    # The frozen contract's declared cost is the floor: an annotation (a plan's
-    # included) may raise a call's charge, never lower it (SPEC §22.2).
-    declared = definition.default_ann.cost_usd if definition is not None and definition.default_ann is not None else None
-    estimate = max(_cost_or_zero(meta.cost_usd), _cost_or_zero(declared), DEFAULT_CALL_COST)
+    estimate = call_charge(meta.cost_usd, definition)
     cost_attrs = {"cost": estimate} if estimate else None
 
     async def arun(v: Json, acts: tuple[int, ...], st: RunState) -> Json:

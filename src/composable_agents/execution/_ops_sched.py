@@ -11,7 +11,6 @@ branches that completed).
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +23,8 @@ from composable_agents.errors import (
     CompositionError,
     RunStopped,
 )
+from composable_agents.execution._ops_effects import call_charge
 from composable_agents.execution.limits import (
-    DEFAULT_CALL_COST,
     DEFAULT_THINK_COST,
     DEFAULT_THINK_TOKENS,
     INF,
@@ -84,13 +83,8 @@ def _estimate(prog: Program, node: Node, seen: frozenset[str]) -> Estimate:
         if isinstance(step, CallStep):
             if step.tool.startswith("__"):
                 return Estimate()
-            # The same charge the call makes: at least the tool's declared cost (SPEC §22.2), so
-            # a branch's reservation covers what it will spend.
-            tool_def = prog.catalog.tool(step.tool)
-            ann = tool_def.default_ann if tool_def is not None else None
-            declared = ann.cost_usd if ann is not None and ann.cost_usd is not None else DEFAULT_CALL_COST
-            own = ann_cost if ann_cost is not None and math.isfinite(ann_cost) and ann_cost >= 0 else 0.0
-            return Estimate({step.tool: 1}, max(own, declared), 0)
+            # The same charge the call makes, so a branch's reservation covers what it will spend.
+            return Estimate({step.tool: 1}, call_charge(ann_cost, prog.catalog.tool(step.tool)), 0)
         if isinstance(step, ThinkStep):
             definition = prog.catalog.reasoner(step.reasoner)
             tokens = (
