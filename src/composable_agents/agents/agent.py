@@ -370,26 +370,26 @@ class Agent(Arrow[I, O]):
 
     def check(self, snapshot: Any = None, *, capabilities: Any = None, **kwargs: Any) -> list[Diagnostic]:
         """Every diagnostic a deploy would report, without raising."""
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            dep = self.deploy(snapshot, capabilities=capabilities, strict=False, **kwargs)
+        dep = self._deploy_quietly(snapshot, capabilities=capabilities, strict=False, **kwargs)
         return list(dep.diagnostics)
 
     def prod_gap_summary(self, snapshot: Any = None, *, capabilities: Any = None) -> str:
         """What a strict production deploy would block (meaningful in ``mode="dev"``)."""
-        import warnings
-
         if self._mode != "dev":
             blocking = [d for d in self.check(snapshot, capabilities=capabilities) if d.blocking]
             if not blocking:
                 return "No production gap: a strict deploy would pass."
             return "\n".join(["A strict deploy blocks on:"] + [d.render() for d in blocking])
+        return self._deploy_quietly(snapshot, capabilities=capabilities).prod_gap_summary()
+
+    def _deploy_quietly(self, snapshot: Any = None, *, quiet: bool = True, **kwargs: Any) -> Deployment[I, O]:
+        """:meth:`deploy` with its warnings silenced when ``quiet`` (``check``, the gap summary, dev-mode runs)."""
+        import warnings
+
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            dep = self.deploy(snapshot, capabilities=capabilities)
-        return dep.prod_gap_summary()
+            if quiet:
+                warnings.simplefilter("ignore")
+            return self.deploy(snapshot, **kwargs)
 
     def _prepare_run(
         self,
@@ -398,12 +398,7 @@ class Agent(Arrow[I, O]):
         llm: Callable[..., Any] | None,
     ) -> tuple[Deployment[I, O], dict[str, Callable[..., Any]]]:
         """What :meth:`run` and :meth:`arun` share: the deployment (quiet in dev mode) and its reasoner fakes."""
-        import warnings
-
-        with warnings.catch_warnings():
-            if self._mode == "dev":
-                warnings.simplefilter("ignore")
-            dep = self.deploy(capabilities=capabilities)
+        dep = self._deploy_quietly(quiet=self._mode == "dev", capabilities=capabilities)
         return dep, self._fakes(dep, reasoners, llm)
 
     def _fakes(
