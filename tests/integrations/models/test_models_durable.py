@@ -32,7 +32,7 @@ from composable_agents.core.ir import Ann
 from composable_agents.errors import ModelNotConfigured
 from composable_agents.integrations.models import AnthropicProvider, router
 from composable_agents.temporal.client import run_deployment
-from composable_agents.temporal.devserver import DevServer, find_temporal_binary
+from composable_agents.temporal.devserver import DevServer
 from composable_agents.temporal.worker import build_worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -61,20 +61,6 @@ def md_lookup(ticket: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def models_temporal() -> Iterator[DevServer]:
-    """A dev server for this module (stopped by PID when it ends)."""
-    try:
-        find_temporal_binary()
-    except ImportError as exc:
-        pytest.skip(str(exc))
-    server = DevServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
 def shared_llm_server() -> Iterator[LLMServer]:
     """One local LLM server for the module's worker; each test resets its script."""
     server = LLMServer().start()
@@ -85,7 +71,7 @@ def shared_llm_server() -> Iterator[LLMServer]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client(models_temporal: DevServer, shared_llm_server: LLMServer) -> AsyncIterator[Any]:
+async def client(ca_dev_server: DevServer, shared_llm_server: LLMServer) -> AsyncIterator[Any]:
     saved = {k: os.environ.get(k) for k in ENV_KEYS}
     os.environ.update(
         {
@@ -96,7 +82,7 @@ async def client(models_temporal: DevServer, shared_llm_server: LLMServer) -> As
         }
     )
     try:
-        c = await models_temporal.client()
+        c = await ca_dev_server.client()  # the plugin's session dev server
         async with build_worker(c, task_queue=QUEUE):  # no llm=: the worker uses router() from the environment
             yield c
     finally:
