@@ -316,15 +316,18 @@ class Agent(Arrow[I, O]):
 
     def tool_defs(self) -> list[ToolDef]:
         """Every tool definition the agent's closure reaches (its own and its sub-flows')."""
-        found: dict[str, ToolDef] = {}
-        self._collect(found, {}, set())
-        return list(found.values())
+        return self._closure()[0]
 
     def reasoner_defs(self) -> list[Reasoner[Any, Any]]:
         """Every reasoner the agent's closure reaches (controllers, planners, think steps)."""
-        found: dict[str, Reasoner[Any, Any]] = {}
-        self._collect({}, found, set())
-        return list(found.values())
+        return self._closure()[1]
+
+    def _closure(self) -> tuple[list[ToolDef], list[Reasoner[Any, Any]]]:
+        """:meth:`tool_defs` and :meth:`reasoner_defs` from one walk of the closure."""
+        tools: dict[str, ToolDef] = {}
+        reasoners: dict[str, Reasoner[Any, Any]] = {}
+        self._collect(tools, reasoners, set())
+        return list(tools.values()), list(reasoners.values())
 
     def _collect(self, tools: dict[str, ToolDef], reasoners: dict[str, Reasoner[Any, Any]], seen: set[str]) -> None:
         reasoners.setdefault(self._controller.name, self._controller)
@@ -356,11 +359,15 @@ class Agent(Arrow[I, O]):
         """Freeze and check this agent (its closure's tools and reasoners by default)."""
         from composable_agents.compiler.deploy import deploy
 
+        if tools is None or reasoners is None:
+            found_tools, found_reasoners = self._closure()
+            tools = found_tools if tools is None else tools
+            reasoners = found_reasoners if reasoners is None else reasoners
         return deploy(
             self,
             snapshot,
-            tools=self.tool_defs() if tools is None else tools,
-            reasoners=self.reasoner_defs() if reasoners is None else reasoners,
+            tools=tools,
+            reasoners=reasoners,
             capabilities=capabilities,
             mode=self._mode,
             strict=strict,
