@@ -28,7 +28,7 @@ __all__ = ["follow_run", "listen"]
 
 async def follow_run(address: str, run_id: str, *, interval_s: float = 0.2) -> tuple[Any, str | None]:
     """Print new activations of ``run_id`` until it closes; returns its ``Result`` and flow name."""
-    from composable_agents.cli.live import line_of
+    from composable_agents.cli.live import indented_line
     from composable_agents.temporal.operate import RunNotFound, query_projection, run_is_open
     from composable_agents.temporal.runs import fetch_run
 
@@ -42,7 +42,7 @@ async def follow_run(address: str, run_id: str, *, interval_s: float = 0.2) -> t
             if act in seen:
                 continue
             seen.add(act)
-            console.line("  " * str(act).split("[", 1)[0].count(".") + line_of(event))
+            console.line(indented_line(event))
 
     try:
         while await run_is_open(client, run_id):

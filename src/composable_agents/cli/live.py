@@ -19,7 +19,7 @@ from typing import Any, Self
 
 from composable_agents.cli.console import Console
 
-__all__ = ["TraceTree", "activation_record", "line_of", "watch"]
+__all__ = ["TraceTree", "activation_record", "indented_line", "line_of", "watch"]
 
 
 def _duration(record: Mapping[str, Any]) -> str:
@@ -46,6 +46,11 @@ def line_of(record: Mapping[str, Any], *, rich: bool = False) -> str:
             err = f"{err.get('type', 'error')}: {err.get('message', '')}"
         text += f"  {err}"
     return text
+
+
+def indented_line(record: Mapping[str, Any], *, rich: bool = False) -> str:
+    """:func:`line_of`, indented two spaces per nesting level of its activation (the piped tree)."""
+    return "  " * _depth(str(record["activation"])) + line_of(record, rich=rich)
 
 
 def activation_record(
@@ -104,7 +109,7 @@ class TraceTree:
         if self._live is not None:
             self._live.update(self._render(), refresh=True)
         else:
-            self.console.line("  " * _depth(record["activation"]) + line_of(record))
+            self.console.line(indented_line(record))
 
     def _render(self) -> Any:
         from rich.text import Text
@@ -139,23 +144,14 @@ def _parent_guess(act: str) -> str | None:
 
 
 @contextmanager
-def watch(tree: TraceTree) -> Iterator[bool]:
-    """Feed ``tree`` from the projection listener while the block runs; yields whether it is live.
-
-    Without the listener seam (an older runtime) it yields ``False`` and the
-    caller shows the finished projection instead.
-    """
-    from composable_agents.execution import projection
-
-    listen = getattr(projection, "listen_activations", None)
-    if listen is None:
-        yield False
-        return
+def watch(tree: TraceTree) -> Iterator[None]:
+    """Feed ``tree`` from the projection listener while the block runs."""
+    from composable_agents.execution.projection import listen_activations
 
     def on_activation(
         meta: Any, acts: tuple[int, ...], attrs: Mapping[str, Any] | None, started: float | None, ended: float | None
     ) -> None:
         tree.add(activation_record(meta, acts, attrs, started, ended))
 
-    with listen(on_activation):
-        yield True
+    with listen_activations(on_activation):
+        yield

@@ -44,12 +44,8 @@ def run_entry(project: Any, name: str, value: Any, *, fakes: dict[str, Any], llm
     try:
         if tree is None:
             return asyncio.run(dep.arun(value, reasoners=reasoners, gates=gates, run_id=rid, llm=llm))
-        with watch(tree) as live:
-            result = asyncio.run(dep.arun(value, reasoners=reasoners, gates=gates, run_id=rid, llm=llm))
-        if not live:
-            for event in result.projection.events:
-                tree.add(event)
-        return result
+        with watch(tree):
+            return asyncio.run(dep.arun(value, reasoners=reasoners, gates=gates, run_id=rid, llm=llm))
     except (MissingFakeError, ModelNotConfigured) as exc:
         abort(str(exc), USAGE)
 

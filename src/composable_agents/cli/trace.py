@@ -51,7 +51,7 @@ def trace(
     path: PathOpt = None,
 ) -> None:
     """Show a recorded run as a tree (or write it as an HTML page with --html OUT)."""
-    from composable_agents.cli.live import line_of
+    from composable_agents.cli.live import indented_line
     from composable_agents.cli.project import find_config
 
     check_format(fmt)
@@ -69,5 +69,4 @@ def trace(
         return
     console.line(f"run {run_id}  flow {run.flow or '-'}  status {run.status or '-'}")
     for record in records:
-        depth = str(record.get("activation", "$")).split("[", 1)[0].count(".")
-        console.line("  " * depth + line_of(record, rich=console.is_terminal))
+        console.line(indented_line(record, rich=console.is_terminal))
