@@ -15,7 +15,7 @@ client's own prepared program of the same artifact.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle
 
     from composable_agents.compiler.deploy import Deployment
+    from composable_agents.execution.projection import NodeMeta
 
 __all__ = [
     "FlowHandle",
@@ -104,29 +105,11 @@ class FlowHandle(Generic[O]):
     async def result(self) -> Result[O]:
         """Wait for the run to finish; failures become ``Result(status="failed")``."""
         from temporalio.client import WorkflowFailureError
-        from temporalio.exceptions import ApplicationError
 
         try:
             out = await self.handle.result()
         except WorkflowFailureError as exc:
-            cause = exc.cause
-            detail: dict[str, Json] = {"error": type(cause).__name__, "message": str(cause)}
-            proj = None
-            if isinstance(cause, ApplicationError):
-                if cause.details and isinstance(cause.details[0], Mapping):
-                    detail = dict(cause.details[0].get("detail") or detail)
-                    proj = cause.details[0].get("p")
-                elif cause.type:
-                    detail["error"] = cause.type
-            projection = decode_projection(proj, self.deployment.program.metas)
-            return Result(
-                status="failed",
-                detail=detail,
-                projection=projection,
-                cost=projection.total_cost,
-                run_id=self.handle.id,
-                error=cause,
-            )
+            return failed_result(exc.cause, self.deployment.program.metas, self.handle.id)
         return _ok_result(self.deployment, out, self.handle.id)
 
     async def projection(self) -> Any:
@@ -148,6 +131,33 @@ class FlowHandle(Generic[O]):
     async def cancel(self) -> None:
         """Request cancellation of the run."""
         await self.handle.cancel()
+
+
+def failed_result(cause: BaseException | None, metas: Sequence[NodeMeta], run_id: str) -> Result[Any]:
+    """The ``Result(status="failed")`` of a run whose failure is ``cause`` (the workflow's error).
+
+    A failure the workflow raised carries ``{"detail", "p"?}`` (the error record
+    and the projection so far); any other one gives its type and message.
+    """
+    from temporalio.exceptions import ApplicationError
+
+    detail: dict[str, Json] = {"error": type(cause).__name__, "message": str(cause)}
+    proj = None
+    if isinstance(cause, ApplicationError):
+        if cause.details and isinstance(cause.details[0], Mapping):
+            detail = dict(cause.details[0].get("detail") or detail)
+            proj = cause.details[0].get("p")
+        elif cause.type:
+            detail["error"] = cause.type
+    projection = decode_projection(proj, metas)
+    return Result(
+        status="failed",
+        detail=detail,
+        projection=projection,
+        cost=projection.total_cost,
+        run_id=run_id,
+        error=cause,
+    )
 
 
 def _extra(out: Mapping[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.errors import ComposableAgentsError
 from composable_agents.execution.result import Result
 from composable_agents.temporal.artifact import load_artifact
+from composable_agents.temporal.client import failed_result
 from composable_agents.temporal.env import AGENT_WORKFLOW, FLOW_WORKFLOW, decode_projection
 
 if TYPE_CHECKING:
@@ -81,7 +82,6 @@ async def fetch_run(
     """
     from temporalio.api.enums.v1 import EventType
     from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
-    from temporalio.exceptions import ApplicationError
 
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
     desc = await handle.describe()
@@ -115,20 +115,7 @@ async def fetch_run(
     try:
         out = await handle.result(follow_runs=False)
     except WorkflowFailureError as exc:
-        cause = exc.cause
-        detail: dict[str, Any] = {"error": type(cause).__name__, "message": str(cause)}
-        proj = None
-        if isinstance(cause, ApplicationError):
-            if cause.details and isinstance(cause.details[0], Mapping):
-                detail = dict(cause.details[0].get("detail") or detail)
-                proj = cause.details[0].get("p")
-            elif cause.type:
-                detail["error"] = cause.type
-        projection = decode_projection(proj, metas)
-        result: Result[Any] = Result(
-            status="failed", detail=detail, projection=projection, cost=projection.total_cost,
-            run_id=workflow_id, error=cause,
-        )
+        result: Result[Any] = failed_result(exc.cause, metas, workflow_id)
     else:
         projection = decode_projection(out.get("p"), metas)
         result = Result(
