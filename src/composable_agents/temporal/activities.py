@@ -134,9 +134,7 @@ class FlowActivities:
                 server, tool_name = key.split("/", 1)
                 return await self._call_mcp(server, tool_name, value, key_id, principal, want)
         except ToolUnavailable as exc:
-            # Transient: the retry policy retries it (where the call may retry), after Retry-After if sent.
-            delay = timedelta(seconds=exc.retry_after_s) if exc.retry_after_s is not None else None
-            raise ApplicationError(str(exc), type="ToolUnavailable", next_retry_delay=delay) from exc
+            raise _transient(exc, "ToolUnavailable") from exc  # retried where the call may retry
         except ComposableAgentsError as exc:
             if exc.non_retryable:
                 raise _non_retryable(str(exc), type(exc).__name__) from exc
@@ -169,13 +167,7 @@ class FlowActivities:
             definition = find_tool_definition(want) or self._hosted_definition(want)
             if definition is not None:
                 extra["definition"] = definition
-        if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):  # noqa: B004 - an async __call__, not a callable check
-            return await fn(server, tool_name, value, key_id, **extra)
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self.executor, lambda: fn(server, tool_name, value, key_id, **extra))
-        if inspect.isawaitable(result):
-            return await result
-        return result
+        return await self._off_loop(fn, lambda: fn(server, tool_name, value, key_id, **extra))
 
     def _hosted_definition(self, want: str) -> Any:
         for dep in self.deployments:
@@ -240,12 +232,14 @@ class FlowActivities:
             runtime["principal"] = principal
         if offer is not None:
             runtime["offer"] = offer
+        return await self._off_loop(fn, lambda: call_with_runtime_params(fn, args, {}, runtime))
+
+    async def _off_loop(self, fn: Callable[..., Any], call: Callable[[], Any]) -> Any:
+        """``call()`` (which calls ``fn``): awaited when ``fn`` is async, else in the thread pool
+        (and its result awaited when a sync ``fn`` returned an awaitable)."""
         if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):  # noqa: B004 - an async __call__, not a callable check
-            return await call_with_runtime_params(fn, args, {}, runtime)
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(
-            self.executor, lambda: call_with_runtime_params(fn, args, {}, runtime)
-        )
+            return await call()
+        result = await asyncio.get_running_loop().run_in_executor(self.executor, call)
         if inspect.isawaitable(result):
             return await result
         return result
@@ -287,9 +281,7 @@ class FlowActivities:
         try:
             return await self._call(self.llm, (reasoner, req.get("v")), req.get("p"), req.get("o"))
         except ProviderUnavailable as exc:
-            # Transient: the retry policy retries it, after the provider's Retry-After when it sent one.
-            delay = timedelta(seconds=exc.retry_after_s) if exc.retry_after_s is not None else None
-            raise ApplicationError(str(exc), type="ProviderUnavailable", next_retry_delay=delay) from exc
+            raise _transient(exc, "ProviderUnavailable") from exc
         except ComposableAgentsError as exc:
             if exc.non_retryable:
                 raise _non_retryable(str(exc), type(exc).__name__) from exc
@@ -298,6 +290,12 @@ class FlowActivities:
     def all(self) -> list[Callable[..., Any]]:
         """The activity callables to register on a worker."""
         return [self.call_tool, self.invoke_reasoner]
+
+
+def _transient(exc: ToolUnavailable | ProviderUnavailable, etype: str) -> ApplicationError:
+    """A transient failure: retryable, after the server's ``Retry-After`` when it sent one."""
+    delay = timedelta(seconds=exc.retry_after_s) if exc.retry_after_s is not None else None
+    return ApplicationError(str(exc), type=etype, next_retry_delay=delay)
 
 
 def _granted(key: str, allowed: set[str]) -> bool:
