@@ -23,7 +23,7 @@ error's type), so a verdict is never retried as a workflow task.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -336,19 +336,26 @@ class TemporalEnv:
             backoff_coefficient=max(1.0, call.backoff_rate),
             maximum_attempts=max(1, call.max_attempts),
         )
+        # the worker heartbeats while the tool runs: a dead worker is noticed after this, not the timeout
+        return await self._execute(CALL_TOOL, req, call, retry, self.heartbeat_s)
+
+    async def _execute(
+        self, activity: str, req: dict[str, Json], call: ToolCall | ReasonerCall, retry: RetryPolicy,
+        heartbeat_s: float | None,
+    ) -> Json:
+        """Schedule ``activity`` for ``call``: the SDK retries it under ``retry``, unless the run
+        charges each attempt (``call.on_retry``), when the workflow drives the attempts.
+
+        ``heartbeat_s`` applies only when it is shorter than the call's timeout."""
         timeout = self._timeout(call.timeout_s)
         heartbeat = None
-        if self.heartbeat_s and self.heartbeat_s < timeout.total_seconds():
-            # the worker heartbeats while the tool runs: a dead worker is noticed after this, not the timeout
-            heartbeat = timedelta(seconds=self.heartbeat_s)
+        if heartbeat_s and heartbeat_s < timeout.total_seconds():
+            heartbeat = timedelta(seconds=heartbeat_s)
         if call.on_retry is not None and call.max_attempts > 1:
-            return await self._charged_attempts(
-                CALL_TOOL, req, call.on_retry, call.max_attempts, call.retry_interval_s, call.backoff_rate,
-                timeout, heartbeat,
-            )
+            return await self._charged_attempts(activity, req, call, timeout, heartbeat)
         try:
             return await workflow.execute_activity(
-                CALL_TOOL,
+                activity,
                 req,
                 start_to_close_timeout=timeout,
                 retry_policy=retry,
@@ -362,17 +369,18 @@ class TemporalEnv:
         self,
         activity: str,
         req: dict[str, Json],
-        on_retry: Callable[[int], None],
-        max_attempts: int,
-        interval_s: float,
-        backoff: float,
+        call: ToolCall | ReasonerCall,
         timeout: timedelta,
         heartbeat: timedelta | None,
     ) -> Json:
         """Retries driven by the workflow, one single-attempt activity each, so the run's ledger
         charges (or refuses) every attempt before it starts (SPEC §22.2); the backoff is a durable
         timer, or the ``next_retry_delay`` the failed attempt asked for (a provider's Retry-After)."""
-        delay = interval_s
+        on_retry = call.on_retry
+        assert on_retry is not None
+        max_attempts = call.max_attempts
+        backoff = call.backoff_rate
+        delay = call.retry_interval_s
         attempt = 1
         while True:
             try:
@@ -409,24 +417,7 @@ class TemporalEnv:
             req["p"] = call.principal
         if call.offer is not None:
             req["o"] = call.offer
-        if call.on_retry is not None and call.max_attempts > 1:
-            return await self._charged_attempts(
-                INVOKE_REASONER, req, call.on_retry, call.max_attempts, call.retry_interval_s, call.backoff_rate,
-                self._timeout(call.timeout_s), None,
-            )
-        retry = RetryPolicy(
-            maximum_attempts=max(1, call.max_attempts),
-        )
-        try:
-            return await workflow.execute_activity(
-                INVOKE_REASONER,
-                req,
-                start_to_close_timeout=self._timeout(call.timeout_s),
-                retry_policy=retry,
-            )
-        except ActivityError as exc:
-            _reraise_cancel(exc)
-            raise
+        return await self._execute(INVOKE_REASONER, req, call, RetryPolicy(maximum_attempts=max(1, call.max_attempts)), None)
 
     async def gather(self, thunks: Sequence[Thunk[T]]) -> list[T]:
         """Start every thunk as a workflow task (in thunk order); the first failure cancels the rest."""
