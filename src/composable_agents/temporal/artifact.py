@@ -255,7 +255,6 @@ class LoadedArtifact:
     capabilities: JsonObject | None = None
     deployment: Deployment[Any, Any] | None = None
     children: dict[str, tuple[JsonObject, str]] = field(default_factory=dict)
-    pins_checked_against: set[int] = field(default_factory=set)
 
     def child_artifact(self, ref: str) -> tuple[JsonObject, str]:
         """The artifact document (and hash) of the named sub-flow ``ref``, sharing this manifest."""
