@@ -428,11 +428,12 @@ async def open_session(
     from composable_agents.compiler.deploy import deploy
     from composable_agents.execution.interpreter import Program
 
-    tool_defs: Any = agent.tool_defs() if agent is not None else ()
-    reasoner_defs: Any = agent.reasoner_defs() if agent is not None else ()
+    tool_defs: Any = ()
+    reasoner_defs: Any = ()
     if agent is not None:
         from composable_agents.agents.agent import _collect_flow
 
+        tool_defs, reasoner_defs = agent._closure()  # the agent's own closure, in one walk
         extra_tools: dict[str, Any] = {t.key: t for t in tool_defs}
         extra_reasoners: dict[str, Any] = {r.name: r for r in reasoner_defs}
         _collect_flow(wrap(node.body), DEFAULT_REGISTRY, extra_tools, extra_reasoners, set())
