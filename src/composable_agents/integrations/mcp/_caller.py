@@ -20,7 +20,6 @@ hashes (a capability grant's assertions change the hash, not the tool).
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Self, cast
 
@@ -30,7 +29,9 @@ from mcp.types import CONNECTION_CLOSED, INVALID_REQUEST, REQUEST_TIMEOUT
 
 from composable_agents.compiler.capabilities import VersionConstraint
 from composable_agents.core.canonical import Json, JsonObject, content_hash
+from composable_agents.core.jsontext import loads_strict
 from composable_agents.errors import (
+    CanonicalJSONError,
     CapabilityDenied,
     StepTypeError,
     ToolDefinitionMismatch,
@@ -90,11 +91,6 @@ def _live_listing(entry: Mapping[str, Any]) -> JsonObject:
     return {k: dict(entry.get(k) or {}) for k in _COMPARED}
 
 
-def _reject_constant(text: str) -> float:
-    msg = f"{text} is not JSON"
-    raise ValueError(msg)
-
-
 def reply_value(result: Any) -> Json:
     """A ``CallToolResult`` as a flow value: structured content, else JSON text, else the text."""
     if result.structured_content is not None:
@@ -106,8 +102,8 @@ def reply_value(result: Any) -> Json:
         return [block.model_dump(by_alias=True, exclude_none=True, mode="json") for block in result.content]
     text = texts[0] if len(texts) == 1 else "\n".join(texts)
     try:
-        return cast(Json, json.loads(text, parse_constant=_reject_constant))
-    except ValueError:
+        return loads_strict(text)
+    except CanonicalJSONError:
         return text
 
 
