@@ -11,7 +11,6 @@ the one place where a run touches the outside world readable in one sitting.
 from __future__ import annotations
 
 import asyncio
-import math
 from typing import TYPE_CHECKING, Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
@@ -33,11 +32,12 @@ from composable_agents.errors import (
 from composable_agents.execution import _ops_gates
 from composable_agents.execution.env import ReasonerCall, ToolCall
 from composable_agents.execution.limits import (
-    DEFAULT_CALL_COST,
     DEFAULT_THINK_COST,
     DEFAULT_THINK_TOKENS,
+    call_charge,
     checked_cost,
     checked_count,
+    cost_or_zero,
 )
 from composable_agents.execution.projection import NodeMeta, activation_id
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from composable_agents.authoring.leaves import ToolDef
     from composable_agents.execution.interpreter import Compiled, Program, RunState
 
-__all__ = ["call_charge", "compile_call", "compile_sub", "compile_think", "split_usage"]
+__all__ = ["compile_call", "compile_sub", "compile_think", "split_usage"]
 
 
 def split_usage(reply: Json) -> tuple[Json, JsonObject | None]:
@@ -137,25 +137,6 @@ def _type_error(step: str, validator: Any, value: Json) -> StepTypeError:
         return StepTypeError(step, "$", "a valid value", repr(value)[:80])
     return StepTypeError(step, violation.path, violation.expected, violation.value_repr)
 
-
-
-def _cost_or_zero(value: float | None) -> float:
-    """A cost annotation as a charge: a finite, non-negative number, else nothing."""
-    if value is None or not math.isfinite(value) or value < 0:
-        return 0.0
-    return float(value)
-
-
-def call_charge(own: float | None, definition: ToolDef | None) -> float:
-    """What one call of a tool is charged, and what a branch reserves for it (SPEC §22.2).
-
-    The frozen contract's declared cost is the floor: the node's annotation
-    ``own`` (a plan's included) may raise a call's charge, never lower it; a
-    non-finite or negative figure counts as nothing.
-    """
-    ann = definition.default_ann if definition is not None else None
-    declared = ann.cost_usd if ann is not None else None
-    return max(_cost_or_zero(own), _cost_or_zero(declared), DEFAULT_CALL_COST)
 
 
 def compile_call(
@@ -289,7 +270,7 @@ def compile_think(
     interval = node.ann.retry_interval_s if node.ann is not None and node.ann.retry_interval_s is not None else 1.0
     backoff = node.ann.backoff_rate if node.ann is not None and node.ann.backoff_rate is not None else 2.0
     cost = meta.cost_usd
-    est_cost = _cost_or_zero(cost) if cost is not None else DEFAULT_THINK_COST  # never a refund
+    est_cost = cost_or_zero(cost) if cost is not None else DEFAULT_THINK_COST  # never a refund
     est_tokens = (
         definition.max_tokens
         if definition is not None and definition.max_tokens

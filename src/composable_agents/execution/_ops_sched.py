@@ -23,12 +23,12 @@ from composable_agents.errors import (
     CompositionError,
     RunStopped,
 )
-from composable_agents.execution._ops_effects import call_charge
 from composable_agents.execution.limits import (
     DEFAULT_THINK_COST,
     DEFAULT_THINK_TOKENS,
     INF,
     Estimate,
+    call_charge,
 )
 
 if TYPE_CHECKING:

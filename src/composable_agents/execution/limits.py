@@ -37,10 +37,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
 from composable_agents.errors import BudgetExceeded, InvalidUsage
+
+if TYPE_CHECKING:
+    from composable_agents.authoring.leaves import ToolDef
 
 __all__ = [
     "DEFAULT_CALL_COST",
@@ -49,8 +52,10 @@ __all__ = [
     "INF",
     "Estimate",
     "Ledger",
+    "call_charge",
     "checked_cost",
     "checked_count",
+    "cost_or_zero",
     "ledger_from_capabilities",
 ]
 
@@ -122,6 +127,25 @@ def checked_cost(value: object, what: str) -> float:
         return float(value)
     msg = f"reported usage `{what}` must be a finite, non-negative number, got {value!r:.60}"
     raise InvalidUsage(msg)
+
+
+def cost_or_zero(value: float | None) -> float:
+    """A cost annotation as a charge: a finite, non-negative number, else nothing."""
+    if value is None or not math.isfinite(value) or value < 0:
+        return 0.0
+    return float(value)
+
+
+def call_charge(own: float | None, definition: ToolDef | None) -> float:
+    """What one call of a tool is charged, and what a branch reserves for it (SPEC §22.2).
+
+    The frozen contract's declared cost is the floor: the node's annotation
+    ``own`` (a plan's included) may raise a call's charge, never lower it; a
+    non-finite or negative figure counts as nothing.
+    """
+    ann = definition.default_ann if definition is not None else None
+    declared = ann.cost_usd if ann is not None else None
+    return max(cost_or_zero(own), cost_or_zero(declared), DEFAULT_CALL_COST)
 
 
 class Ledger:

@@ -67,6 +67,7 @@ from composable_agents.core.kinds import Merge, Shape
 from composable_agents.core.pures import DEFAULT_REGISTRY, Registry
 from composable_agents.core.shapes import closed_shape
 from composable_agents.errors import CanonicalJSONError, ComposableAgentsError, StagedPlanRejected
+from composable_agents.execution.limits import call_charge
 
 if TYPE_CHECKING:
     from composable_agents.authoring.leaves import ToolDef
@@ -314,11 +315,7 @@ def estimate_cost(node: Node, tools: Mapping[str, ToolDef] | None = None) -> flo
         if isinstance(current, Prim):
             step = current.step
             if isinstance(step, CallStep) and step.tool in tools:
-                # An annotation may raise a call's estimate, never lower it below the
-                # frozen contract's declared cost (SPEC §22.2).
-                ann = tools[step.tool].default_ann
-                declared = ann.cost_usd if ann is not None and ann.cost_usd is not None else 0.0
-                own = max(own if own is not None else 0.0, declared)
+                own = call_charge(own, tools[step.tool])  # what the call will be charged (SPEC §22.2)
             elif own is None:
                 own = DEFAULT_THINK_COST_USD if isinstance(step, ThinkStep) else 0.0
             memo[id(current)] = own
