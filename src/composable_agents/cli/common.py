@@ -2,8 +2,9 @@
 
 Every verb takes ``-m/--module`` and ``--path`` (so ``ca ls -m app`` and
 ``ca -m app ls`` are not two dialects: only the former exists), listing verbs
-take ``--format``, durable verbs ``--address``. The option objects live here
-once; the verbs annotate their parameters with them.
+take ``--format``, durable verbs ``--address``, the worker verbs (``dev``,
+``worker``) ``--fake``/``--live``/``--task-queue``. The option objects live
+here once; the verbs annotate their parameters with them.
 
 Rejected: global options on the typer callback (they would have to precede
 the verb, which reads backwards next to ``git``/``dbt`` habits).
@@ -28,6 +29,9 @@ __all__ = [
     "Modules",
     "PathOpt",
     "Selectors",
+    "TaskQueue",
+    "WorkerFakes",
+    "WorkerLive",
     "check_format",
     "connect",
     "load",
@@ -49,6 +53,11 @@ Selectors = Annotated[list[str] | None, typer.Argument(help="Selectors: NAME, ta
 Exclude = Annotated[list[str] | None, typer.Option("--exclude", help="Drop what this selector selects (repeatable).")]
 Env = Annotated[str | None, typer.Option("--env", help="The ledger environment (for state:modified).")]
 Format = Annotated[str, typer.Option("--format", help="Output format: text or json.")]
+WorkerFakes = Annotated[
+    list[str] | None, typer.Option("--fake", help="REASONER=module:fn served by the worker.")
+]
+WorkerLive = Annotated[bool, typer.Option("--live", help="Serve reasoners with models.router().")]
+TaskQueue = Annotated[str | None, typer.Option("--task-queue", help="The worker's task queue.")]
 Address = Annotated[
     str | None,
     typer.Option("--address", help="Temporal HOST:PORT (default: $TEMPORAL_ADDRESS, else the one `ca dev` wrote)."),

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
-
-import typer
 
 from composable_agents.cli.common import (
     Address,
@@ -13,6 +10,9 @@ from composable_agents.cli.common import (
     Modules,
     PathOpt,
     Selectors,
+    TaskQueue,
+    WorkerFakes,
+    WorkerLive,
     connect,
     load,
     resolve_address,
@@ -27,9 +27,9 @@ def worker(
     selectors: Selectors = None,
     exclude: Exclude = None,
     address: Address = None,
-    fake: Annotated[list[str] | None, typer.Option("--fake", help="REASONER=module:fn served by the worker.")] = None,
-    live: Annotated[bool, typer.Option("--live", help="Serve reasoners with models.router().")] = False,
-    task_queue: Annotated[str | None, typer.Option("--task-queue", help="The worker's task queue.")] = None,
+    fake: WorkerFakes = None,
+    live: WorkerLive = False,
+    task_queue: TaskQueue = None,
     modules: Modules = None,
     path: PathOpt = None,
 ) -> None:
