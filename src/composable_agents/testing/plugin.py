@@ -15,6 +15,9 @@ Three fixtures, available in every test once the package is installed:
 * ``fake_llm`` — a fresh :class:`~composable_agents.testing.fakes.FakeLLM`
   per test.
 
+A dev server of another scope (one per module, say) is a fixture whose body
+is ``yield from started_dev_server()``.
+
 pytest imports this module on every start, in every project that installs
 the package, so it imports neither hypothesis nor temporalio: the durable
 fixtures import the Temporal layer when first used. Rejected: a
@@ -33,7 +36,7 @@ import pytest
 
 from composable_agents.testing.fakes import FakeLLM
 
-__all__ = ["CaWorker", "ca_dev_server", "ca_worker", "fake_llm"]
+__all__ = ["CaWorker", "ca_dev_server", "ca_worker", "fake_llm", "started_dev_server"]
 
 _HINT = "the durable fixtures need the temporal extra: pip install 'composable-agents[temporal]'"
 
@@ -67,11 +70,13 @@ def fake_llm() -> FakeLLM:
     return FakeLLM()
 
 
-@pytest.fixture(scope="session")
-def ca_dev_server() -> Iterator[Any]:
-    """A Temporal dev server for the whole session (``await ca_dev_server.client()``)."""
-    if importlib.util.find_spec("temporalio") is None:
-        pytest.skip(_HINT)
+def started_dev_server() -> Iterator[Any]:
+    """The body of a dev-server fixture of any scope: ``yield from started_dev_server()``.
+
+    Skips the test when the ``temporal`` binary is missing, else yields a
+    started :class:`~composable_agents.temporal.devserver.DevServer` and stops
+    it by its PID when the fixture is torn down. Needs temporalio.
+    """
     from composable_agents.temporal.devserver import DevServer, find_temporal_binary
 
     try:
@@ -83,6 +88,14 @@ def ca_dev_server() -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def ca_dev_server() -> Iterator[Any]:
+    """A Temporal dev server for the whole session (``await ca_dev_server.client()``)."""
+    if importlib.util.find_spec("temporalio") is None:
+        pytest.skip(_HINT)
+    yield from started_dev_server()
 
 
 def _queue(deployments: list[Any]) -> str:

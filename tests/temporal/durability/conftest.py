@@ -17,7 +17,8 @@ import pytest
 
 pytest.importorskip("temporalio", reason="the durability tests need temporalio: pip install 'composable-agents[temporal]'")
 
-from composable_agents.temporal.devserver import DevServer, find_temporal_binary
+from composable_agents.temporal.devserver import DevServer
+from composable_agents.testing.plugin import started_dev_server
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -26,15 +27,7 @@ sys.path.insert(0, str(HERE))
 @pytest.fixture(scope="module")
 def server() -> Iterator[DevServer]:
     """A dev server for one test module."""
-    try:
-        find_temporal_binary()
-    except ImportError as exc:
-        pytest.skip(str(exc))
-    srv = DevServer().start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+    yield from started_dev_server()
 
 
 @pytest.fixture
