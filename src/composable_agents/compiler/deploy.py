@@ -405,9 +405,6 @@ class Deployment(Generic[I, O]):
         return f"<Deployment {self.name or self.artifact_hash[:19]} {self.surface_shape} mode={self.mode}>"
 
 
-T = TypeVar("T")
-
-
 def _temporal_client() -> Any:
     """The Temporal client helpers (``composable_agents.temporal.client``), imported lazily."""
     import importlib
