@@ -15,7 +15,7 @@ have to redact; one normalizer redacts once and the consumers stay small.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
@@ -269,11 +269,7 @@ def run_record(
     if isinstance(run, RunRecord):
         if run_id is None and flow is None:
             return run
-        return RunRecord(
-            run_id=run_id or run.run_id, status=run.status, flow=flow or run.flow, events=run.events,
-            detail=run.detail, cost=run.cost, started_at=run.started_at, ended_at=run.ended_at,
-            dropped=run.dropped, usage=run.usage,
-        )
+        return replace(run, run_id=run_id or run.run_id, flow=flow or run.flow)
     # A Projection redacts its own events and values when materialized (the same
     # core.secrets detector), so its records need no second pass: only inlining.
     projection = getattr(run, "projection", None)

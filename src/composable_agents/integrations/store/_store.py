@@ -29,7 +29,7 @@ from typing import Any, Final, Self
 from urllib.parse import unquote, urlsplit
 
 from composable_agents.errors import ComposableAgentsError
-from composable_agents.integrations.runs import RunRecord, run_record
+from composable_agents.integrations.runs import RunRecord, _bounds, run_record
 from composable_agents.integrations.store import _sql
 from composable_agents.integrations.store._sql import Dialect
 
@@ -302,12 +302,11 @@ class TraceStore:
             cur.execute(self._sql["SELECT_EVENTS"], (run_id,))
             bodies = cur.fetchall()
         events = tuple(json.loads(b[0]) for b in bodies)
-        starts = [e["startedAt"] for e in events if isinstance(e.get("startedAt"), int | float)]
-        ends = [e["endedAt"] for e in events if isinstance(e.get("endedAt"), int | float)]
+        started_at, ended_at = _bounds(events)
         return RunRecord(
             run_id=row[0], flow=row[1], status=row[2], events=events,
             detail=json.loads(row[10]) if row[10] else None, cost=float(row[7]),
-            started_at=float(min(starts)) if starts else None, ended_at=float(max(ends)) if ends else None,
+            started_at=started_at, ended_at=ended_at,
             dropped=int(row[9]), usage=json.loads(row[11]) if row[11] else None,
         )
 
