@@ -168,17 +168,7 @@ class Router:
             provider = self.providers[prefix]
             callers.append(_attempt(provider, spec, model_id))
             breakers.append(self._breaker(prefix))
-        if len(callers) == 1:
-            breaker, only = breakers[0], callers[0]
-
-            async def single(request: Request) -> tuple[Reply, str]:
-                result: tuple[Reply, str] = await breaker.call(only, request)
-                return result
-
-            chain = single
-        else:
-            chain = with_fallback(*callers, policy=FallbackPolicy(breakers=breakers))
-        self._chains[model] = chain
+        chain = self._chains[model] = with_fallback(*callers, policy=FallbackPolicy(breakers=breakers))
         return chain
 
     def _shape(self, reasoner: Reasoner[Any, Any]) -> _Shape | None:
