@@ -278,7 +278,7 @@ class _Spies:
 class _Facts:
     """What the deployment grants and limits, read once."""
 
-    granted: frozenset[str] | None  # None: every existing tool is allowed
+    granted: frozenset[str]  # the reachable tools the capabilities grant (all reachable ones without a tools list)
     wildcards: tuple[str, ...]
     approval: frozenset[str]
     max_calls: Mapping[str, int]
@@ -422,7 +422,7 @@ def _type_check_failed(result: Result[Any]) -> bool:
 def _tool_granted(key: str, facts: _Facts) -> bool:
     if key.startswith("__"):
         return True
-    if facts.granted is None or key in facts.granted:
+    if key in facts.granted:
         return True
     return any(key.startswith(w) for w in facts.wildcards)
 
