@@ -227,12 +227,10 @@ def _inline(
                 out.append(e)  # type: ignore[arg-type]
                 continue
         record = dict(e)
-        if not keep_values:
-            pass
-        elif values is not None:
+        if keep_values and values is not None:
             record["input"] = inlined(e["input"])
             record["output"] = inlined(e["output"])
-        elif clean:
+        elif keep_values and clean:
             record["input"] = scrub(e.get("input"))
             record["output"] = scrub(e.get("output"))
         if clean:
