@@ -254,10 +254,11 @@ class LoadedArtifact:
     registry: Registry
     capabilities: JsonObject | None = None
     deployment: Deployment[Any, Any] | None = None
-    children: dict[str, tuple[JsonObject, str]] = field(default_factory=dict)
+    children: dict[str, tuple[JsonObject, bool]] = field(default_factory=dict)
 
-    def child_artifact(self, ref: str) -> tuple[JsonObject, str]:
-        """The artifact document (and hash) of the named sub-flow ``ref``, sharing this manifest."""
+    def child_part(self, ref: str) -> tuple[JsonObject, bool]:
+        """The artifact part (:func:`pack_document`) of the named sub-flow ``ref``'s input, sharing
+        this manifest, and whether its root is an ``app``; packed once per sub-flow, not per call."""
         found = self.children.get(ref)
         if found is None:
             doc = self.doc if self.doc is not None else (
@@ -275,7 +276,8 @@ class LoadedArtifact:
                 "policy": doc["policy"],
                 "capabilities": doc["capabilities"],
             }
-            found = self.children[ref] = (child, content_hash(child))
+            agent = isinstance(flow, Mapping) and flow.get("op") == "app"
+            found = self.children[ref] = (pack_document(child), agent)
         return found
 
 

@@ -51,7 +51,6 @@ from composable_agents.temporal._trust import admit_run
 from composable_agents.temporal.artifact import (
     LoadedArtifact,
     load_artifact,
-    pack_document,
     pure_hashes,
 )
 
@@ -492,9 +491,8 @@ class TemporalEnv:
         from composable_agents.errors import RunStopped
         from composable_agents.execution.limits import Ledger
 
-        doc, digest = self.loaded.child_artifact(ref)
-        del digest  # the child derives it from the carried document
-        payload: dict[str, Json] = dict(pack_document(doc))
+        part, agent = self.loaded.child_part(ref)  # the child derives the hash from the carried document
+        payload: dict[str, Json] = dict(part)
         payload["v"] = value
         payload["np"] = True
         if principal is not None:
@@ -508,8 +506,7 @@ class TemporalEnv:
         elif isinstance(quota, Mapping):
             payload["q"] = dict(quota)
         info = workflow.info()
-        flow_doc = doc.get("flow")
-        if isinstance(flow_doc, Mapping) and flow_doc.get("op") == "app":
+        if agent:
             # an agent sub-flow runs as a child AgentWorkflow: its own history, continue-as-new
             kind = AGENT_WORKFLOW
             payload["cn"] = self.agent_continue_after or int(
