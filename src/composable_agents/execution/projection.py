@@ -302,13 +302,7 @@ class Recorder:
             self._listener(meta, acts, attrs, started, ended)
         if self._elided:
             value_in = self._budget.as_input(value_in)
-        raw = (meta, acts, value_in, value_out, attrs, started, ended)
-        if not self._spilled:
-            self._list.append(raw)
-            if len(self._list) > self.max_events:
-                self._spill()
-            return
-        self._append(raw)
+        self._append((meta, acts, value_in, value_out, attrs, started, ended))
 
     def _add_sized(
         self,
@@ -575,9 +569,10 @@ class Projection:
         out: dict[str, float] = {}
         for raw in self._raw:
             meta, attrs = raw[0], raw[4]
-            cost = (attrs or {}).get("cost", meta.cost_usd)
+            cost = attrs.get("cost", meta.cost_usd) if attrs else meta.cost_usd
             if cost:
-                out[str(meta.shape)] = out.get(str(meta.shape), 0.0) + float(cost)
+                shape = str(meta.shape)
+                out[shape] = out.get(shape, 0.0) + float(cost)
         return out
 
     @property
