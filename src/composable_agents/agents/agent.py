@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,7 +33,7 @@ from composable_agents.authoring.arrow import Arrow, check_tags
 from composable_agents.authoring.kernel import ToolRef
 from composable_agents.authoring.leaves import Reasoner, Tool, ToolDef
 from composable_agents.core.canonical import Json, JsonObject
-from composable_agents.core.codec import walk
+from composable_agents.core.codec import budget_figure, walk
 from composable_agents.core.ir import (
     RESERVED_TOOLS,
     App,
@@ -562,11 +561,8 @@ def _budget_json(budget: float | Mapping[str, Json] | None) -> JsonObject | None
 
 
 def _budget_number(value: Any) -> bool:
-    """A finite, non-negative figure a float can hold (a 4,000-digit int is refused, never an OverflowError)."""
-    try:
-        return bool(math.isfinite(value) and 0 <= value <= 1e15)
-    except OverflowError:
-        return False
+    """A non-negative :func:`~composable_agents.core.codec.budget_figure` (a 4,000-digit int is refused)."""
+    return budget_figure(value) and value >= 0
 
 
 def _short_number(value: Any) -> str:

@@ -15,7 +15,6 @@ and the faulty part denies (a bad section acts as a present, empty one).
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +25,7 @@ from urllib.parse import urlparse
 
 from composable_agents.compiler.diagnostics import Diagnostic, diag
 from composable_agents.core.canonical import JsonObject
+from composable_agents.core.codec import budget_figure
 from composable_agents.core.ir import (
     RESERVED_TOOLS,
     App,
@@ -493,7 +493,7 @@ class _Parser:
             if key not in _BUDGET_KEYS:
                 self.bad(path, f"unknown budget key {key!r} (keys: {', '.join(_BUDGET_KEYS)})")
                 continue
-            if isinstance(raw, bool) or not isinstance(raw, int | float) or not _finite(raw):
+            if isinstance(raw, bool) or not isinstance(raw, int | float) or not budget_figure(raw):
                 self.bad(path, f"expected a finite number, got {_kind(raw)}")
                 vals[key] = 0
                 continue
@@ -511,18 +511,6 @@ class _Parser:
             tokens=int(vals["tokens"]) if "tokens" in vals else None,
             wall_seconds=float(vals["wallSeconds"]) if "wallSeconds" in vals else None,
         )
-
-
-_MAX_BUDGET: Final = 1e15
-"""Largest budget figure accepted (a 4,000-digit number would overflow a float)."""
-
-
-def _finite(value: float) -> bool:
-    """A finite number a float can hold and a budget can mean (never ``OverflowError``)."""
-    try:
-        return math.isfinite(value) and abs(value) <= _MAX_BUDGET
-    except OverflowError:
-        return False
 
 
 def _secret_strings(doc: Mapping[Any, Any]) -> list[str]:

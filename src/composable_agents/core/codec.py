@@ -49,9 +49,11 @@ from composable_agents.core.kinds import ContextScope, Effect, Merge, Op, Shape
 from composable_agents.errors import CanonicalJSONError, FreezeError, IRDecodeError
 
 __all__ = [
+    "MAX_BUDGET",
     "MAX_DOCUMENT_BYTES",
     "MAX_NODES",
     "MAX_NODE_DEPTH",
+    "budget_figure",
     "child_id",
     "decode",
     "encode",
@@ -399,6 +401,15 @@ def _finite(value: float) -> bool:
         return False
 
 
+MAX_BUDGET: Final = 1e15
+"""Largest magnitude of a budget figure (an app's, a manifest's or an agent's; a 4,000-digit number would overflow a float)."""
+
+
+def budget_figure(value: float) -> bool:
+    """``value`` is finite and at most :data:`MAX_BUDGET` in magnitude (never ``OverflowError``)."""
+    return _finite(value) and abs(value) <= MAX_BUDGET
+
+
 _COMMON: Final = {"id", "ann", "ctx", "name"}
 
 
@@ -520,7 +531,7 @@ def _budget(dec: _Decoder, doc: Mapping[str, Json], path: str) -> JsonObject | N
     """An app's budget: its figures finite and within a float's reach (never ``OverflowError`` later)."""
     budget = dec.args(doc, "budget", path)
     for key, value in (budget or {}).items():
-        if type(value) in (int, float) and not (_finite(value) and abs(value) <= 1e15):
+        if type(value) in (int, float) and not budget_figure(value):
             raise dec.fail(f"{path}.budget.{key}", f"a budget figure must be finite and at most 1e15, got {_kind(value)}")
     return budget
 
