@@ -177,10 +177,7 @@ def build_worker(
     reg = registry or DEFAULT_REGISTRY
     hosted = list(deployments)
     if mcp_servers is not None:
-        if mcp_call is not None:
-            msg = "pass mcp_servers= (a built-in caller) or mcp_call= (your own), not both"
-            raise ValueError(msg)
-        mcp_call = _mcp_caller_for(mcp_servers, capabilities=capabilities, deployments=hosted)
+        mcp_call = _mcp_caller_for(mcp_servers, mcp_call, capabilities=capabilities, deployments=hosted)
     if llm is None:
         from composable_agents.integrations.models.router import router  # seam: worker defaults to models.router()  # noqa: I001
 
@@ -234,10 +231,7 @@ async def run_worker(
     hosted = list(deployments)
     owned = None
     if mcp_servers is not None:
-        if mcp_call is not None:
-            msg = "pass mcp_servers= (a built-in caller) or mcp_call= (your own), not both"
-            raise ValueError(msg)
-        mcp_call = owned = _mcp_caller_for(mcp_servers, capabilities=capabilities, deployments=hosted)
+        mcp_call = owned = _mcp_caller_for(mcp_servers, mcp_call, capabilities=capabilities, deployments=hosted)
     worker = build_worker(
         client,
         task_queue=task_queue,
@@ -258,15 +252,21 @@ async def run_worker(
 
 def _mcp_caller_for(
     servers: Sequence[Any],
+    mcp_call: Callable[..., Any] | None,
     *,
     capabilities: Mapping[str, Any] | None = None,
     deployments: Iterable[Deployment[Any, Any]] = (),
 ) -> Any:
     """``integrations.mcp.mcp_caller(servers)`` with every applicable version pin (all must hold).
 
+    ``mcp_call`` is the caller's own (``mcp_call=``): passing both is a ``ValueError``.
+
     Pins come from the worker's ``capabilities`` and each hosted deployment's
     manifest; several pins for one server are joined into one constraint.
     """
+    if mcp_call is not None:
+        msg = "pass mcp_servers= (a built-in caller) or mcp_call= (your own), not both"
+        raise ValueError(msg)
     from composable_agents.integrations.mcp import mcp_caller  # seam: worker builds an MCP caller from mcp_servers=  # noqa: I001
 
     pins: dict[str, list[str]] = {}
