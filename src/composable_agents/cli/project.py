@@ -149,32 +149,27 @@ def _tags(obj: Any) -> tuple[str, ...]:
     return tuple(tags) if isinstance(tags, tuple | list | frozenset | set) else ()
 
 
-def _references(obj: Any) -> set[str]:
-    """Names ``obj`` references by ref: ``sub(ref)`` steps and agent ``subflows``."""
+def _dependencies(obj: Any, by_digest: dict[str, str]) -> set[str]:
+    """Names ``obj`` references by ref (``sub(ref)`` steps, agent ``subflows``) and entries it inlines.
+
+    An inlined entry is one whose whole IR appears inside ``obj``'s (found by
+    content hash). One walk over the IR finds both.
+    """
     from composable_agents.core.codec import walk
     from composable_agents.core.ir import App, Prim, SubStep
 
     found: set[str] = set()
-    for _nid, node, _parent in walk(obj.to_ir()):
-        if isinstance(node, Prim) and isinstance(node.step, SubStep):
-            found.add(node.step.ref)
-        elif isinstance(node, App):
-            found.update(node.subflows)
-    return found
-
-
-def _inlined(obj: Any, by_digest: dict[str, str]) -> set[str]:
-    """Entries whose whole IR appears inside ``obj``'s (an inlined flow or agent)."""
-    from composable_agents.core.codec import walk
-    from composable_agents.core.ir import Prim
-
-    found: set[str] = set()
     for nid, node, _parent in walk(obj.to_ir()):
-        if nid == "$" or isinstance(node, Prim):
+        if isinstance(node, Prim):
+            if isinstance(node.step, SubStep):
+                found.add(node.step.ref)
             continue
-        name = by_digest.get(node.digest())
-        if name is not None:
-            found.add(name)
+        if isinstance(node, App):
+            found.update(node.subflows)
+        if nid != "$":
+            name = by_digest.get(node.digest())
+            if name is not None:
+                found.add(name)
     return found
 
 
@@ -294,6 +289,6 @@ def load_project(path: str | os.PathLike[str] | None = None, modules: Sequence[s
             entries[name] = Entry(name, kind, str(obj.surface_shape), _tags(obj), module.__name__, obj)
     by_digest = {e.obj.to_ir().digest(): e.name for e in entries.values()}
     for entry in entries.values():
-        deps = ((_references(entry.obj) | _inlined(entry.obj, by_digest)) & entries.keys()) - {entry.name}
+        deps = (_dependencies(entry.obj, by_digest) & entries.keys()) - {entry.name}
         entry.dependencies = tuple(sorted(deps))
     return Project(config, entries)
