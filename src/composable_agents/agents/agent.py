@@ -421,7 +421,7 @@ class Agent(Arrow[I, O]):
         defined = {n: catalog.reasoner(n) for n in sorted(deployment.program.reasoners) if n not in fakes}
         check_models(caller, [d if d is not None else n for n, d in defined.items()])
         for name, definition in defined.items():
-            fakes[name] = _llm_fake(caller, definition if definition is not None else name)
+            fakes[name] = llm_fake(caller, definition if definition is not None else name)
         return fakes
 
     def run(
@@ -531,11 +531,6 @@ class Agent(Arrow[I, O]):
             principal=principal,
             session_id=session_id,
         )
-
-
-def _llm_fake(caller: Callable[..., Any], definition: Any) -> Callable[..., Any]:
-    """``reasoners=`` entry for ``definition`` answered by ``caller`` (principal/offer handed on)."""
-    return llm_fake(caller, definition)
 
 
 def _budget_json(budget: float | Mapping[str, Json] | None) -> JsonObject | None:

@@ -467,12 +467,12 @@ async def open_session(
     program = Program(dep.frozen.node.children()[0], catalog, root_id="$.0")
     fakes = dict(reasoners or {})
     if llm is not None:
-        from composable_agents.agents.agent import _llm_fake
+        from composable_agents.execution.llm import llm_fake
 
         for name in program.reasoners:
             if name not in fakes:
                 definition = catalog.reasoner(name)
-                fakes[name] = _llm_fake(llm, definition if definition is not None else name)
+                fakes[name] = llm_fake(llm, definition if definition is not None else name)
     missing = sorted(program.reasoners - set(fakes))
     if missing:
         from composable_agents.errors import MissingFakeError
