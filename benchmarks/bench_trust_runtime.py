@@ -64,8 +64,12 @@ class PlainRecorder(Recorder):
         attrs: Mapping[str, Any] | None = None,
         started: float | None = None,
     ) -> None:
-        clock = self.clock
-        ended = clock() if clock is not None else None
+        env = self.clock_env  # the clock read as Recorder.add does it (an InMemoryEnv's attribute)
+        if env is not None:
+            ended = env.clock
+        else:
+            clock = self.clock
+            ended = clock() if clock is not None else None
         if self._listener is not None:
             self._listener(meta, acts, attrs, started, ended)
         raw = (meta, acts, value_in, value_out, attrs, started, ended)
