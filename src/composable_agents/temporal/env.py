@@ -26,7 +26,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -675,15 +675,11 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun, *, agent: bool = Fa
             raise
         raise _malformed_input(exc) from None
     limit = loaded.policy.max_segments
-    try:
-        out = await loaded.program.run(payload.get("v"), state)
-    except asyncio.CancelledError:
-        raise
-    except AgentContinue as more:
+
+    def continue_as_new(nxt: dict[str, Any]) -> NoReturn:
+        """Continue as new with ``nxt`` plus the carried state (segment, start, usage, projection)."""
         if segment + 1 >= limit:
             raise _as_app_error(_segment_limit(limit), recorder, loaded.program.metas) from None
-        nxt = dict(payload)
-        nxt["ar"] = more.state.get(RESUME_KEY)  # the loop resumes from this, never from "v"
         nxt["seg"] = segment + 1
         nxt["t0"] = started
         if ledger is not None:
@@ -691,6 +687,15 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun, *, agent: bool = Fa
         if recorder is not None:
             nxt["pp"] = encode_projection(recorder, loaded.program.metas)
         workflow.continue_as_new(nxt)
+
+    try:
+        out = await loaded.program.run(payload.get("v"), state)
+    except asyncio.CancelledError:
+        raise
+    except AgentContinue as more:
+        nxt = dict(payload)
+        nxt["ar"] = more.state.get(RESUME_KEY)  # the loop resumes from this, never from "v"
+        continue_as_new(nxt)
     except Exception as exc:
         if _is_sdk_internal(exc):
             raise
@@ -703,18 +708,10 @@ async def run_flow(payload: Mapping[str, Any], run: FlowRun, *, agent: bool = Fa
         _finish(stopped, recorder, ledger, segment, state.approved and "np" in payload, loaded.program.metas)
         return stopped
     if is_continuation(out, state):  # only the flow's own std.continue_with (SPEC §22.1)
-        if segment + 1 >= limit:
-            raise _as_app_error(_segment_limit(limit), recorder, loaded.program.metas) from None
         nxt = dict(payload)
         nxt.pop("ar", None)
         nxt["v"] = out["__continue__"]  # type: ignore[index,call-overload,unused-ignore]
-        nxt["seg"] = segment + 1
-        nxt["t0"] = started
-        if ledger is not None:
-            nxt["lg"] = ledger.usage()
-        if recorder is not None:
-            nxt["pp"] = encode_projection(recorder, loaded.program.metas)
-        workflow.continue_as_new(nxt)
+        continue_as_new(nxt)
     result: JsonObject = {"v": out}
     _finish(result, recorder, ledger, segment, state.approved and "np" in payload, loaded.program.metas)
     return result
