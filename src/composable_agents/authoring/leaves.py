@@ -278,7 +278,7 @@ class Tool(Pipeline[I, O]):
         clone = object.__new__(type(self))
         Pipeline.__init__(
             clone,
-            Prim(step=node.step, ann=merged, ctx=node.ctx, name=node.name),
+            Prim(step=node.step, ann=merged, ctx=node.ctx, name=node.name, src=node.src),
             in_type=self.in_type,
             out_type=self.out_type,
             label=self._label,

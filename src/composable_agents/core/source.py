@@ -53,7 +53,7 @@ def capture_source(expr: str | None = None) -> SourceLoc | None:
         filename = frame.f_code.co_filename
         found = inside.get(filename)
         if found is None:
-            found = inside[filename] = os.path.abspath(filename).startswith(_PACKAGE_DIR)
+            found = inside[filename] = os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
         if not found:
             break
         frame = frame.f_back
