@@ -76,6 +76,11 @@ class FlowActivities:
         self._hashes = {key: t.definition_hash() for key, t in self.tools.items()}
         self.registry = registry
         self.deployments = list(deployments)
+        self._hosted_defs: dict[str, Any] = {}
+        """Frozen tool definitions of the hosted deployments by definition hash (the first one listed wins)."""
+        for dep in self.deployments:
+            for entry in dep.manifest_json.get("tools", {}).values():
+                self._hosted_defs.setdefault(entry.get("definitionHash"), entry.get("definition"))
         self.tool_urls = dict(tool_urls or {})
         self.mcp_call = mcp_call
         self.llm = llm
@@ -164,17 +169,10 @@ class FlowActivities:
         if principal is not None and "principal" in takes:
             extra["principal"] = principal
         if "definition" in takes and isinstance(want, str):
-            definition = find_tool_definition(want) or self._hosted_definition(want)
+            definition = find_tool_definition(want) or self._hosted_defs.get(want)
             if definition is not None:
                 extra["definition"] = definition
         return await self._off_loop(fn, lambda: fn(server, tool_name, value, key_id, **extra))
-
-    def _hosted_definition(self, want: str) -> Any:
-        for dep in self.deployments:
-            for entry in dep.manifest_json.get("tools", {}).values():
-                if entry.get("definitionHash") == want:
-                    return entry.get("definition")
-        return None
 
     async def _run_local(self, definition: ToolDef, value: Json, key_id: str, principal: Json) -> Any:
         if definition.single:
