@@ -83,6 +83,8 @@ class FlowActivities:
                 self._hosted_defs.setdefault(entry.get("definitionHash"), entry.get("definition"))
         self.tool_urls = dict(tool_urls or {})
         self.mcp_call = mcp_call
+        # a hand-written mcp_call(server, tool, value, idempotency_key) need not take the extras
+        self._mcp_takes = accepted_keywords(mcp_call, ("principal", "definition")) if mcp_call is not None else frozenset()
         self.llm = llm
         self.capabilities = dict(capabilities) if capabilities else None
         self.executor = executor or ThreadPoolExecutor(max_workers=32, thread_name_prefix="ca-tool")
@@ -164,7 +166,7 @@ class FlowActivities:
         (so the caller compares the live listing with it) when the callable takes them."""
         fn = self.mcp_call
         assert fn is not None
-        takes = accepted_keywords(fn, ("principal", "definition"))
+        takes = self._mcp_takes
         extra: dict[str, Any] = {}
         if principal is not None and "principal" in takes:
             extra["principal"] = principal
