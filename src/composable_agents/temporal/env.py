@@ -549,11 +549,10 @@ class TemporalEnv:
 class FlowRun:
     """Per-run state the workflow's signal and queries touch."""
 
-    __slots__ = ("agent_every", "decisions", "loaded", "recorder")
+    __slots__ = ("agent_every", "decisions", "recorder")
 
     def __init__(self) -> None:
         self.recorder: Recorder | None = None
-        self.loaded: LoadedArtifact | None = None
         self.decisions: dict[str, JsonObject] = {}
         self.agent_every = 0
 
@@ -602,7 +601,6 @@ def _prepare_run(payload: Mapping[str, Any], run: FlowRun, agent: bool) -> tuple
     # only across this run's own continue-as-new, "ap" only from a parent (SPEC §22.4, §22.7).
     admitted = admit_run(payload, info, loaded, ctx.hashes_for(loaded.registry))
     carried = admitted.carried
-    run.loaded = loaded
     segment = int(carried.get("seg", 0))
     env = TemporalEnv(loaded, run)
     if payload.get("hb"):
