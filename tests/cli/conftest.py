@@ -11,48 +11,14 @@ until ``.ca/dev.json`` appears, and stopped with SIGINT by its PID.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-FIXTURE = Path(__file__).resolve().parent / "project"
-FAKE = "support_reply=support.fakes:support_reply"
-
-Ca = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "CA_FORCE_TERMINAL", "NO_COLOR")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def run_ca(*args: str, cwd: Path, stdin: str | None = None, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
-    """``ca ARGS`` in ``cwd``; extra keyword arguments are environment variables."""
-    return subprocess.run(
-        [sys.executable, "-m", "composable_agents", *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**_env(), **env},
-        check=False,
-    )
-
-
-def copy_project(dest: Path) -> Path:
-    """A fresh copy of the fixture project at ``dest``."""
-    shutil.copytree(FIXTURE, dest, ignore=shutil.ignore_patterns("__pycache__", ".ca"))
-    return dest
+from cli_fixtures import FAKE, Ca, Dev, _env, copy_project, run_ca, wait_for
 
 
 @pytest.fixture
@@ -69,39 +35,6 @@ def ca(project: Path) -> Ca:
         return run_ca(*args, cwd=cwd or project, stdin=stdin, **env)
 
     return call
-
-
-def alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().split(") ", 1)[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Poll ``predicate`` until it holds (fail naming ``what`` after ``timeout_s``)."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-@dataclass
-class Dev:
-    """A running ``ca dev``: its project, address, own PID and the server's PID."""
-
-    root: Path
-    address: str
-    pid: int
-    server_pid: int
-    process: subprocess.Popen[str]
-
-    def ca(self, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-        """``ca ARGS`` in the dev project (the durable verbs find the address in ``.ca/dev.json``)."""
-        return run_ca(*args, cwd=self.root, stdin=stdin, **env)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FAKE, Ca
+from cli_fixtures import FAKE, Ca
 
 
 @pytest.fixture

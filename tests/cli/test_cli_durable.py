@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FAKE, Dev, _env, alive, run_ca, wait_for
+from cli_fixtures import FAKE, Dev, _env, alive, run_ca, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 

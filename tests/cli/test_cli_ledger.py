@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from conftest import Ca
+from cli_fixtures import Ca
 
 
 def test_deploy_records_and_status_detects_drift(ca: Ca, project: Path) -> None:

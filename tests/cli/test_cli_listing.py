@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import Ca, run_ca
+from cli_fixtures import Ca, run_ca
 
 LS = """\
 NAME          KIND     SHAPE     TAGS         DEPENDS ON

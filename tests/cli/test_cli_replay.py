@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import run_ca
+from cli_fixtures import run_ca
 
 pytest.importorskip("temporalio", reason="replay needs temporalio: pip install 'composable-agents[temporal]'")
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import FAKE, Ca, _env
+from cli_fixtures import FAKE, Ca, _env
 
 TRIAGE_TREE = [
     "  ok lookup_ticket [prim] $.0 0ms $0.0000",

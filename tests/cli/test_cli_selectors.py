@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Ca
+from cli_fixtures import Ca
 
 from composable_agents.cli.selectors import SelectorError, caret, parse, select
 
