@@ -30,7 +30,8 @@ import re
 from functools import lru_cache
 from typing import Any, Final
 
-__all__ = ["REDACTED", "find_secret", "looks_secret", "redact", "redact_text", "secret_key_name"]
+__all__ = [
+    "REDACTED", "Redactor", "find_secret", "looks_secret", "redact", "redact_text", "secret_key_name"]
 
 REDACTED: Final = "[REDACTED]"
 """What :func:`redact` puts where a credential was."""
@@ -204,43 +205,95 @@ def redact_text(text: str) -> str:
     return REDACTED
 
 
-def redact(value: Any, key: str | None = None) -> Any:
+def redact(value: Any, key: str | None = None, *, memo: Redactor | None = None) -> Any:
     """A copy of the JSON ``value`` with secret-shaped strings redacted (the same object when none are).
 
     Strings under a credential-named key become :data:`REDACTED` whole; other
     strings keep their text around each redacted credential. Non-JSON leaves
     are returned as they are; a subtree nested past the canonical depth is
-    replaced whole. Never raises.
+    replaced whole. ``memo`` (a :class:`Redactor`) remembers each string's
+    verdict, for callers that redact many runs sharing the same texts. Never
+    raises.
     """
     try:
-        return _redact(value, key, 0)
+        return _redact(value, key, 0, memo)
     except RecursionError:  # deeper than any checked JSON value; an export must not fail
         return REDACTED
 
 
-def _redact(value: Any, key: str | None, depth: int) -> Any:
+_MEMO_LIMIT: Final = 100_000
+"""Verdicts a :class:`Redactor` keeps per table before it starts over."""
+
+
+class Redactor:
+    """Memory for :func:`redact`: each distinct string (and key name) is judged once.
+
+    The judgement is the shared detector's; a store ingesting thousands of
+    runs sees the same labels, statuses and notes over and over, and the
+    detector's regexes would dominate otherwise.
+    """
+
+    __slots__ = ("keys", "plain", "under_key")
+
+    def __init__(self) -> None:
+        self.keys: dict[str, bool] = {}
+        self.plain: dict[str, str] = {}
+        self.under_key: dict[str, str] = {}
+
+    def text(self, value: str, key: str | None) -> str:
+        """``value`` (found under ``key``) as :func:`redact` returns it, remembered."""
+        if len(value) < 4:
+            return value
+        secret_key = False
+        if key is not None:
+            found = self.keys.get(key)
+            if found is None:
+                if len(self.keys) > _MEMO_LIMIT:
+                    self.keys.clear()
+                found = self.keys[key] = secret_key_name(key)
+            secret_key = found
+        table = self.under_key if secret_key else self.plain
+        out = table.get(value)
+        if out is None:
+            if len(table) > _MEMO_LIMIT:
+                table.clear()
+            out = _judge(value, key if secret_key else None)
+            table[value] = out
+        return out
+
+
+def _judge(value: str, key: str | None) -> str:
+    if not looks_secret(key, value):
+        return value
+    if key is not None and secret_key_name(key):
+        return REDACTED
+    return redact_text(value)
+
+
+def _redact(value: Any, key: str | None, depth: int, memo: Redactor | None) -> Any:
     kind = type(value)
     if kind is str:
-        if not looks_secret(key, value):
-            return value
-        if key is not None and secret_key_name(key):
-            return REDACTED
-        return redact_text(value)
+        return memo.text(value, key) if memo is not None else _judge(value, key)
     if kind is dict:
         if depth > _MAX_DEPTH:
             return REDACTED
-        changed = False
-        out: dict[Any, Any] = {}
+        out: dict[Any, Any] | None = None
         for k, v in value.items():
-            nv = _redact(v, k if type(k) is str else None, depth + 1)
-            changed = changed or nv is not v
-            out[k] = nv
-        return out if changed else value
+            nv = _redact(v, k if type(k) is str else None, depth + 1, memo)
+            if nv is not v:
+                if out is None:
+                    out = dict(value)
+                out[k] = nv
+        return out if out is not None else value
     if kind is list or kind is tuple:
         if depth > _MAX_DEPTH:
             return REDACTED
-        items = [_redact(v, key, depth + 1) for v in value]
-        if all(a is b for a, b in zip(items, value, strict=True)):
-            return value
-        return items
+        items: list[Any] | None = None
+        for i, v in enumerate(value):
+            nv = _redact(v, key, depth + 1, memo)
+            if nv is not v:
+                if items is None:
+                    items = list(value)
+                items[i] = nv
+        return items if items is not None else value
     return value

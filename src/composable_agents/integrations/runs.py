@@ -19,13 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from composable_agents.core.canonical import Json, JsonObject
-from composable_agents.core.secrets import (
-    REDACTED,
-    looks_secret,
-    redact,
-    redact_text,
-    secret_key_name,
-)
+from composable_agents.core.secrets import Redactor, redact
 from composable_agents.errors import ComposableAgentsError
 
 __all__ = ["RunRecord", "RunRecordError", "run_record"]
@@ -129,86 +123,18 @@ def _bounds(events: Sequence[Mapping[str, Any]]) -> tuple[float | None, float | 
 
 
 _CLEAN_FIELDS: Final = ("error", "gate", "detail")
-_MAX_DEPTH: Final = 256
-_CACHE_LIMIT: Final = 100_000
 
 
-class _Redactor:
-    """``core.secrets.redact`` with memory: each distinct string (and key name) is judged once.
-
-    The judgement is the shared detector's (``looks_secret``, ``secret_key_name``,
-    ``redact_text``); only the walk and the caching are here, because a store
-    ingesting thousands of runs sees the same labels, statuses and notes
-    over and over, and the detector's regexes dominate otherwise.
-    """
-
-    __slots__ = ("keys", "plain", "under_key")
-
-    def __init__(self) -> None:
-        self.keys: dict[str, bool] = {}
-        self.plain: dict[str, str] = {}
-        self.under_key: dict[str, str] = {}
-
-    def text(self, value: str, key: str | None) -> str:
-        if len(value) < 4:
-            return value
-        secret_key = False
-        if key is not None:
-            found = self.keys.get(key)
-            if found is None:
-                if len(self.keys) > _CACHE_LIMIT:
-                    self.keys.clear()
-                found = self.keys[key] = secret_key_name(key)
-            secret_key = found
-        table = self.under_key if secret_key else self.plain
-        out = table.get(value)
-        if out is None:
-            if len(table) > _CACHE_LIMIT:
-                table.clear()
-            if not looks_secret(key if secret_key else None, value):
-                out = value
-            else:
-                out = REDACTED if secret_key else redact_text(value)
-            table[value] = out
-        return out
-
-    def value(self, value: Any, key: str | None = None, depth: int = 0) -> Any:
-        kind = type(value)
-        if kind is str:
-            return self.text(value, key)
-        if kind is dict:
-            if depth > _MAX_DEPTH:
-                return REDACTED
-            out: dict[Any, Any] | None = None
-            for k, v in value.items():
-                nv = self.value(v, k if type(k) is str else None, depth + 1)
-                if nv is not v:
-                    if out is None:
-                        out = dict(value)
-                    out[k] = nv
-            return out if out is not None else value
-        if kind is list or kind is tuple:
-            if depth > _MAX_DEPTH:
-                return REDACTED
-            items: list[Any] | None = None
-            for i, v in enumerate(value):
-                nv = self.value(v, key, depth + 1)
-                if nv is not v:
-                    if items is None:
-                        items = list(value)
-                    items[i] = nv
-            return items if items is not None else value
-        return value
-
-
-_REDACTOR: Final = _Redactor()
+_REDACTOR: Final = Redactor()
 
 
 def _inline(
     events: Sequence[Mapping[str, Any]], values: Sequence[Json] | None, clean: bool, keep_values: bool = True
 ) -> tuple[JsonObject, ...]:
     """Events with input/output values inlined from ``values`` (refs), each distinct value redacted once."""
-    scrub = _REDACTOR.value
+    def scrub(value: Any) -> Any:
+        return redact(value, memo=_REDACTOR)
+
     by_ref: dict[int, Json] = {}
 
     def inlined(ref: Any) -> Json:
