@@ -301,3 +301,61 @@ async def test_agent_finishing_with_continue_ends_the_agent_workflow(client: Any
     assert [len(c["trace"]) for c in CONTROLLER_CALLS] == [0, 1]  # the trace carried across its own continue-as-new
     assert result.segments == 2
     assert await _task_failures(client, sid) == 0
+
+
+# -- sessions are admitted like flows (pins every run, gates for inline artifacts) --------------------
+
+
+def _session_pair(value: Any) -> Any:
+    return [value["carrier"], value["msg"]]
+
+
+async def _session_outcome(c: Any, payload: dict[str, Any], queue: str) -> Any:
+    from temporalio.client import WorkflowFailureError
+
+    handle = await c.start_workflow("SessionWorkflow", payload, id=_sid("sess"), task_queue=queue)
+    try:
+        await asyncio.wait_for(handle.result(), 30)
+    except WorkflowFailureError as exc:
+        return exc.cause
+    return None
+
+
+async def test_an_inline_session_with_an_ungated_dangerous_tool_is_refused(temporal_server: DevServer) -> None:
+    from composable_agents.agents.sessions import scan
+    from composable_agents.temporal.session_client import session_input
+
+    name = f"tt.sess_pair_{uuid.uuid4().hex[:6]}"
+    DEFAULT_REGISTRY.register_pure(name, _session_pair)
+    dev = deploy(scan(call("tt_wipe") >> arr(name)), tools=[tt_wipe], mode="dev")
+    queue = QUEUE + "-sess-gates"
+    c = await temporal_server.client()
+    RAN.clear()
+    async with build_worker(c, task_queue=queue, llm=fake_llm, tools=[tt_wipe]):
+        cause = await _session_outcome(c, session_input(dev), queue)
+    assert cause is not None and getattr(cause, "type", None) == "CapabilityDenied", cause
+    assert "wipe" not in RAN
+
+
+async def test_a_session_rerun_after_its_pure_was_replaced_is_drift(temporal_server: DevServer) -> None:
+    from composable_agents.agents.sessions import scan
+    from composable_agents.temporal.session_client import session_input
+
+    name = f"tt.sess_drift_{uuid.uuid4().hex[:6]}"
+    DEFAULT_REGISTRY.register_pure(name, _session_pair)
+    payload = session_input(deploy(scan(arr(name))))
+    queue = QUEUE + "-sess-drift"
+    c = await temporal_server.client()
+    async with build_worker(c, task_queue=queue, llm=fake_llm):
+        handle = await c.start_workflow("SessionWorkflow", payload, id=_sid("sess"), task_queue=queue)
+        # The first session loads (and caches) the artifact; then the pure's body changes under the worker.
+        state = await asyncio.wait_for(handle.query("state"), 30)
+        assert "carrier" in state and not state["closed"]
+
+        def replaced(value: Any) -> Any:
+            return [value["carrier"], "replaced"]
+
+        DEFAULT_REGISTRY.register_pure(name, replaced, replace=True)
+        cause = await _session_outcome(c, payload, queue)
+        await handle.terminate()
+    assert cause is not None and getattr(cause, "type", None) == "PureDriftError", cause

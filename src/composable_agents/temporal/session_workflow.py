@@ -35,10 +35,12 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from composable_agents.core.canonical import Json, JsonObject, copy_json
+    from composable_agents.core.pures import check_pins
     from composable_agents.errors import ComposableAgentsError, SessionValidationError
     from composable_agents.execution.projection import Recorder
     from composable_agents.execution.sessions import TurnContext
     from composable_agents.temporal import env as _impl
+    from composable_agents.temporal._trust import check_gates
     from composable_agents.temporal.artifact import LoadedArtifact
     from composable_agents.temporal.session_store import SessionStore, payload_digest
 
@@ -289,6 +291,10 @@ async def run_session(payload: Mapping[str, Any], run: SessionRun) -> JsonObject
     ctx = _impl.context_for(workflow.info().task_queue)
     try:
         loaded = load_session(payload, ctx)
+        # As for flows (SPEC §22.4, §22.7): pins on every run, not only when the artifact was first
+        # loaded in this process, and the approval check for an inline session artifact.
+        check_pins(loaded.pins, loaded.registry, ctx.hashes_for(loaded.registry))
+        check_gates(loaded)
     except ComposableAgentsError as exc:
         raise _impl._as_app_error(exc) from None
     env = SessionEnv(loaded)
