@@ -158,6 +158,31 @@ class ToolDef:
         """``sha256:`` over :meth:`definition_json`."""
         return content_hash(self.definition_json())
 
+    def arguments(self, value: Any, idempotency_key: str, principal: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """How the body is called with the flowing ``value``: ``(args, kwargs)``, runtime parameters included.
+
+        A single-input tool gets the value itself, a nullary one nothing, a
+        multi-parameter one the record's fields as keywords (``TypeError``
+        when the value is not a record); ``idempotency_key``/``principal``
+        are passed when the body declares them. Every backend calls bodies
+        through this one rule.
+        """
+        if self.single:
+            args: tuple[Any, ...] = (value,)
+            kwargs: dict[str, Any] = {}
+        elif not self.params:
+            args, kwargs = (), {}
+        else:
+            if type(value) is not dict:
+                msg = f"tool {self.key!r} takes a record {list(self.params)}, got {type(value).__name__}"
+                raise TypeError(msg)
+            args, kwargs = (), dict(value)
+        if self.wants_key:
+            kwargs["idempotency_key"] = idempotency_key
+        if self.wants_principal:
+            kwargs["principal"] = principal
+        return args, kwargs
+
 
 def _inspect_tool(
     fn: Callable[..., Any],

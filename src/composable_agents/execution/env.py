@@ -484,28 +484,14 @@ class InMemoryEnv:
         if definition is None or definition.fn is None:
             msg = f"tool {call.key!r} has no local body: pass tools={{{call.key!r}: fn}} to fake it"
             raise MissingFakeError(msg)
-        if definition.single:
-            args: tuple[Any, ...] = (call.value,)
-            kwargs: dict[str, Any] = {}
-        elif not definition.params:
-            args, kwargs = (), {}
-        else:
-            if type(call.value) is not dict:
-                msg = f"tool {call.key!r} takes a record {list(definition.params)}, got {type(call.value).__name__}"
-                raise TypeError(msg)
-            args, kwargs = (), dict(call.value)
-        rt: dict[str, Any] = {}
-        if definition.wants_key:
-            rt["idempotency_key"] = call.idempotency_key
-        if definition.wants_principal:
-            rt["principal"] = call.principal
+        args, kwargs = definition.arguments(call.value, call.idempotency_key, call.principal)
         fn = definition.fn
         if definition.is_async:
             token = _CURRENT.set(self)
             inside = _INVOKING.set(True)
             self._active += 1
             try:
-                return await fn(*args, **kwargs, **rt)
+                return await fn(*args, **kwargs)
             finally:
                 self._active -= 1
                 _INVOKING.reset(inside)
@@ -513,10 +499,10 @@ class InMemoryEnv:
         if self.sync_in_thread:
             self._threads += 1
             try:
-                return await asyncio.to_thread(fn, *args, **kwargs, **rt)
+                return await asyncio.to_thread(fn, *args, **kwargs)
             finally:
                 self._threads -= 1
-        return fn(*args, **kwargs, **rt)
+        return fn(*args, **kwargs)
 
     async def _with_retries(
         self,

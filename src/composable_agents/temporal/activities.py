@@ -177,20 +177,10 @@ class FlowActivities:
         return await self._off_loop(fn, lambda: fn(server, tool_name, value, key_id, **extra))
 
     async def _run_local(self, definition: ToolDef, value: Json, key_id: str, principal: Json) -> Any:
-        if definition.single:
-            args: tuple[Any, ...] = (value,)
-            kwargs: dict[str, Any] = {}
-        elif not definition.params:
-            args, kwargs = (), {}
-        else:
-            if type(value) is not dict:
-                msg = f"tool {definition.key!r} takes a record {list(definition.params)}, got {type(value).__name__}"
-                raise _non_retryable(msg, "StepTypeError")
-            args, kwargs = (), dict(value)
-        if definition.wants_key:
-            kwargs["idempotency_key"] = key_id
-        if definition.wants_principal:
-            kwargs["principal"] = principal
+        try:
+            args, kwargs = definition.arguments(value, key_id, principal)
+        except TypeError as exc:  # the value is not the record the body takes
+            raise _non_retryable(str(exc), "StepTypeError") from None
         fn = definition.fn
         assert fn is not None
         if definition.is_async:

@@ -222,19 +222,8 @@ class _Spies:
             if definition is None or definition.fn is None:
                 msg = f"tool {key!r} has no local body: pass check_flow(..., tools={{{key!r}: fn}}) to fake it"
                 raise MissingFakeError(msg)
-            rt: dict[str, Any] = {}
-            if definition.wants_key:
-                rt["idempotency_key"] = idempotency_key
-            if definition.wants_principal:
-                rt["principal"] = principal
-            if definition.single:
-                return definition.fn(value, **rt)
-            if not definition.params:
-                return definition.fn(**rt)
-            if type(value) is not dict:
-                msg = f"tool {key!r} takes a record {list(definition.params)}, got {type(value).__name__}"
-                raise TypeError(msg)
-            return definition.fn(**value, **rt)
+            args, kwargs = definition.arguments(value, idempotency_key, principal)
+            return definition.fn(*args, **kwargs)
 
         if is_async:
 
