@@ -7,7 +7,8 @@ from composable_agents.execution.resilience import (
     CircuitOpen,
     FallbackPolicy,
     is_transient,
+    retry_after,
     with_fallback,
 )
 
-__all__ = ["CircuitBreaker", "CircuitOpen", "FallbackPolicy", "is_transient", "with_fallback"]
+__all__ = ["CircuitBreaker", "CircuitOpen", "FallbackPolicy", "is_transient", "retry_after", "with_fallback"]

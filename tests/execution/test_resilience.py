@@ -92,3 +92,15 @@ async def test_fallback_skips_an_open_provider_and_raises_the_last_error() -> No
         await call()
     with pytest.raises(ValueError, match="at least one provider"):
         with_fallback()
+
+
+def test_retry_after_reads_seconds_and_dates_within_the_cap() -> None:
+    from composable_agents.execution.resilience import retry_after
+
+    assert retry_after("2.5", cap=10) == 2.5
+    assert retry_after("-3", cap=10) == 0.0
+    assert retry_after("999", cap=10) == 10
+    assert retry_after("nan", cap=10) is None  # unreadable: the caller's own backoff applies
+    assert retry_after("soon", cap=10) is None
+    assert retry_after(None, cap=10) is None
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT", cap=60, now=1445412480.0 - 30) == 30.0

@@ -16,7 +16,9 @@ retries of the same provider; fallback across providers belongs to the caller.
 
 from __future__ import annotations
 
+import email.utils
 import inspect
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from typing import Any, TypeVar
 
 from composable_agents.errors import ComposableAgentsError
 
-__all__ = ["CircuitBreaker", "CircuitOpen", "FallbackPolicy", "is_transient", "with_fallback"]
+__all__ = ["CircuitBreaker", "CircuitOpen", "FallbackPolicy", "is_transient", "retry_after", "with_fallback"]
 
 T = TypeVar("T")
 
@@ -120,3 +122,26 @@ def with_fallback(*providers: Callable[..., Any], policy: FallbackPolicy | None 
         raise last
 
     return call
+
+
+def retry_after(value: str | None, *, cap: float, now: float | None = None) -> float | None:
+    """A ``Retry-After`` value (delta seconds or an HTTP date) as seconds from ``now``, within ``[0, cap]``.
+
+    ``None`` when absent or unreadable (NaN included): the caller then waits
+    its own backoff. HTTP tools and model providers both read the header
+    through this one parser.
+    """
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), cap)

@@ -26,12 +26,9 @@ match the output type is a :class:`StepTypeError`.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
-import math
 import os
 import threading
-import time
 import uuid
 import weakref
 from collections.abc import Mapping
@@ -59,6 +56,7 @@ from composable_agents.errors import (
     ToolUnavailable,
 )
 from composable_agents.execution.local import run_coroutine
+from composable_agents.execution.resilience import retry_after
 
 __all__ = ["METHODS", "HttpToolDef", "http_tool", "retry_after_seconds"]
 
@@ -114,20 +112,7 @@ def _client() -> httpx.AsyncClient:
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
     """A ``Retry-After`` header (delta seconds or an HTTP date) as seconds from now, capped at an hour."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if math.isnan(seconds):
-        return None
-    return min(max(seconds, 0.0), _MAX_RETRY_AFTER_S)
+    return retry_after(value, cap=_MAX_RETRY_AFTER_S, now=now)
 
 
 def _query(key: str, value: Json) -> dict[str, Any] | None:

@@ -17,10 +17,8 @@ to the loop that opened it; a worker has one loop, so one client per process).
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import importlib
 import os
-import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from composable_agents.errors import (
     ProviderError,
     ProviderUnavailable,
 )
+from composable_agents.execution.resilience import retry_after
 
 __all__ = [
     "FATAL_STATUSES",
@@ -261,19 +260,7 @@ def retry_after_s(headers: Mapping[str, str] | None, *, now: float | None = None
             return min(max(float(ms) / 1000.0, 0.0), MAX_RETRY_AFTER_S)
         except ValueError:
             pass
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        return min(max(float(raw), 0.0), MAX_RETRY_AFTER_S)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    current = time.time() if now is None else now
-    return min(max(when.timestamp() - current, 0.0), MAX_RETRY_AFTER_S)
+    return retry_after(headers.get("retry-after"), cap=MAX_RETRY_AFTER_S, now=now)
 
 
 def _error_fields(body: object, fallback: str) -> tuple[str, str]:
